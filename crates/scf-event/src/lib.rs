@@ -52,6 +52,7 @@
 //! # }
 //! # Ok::<(), serde_json::Error>(())
 //! ```
+#![warn(clippy::unwrap_used)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod headers;
