@@ -33,7 +33,7 @@ fn question_mark_converts_any_std_error() {
 
 #[test]
 fn the_source_chain_becomes_the_stack_trace() {
-    let io = std::io::Error::new(std::io::ErrorKind::Other, "disk full");
+    let io = std::io::Error::other("disk full");
     let err: FunctionError = SaveFailed(io).into();
     assert_eq!(err.stack_trace(), Some("Caused by: disk full"));
 }
