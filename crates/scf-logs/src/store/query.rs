@@ -1,0 +1,515 @@
+//! Query parameters and the async event record.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::str::FromStr;
+
+use time::OffsetDateTime;
+
+use crate::error::{ParseValueError, StoreError};
+use crate::record::LogRecord;
+
+/// `Offset + Limit` may not exceed this (`GetFunctionLogs`).
+pub const MAX_OFFSET_PLUS_LIMIT: u64 = 10_000;
+
+/// Largest `Limit` of `ListAsyncEvents`.
+pub const MAX_ASYNC_LIMIT: u32 = 100;
+
+/// `Filter.RetCode` of `GetFunctionLogs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RetCodeFilter {
+    /// `not0`: `RetCode != 0` (failures, and also running (2) and interrupted (3) records).
+    Not0,
+    /// `is0`: `RetCode == 0` (successes).
+    Is0,
+    /// `TimeLimitExceeded`: status code 433.
+    TimeLimitExceeded,
+    /// `ResourceLimitExceeded`: status code 432 or 434.
+    ResourceLimitExceeded,
+    /// `UserCodeException`: status code 430 or 443.
+    UserCodeException,
+}
+
+impl RetCodeFilter {
+    /// The API spelling (`not0`, `is0`, `TimeLimitExceeded`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetCodeFilter::Not0 => "not0",
+            RetCodeFilter::Is0 => "is0",
+            RetCodeFilter::TimeLimitExceeded => "TimeLimitExceeded",
+            RetCodeFilter::ResourceLimitExceeded => "ResourceLimitExceeded",
+            RetCodeFilter::UserCodeException => "UserCodeException",
+        }
+    }
+
+    /// Whether `record` passes the filter.
+    pub fn matches(self, record: &LogRecord) -> bool {
+        match self {
+            RetCodeFilter::Not0 => record.ret_code != 0,
+            RetCodeFilter::Is0 => record.ret_code == 0,
+            RetCodeFilter::TimeLimitExceeded => record.status_code == 433,
+            RetCodeFilter::ResourceLimitExceeded => matches!(record.status_code, 432 | 434),
+            RetCodeFilter::UserCodeException => matches!(record.status_code, 430 | 443),
+        }
+    }
+}
+
+impl fmt::Display for RetCodeFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RetCodeFilter {
+    type Err = ParseValueError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "not0" => RetCodeFilter::Not0,
+            "is0" => RetCodeFilter::Is0,
+            "TimeLimitExceeded" => RetCodeFilter::TimeLimitExceeded,
+            "ResourceLimitExceeded" => RetCodeFilter::ResourceLimitExceeded,
+            "UserCodeException" => RetCodeFilter::UserCodeException,
+            _ => {
+                return Err(ParseValueError::new(
+                    "Filter.RetCode",
+                    s,
+                    "not0, is0, TimeLimitExceeded, ResourceLimitExceeded, UserCodeException",
+                ))
+            }
+        })
+    }
+}
+
+/// Sort direction. Parses `asc`/`desc` in any case (`ASC`/`DESC` for async events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Order {
+    /// Ascending.
+    Asc,
+    /// Descending (the default: newest first).
+    #[default]
+    Desc,
+}
+
+impl Order {
+    pub(crate) fn apply(self, o: Ordering) -> Ordering {
+        match self {
+            Order::Asc => o,
+            Order::Desc => o.reverse(),
+        }
+    }
+
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            Order::Asc => "ASC",
+            Order::Desc => "DESC",
+        }
+    }
+}
+
+impl FromStr for Order {
+    type Err = ParseValueError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("asc") {
+            Ok(Order::Asc)
+        } else if s.eq_ignore_ascii_case("desc") {
+            Ok(Order::Desc)
+        } else {
+            Err(ParseValueError::new("Order", s, "asc, desc"))
+        }
+    }
+}
+
+/// `OrderBy` of `GetFunctionLogs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum OrderBy {
+    /// `function_name`.
+    FunctionName,
+    /// `duration`.
+    Duration,
+    /// `mem_usage`.
+    MemUsage,
+    /// `start_time` (the default).
+    #[default]
+    StartTime,
+}
+
+impl OrderBy {
+    pub(crate) fn compare(self, a: &LogRecord, b: &LogRecord) -> Ordering {
+        match self {
+            OrderBy::FunctionName => a.function_name.cmp(&b.function_name),
+            OrderBy::Duration => a.duration_ms.total_cmp(&b.duration_ms),
+            OrderBy::MemUsage => a.mem_usage_bytes.cmp(&b.mem_usage_bytes),
+            OrderBy::StartTime => a.start_time.cmp(&b.start_time),
+        }
+    }
+
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            OrderBy::FunctionName => "function_name",
+            OrderBy::Duration => "duration_ms",
+            OrderBy::MemUsage => "mem_usage_bytes",
+            OrderBy::StartTime => "start_time",
+        }
+    }
+}
+
+impl FromStr for OrderBy {
+    type Err = ParseValueError;
+
+    /// Accepts `function_name`, `duration`, `mem_usage`, `start_time` and the
+    /// old spellings `functionName`, `memUsage`, `startTime`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "function_name" | "functionName" => OrderBy::FunctionName,
+            "duration" => OrderBy::Duration,
+            "mem_usage" | "memUsage" => OrderBy::MemUsage,
+            "start_time" | "startTime" => OrderBy::StartTime,
+            _ => {
+                return Err(ParseValueError::new(
+                    "OrderBy",
+                    s,
+                    "function_name, duration, mem_usage, start_time",
+                ))
+            }
+        })
+    }
+}
+
+/// `GetFunctionLogs` parameters. `None` means "no filter".
+///
+/// Time bounds are inclusive on both ends (`StartTime` ≤ t ≤ `EndTime`), as the
+/// API's `EndTime` example `20:59:59` suggests. Ties in the sort key are broken
+/// by insertion order in the same direction. The default `limit` is 20.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogQuery {
+    /// `FunctionName`.
+    pub function_name: Option<String>,
+    /// `Namespace`.
+    pub namespace: Option<String>,
+    /// `Qualifier`.
+    pub qualifier: Option<String>,
+    /// `FunctionRequestId`.
+    pub request_id: Option<String>,
+    /// `StartTime` (inclusive).
+    pub start_time: Option<OffsetDateTime>,
+    /// `EndTime` (inclusive).
+    pub end_time: Option<OffsetDateTime>,
+    /// `Filter.RetCode`.
+    pub ret_code: Option<RetCodeFilter>,
+    /// `Order`.
+    pub order: Order,
+    /// `OrderBy`.
+    pub order_by: OrderBy,
+    /// `Offset`.
+    pub offset: u32,
+    /// `Limit`.
+    pub limit: u32,
+}
+
+impl Default for LogQuery {
+    fn default() -> Self {
+        LogQuery {
+            function_name: None,
+            namespace: None,
+            qualifier: None,
+            request_id: None,
+            start_time: None,
+            end_time: None,
+            ret_code: None,
+            order: Order::Desc,
+            order_by: OrderBy::StartTime,
+            offset: 0,
+            limit: 20,
+        }
+    }
+}
+
+impl LogQuery {
+    /// Checks `Offset + Limit <= 10000` and `StartTime <= EndTime`.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        let sum = u64::from(self.offset) + u64::from(self.limit);
+        if sum > MAX_OFFSET_PLUS_LIMIT {
+            return Err(StoreError::InvalidQuery {
+                field: "Offset + Limit",
+                detail: format!(
+                    "must be at most {MAX_OFFSET_PLUS_LIMIT}, got {} + {} = {sum}",
+                    self.offset, self.limit
+                ),
+            });
+        }
+        if let (Some(s), Some(e)) = (self.start_time, self.end_time) {
+            if s > e {
+                return Err(StoreError::InvalidQuery {
+                    field: "StartTime",
+                    detail: format!("StartTime {s} is after EndTime {e}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `r` passes every filter of the query.
+    pub fn matches(&self, r: &LogRecord) -> bool {
+        fn eq(f: &Option<String>, v: &str) -> bool {
+            f.as_deref().is_none_or(|f| f == v)
+        }
+        eq(&self.function_name, &r.function_name)
+            && eq(&self.namespace, &r.namespace)
+            && eq(&self.qualifier, &r.qualifier)
+            && eq(&self.request_id, &r.request_id)
+            && self.start_time.is_none_or(|s| r.start_time >= s)
+            && self.end_time.is_none_or(|e| r.start_time <= e)
+            && self.ret_code.is_none_or(|f| f.matches(r))
+    }
+
+    pub(crate) fn compare(&self, a: &LogRecord, b: &LogRecord) -> Ordering {
+        self.order.apply(self.order_by.compare(a, b))
+    }
+}
+
+/// One page of `GetFunctionLogs`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogPage {
+    /// How many records match, ignoring `Offset` and `Limit` (`TotalCount`).
+    pub total_count: u64,
+    /// The records of this page (`Data`).
+    pub records: Vec<LogRecord>,
+}
+
+/// Status of an async event (`RUNNING`, `FINISHED`, `FAILED`, `ABORTED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AsyncStatus {
+    /// `RUNNING`: accepted, not yet done (also while waiting for a retry).
+    Running,
+    /// `FINISHED`: succeeded.
+    Finished,
+    /// `FAILED`: failed after all retries.
+    Failed,
+    /// `ABORTED`: terminated (`TerminateAsyncEvent`).
+    Aborted,
+}
+
+impl AsyncStatus {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AsyncStatus::Running => "RUNNING",
+            AsyncStatus::Finished => "FINISHED",
+            AsyncStatus::Failed => "FAILED",
+            AsyncStatus::Aborted => "ABORTED",
+        }
+    }
+}
+
+impl fmt::Display for AsyncStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AsyncStatus {
+    type Err = ParseValueError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "RUNNING" => AsyncStatus::Running,
+            "FINISHED" => AsyncStatus::Finished,
+            "FAILED" => AsyncStatus::Failed,
+            "ABORTED" => AsyncStatus::Aborted,
+            _ => {
+                return Err(ParseValueError::new(
+                    "Status",
+                    s,
+                    "RUNNING, FINISHED, FAILED, ABORTED",
+                ))
+            }
+        })
+    }
+}
+
+/// One accepted async invocation (`ListAsyncEvents` → `AsyncEvent`), plus the
+/// event text needed to re-run it after a restart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsyncEvent {
+    /// `InvokeRequestId`.
+    pub invoke_request_id: String,
+    /// Function name.
+    pub function_name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// `Qualifier`.
+    pub qualifier: String,
+    /// `InvokeType`, e.g. `OTHERS`, `TRIGGER_TIMER`, `COS`.
+    pub invoke_type: String,
+    /// `Status`.
+    pub status: AsyncStatus,
+    /// `StatusCode` (0 while running, then the function status code, e.g. 200).
+    pub status_code: i64,
+    /// `StartTime`.
+    pub start_time: OffsetDateTime,
+    /// `EndTime`; `None` while running.
+    pub end_time: Option<OffsetDateTime>,
+    /// The event JSON text.
+    pub event: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
+impl AsyncEvent {
+    /// A freshly accepted event: `RUNNING`, status code 0, no end time, 0 attempts.
+    pub fn new(
+        invoke_request_id: impl Into<String>,
+        function_name: impl Into<String>,
+        namespace: impl Into<String>,
+        qualifier: impl Into<String>,
+        invoke_type: impl Into<String>,
+        start_time: OffsetDateTime,
+        event: impl Into<String>,
+    ) -> Self {
+        AsyncEvent {
+            invoke_request_id: invoke_request_id.into(),
+            function_name: function_name.into(),
+            namespace: namespace.into(),
+            qualifier: qualifier.into(),
+            invoke_type: invoke_type.into(),
+            status: AsyncStatus::Running,
+            status_code: 0,
+            start_time,
+            end_time: None,
+            event: event.into(),
+            attempts: 0,
+        }
+    }
+}
+
+/// A left-closed, right-open time interval `[start, end)` (`TimeInterval`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeInterval {
+    /// Inclusive start.
+    pub start: OffsetDateTime,
+    /// Exclusive end.
+    pub end: OffsetDateTime,
+}
+
+impl TimeInterval {
+    /// Whether `t` is in `[start, end)`.
+    pub fn contains(&self, t: OffsetDateTime) -> bool {
+        t >= self.start && t < self.end
+    }
+}
+
+/// `Orderby` of `ListAsyncEvents`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum AsyncOrderBy {
+    /// `StartTime` (the default).
+    #[default]
+    StartTime,
+    /// `EndTime` (running events, with no end time, sort before all others).
+    EndTime,
+}
+
+impl FromStr for AsyncOrderBy {
+    type Err = ParseValueError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "StartTime" => Ok(AsyncOrderBy::StartTime),
+            "EndTime" => Ok(AsyncOrderBy::EndTime),
+            _ => Err(ParseValueError::new("Orderby", s, "StartTime, EndTime")),
+        }
+    }
+}
+
+/// `ListAsyncEvents` parameters. Empty lists and `None` mean "no filter".
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsyncQuery {
+    /// `FunctionName`.
+    pub function_name: Option<String>,
+    /// `Namespace`.
+    pub namespace: Option<String>,
+    /// `Qualifier`.
+    pub qualifier: Option<String>,
+    /// `InvokeType`: any of these.
+    pub invoke_types: Vec<String>,
+    /// `Status`: any of these.
+    pub statuses: Vec<AsyncStatus>,
+    /// `StartTimeInterval`.
+    pub start_time_interval: Option<TimeInterval>,
+    /// `EndTimeInterval` (running events, with no end time, never match it).
+    pub end_time_interval: Option<TimeInterval>,
+    /// `Order` (default `DESC`).
+    pub order: Order,
+    /// `Orderby` (default `StartTime`).
+    pub order_by: AsyncOrderBy,
+    /// `Offset` (default 0).
+    pub offset: u32,
+    /// `Limit` (default 20, at most 100).
+    pub limit: u32,
+    /// `InvokeRequestId`.
+    pub invoke_request_id: Option<String>,
+}
+
+impl Default for AsyncQuery {
+    fn default() -> Self {
+        AsyncQuery {
+            function_name: None,
+            namespace: None,
+            qualifier: None,
+            invoke_types: Vec::new(),
+            statuses: Vec::new(),
+            start_time_interval: None,
+            end_time_interval: None,
+            order: Order::Desc,
+            order_by: AsyncOrderBy::StartTime,
+            offset: 0,
+            limit: 20,
+            invoke_request_id: None,
+        }
+    }
+}
+
+impl AsyncQuery {
+    /// Checks `Limit <= 100`.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        if self.limit > MAX_ASYNC_LIMIT {
+            return Err(StoreError::InvalidQuery {
+                field: "Limit",
+                detail: format!("must be at most {MAX_ASYNC_LIMIT}, got {}", self.limit),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether `ev` passes every filter of the query.
+    pub fn matches(&self, ev: &AsyncEvent) -> bool {
+        fn eq(f: &Option<String>, v: &str) -> bool {
+            f.as_deref().is_none_or(|f| f == v)
+        }
+        eq(&self.function_name, &ev.function_name)
+            && eq(&self.namespace, &ev.namespace)
+            && eq(&self.qualifier, &ev.qualifier)
+            && eq(&self.invoke_request_id, &ev.invoke_request_id)
+            && (self.invoke_types.is_empty() || self.invoke_types.contains(&ev.invoke_type))
+            && (self.statuses.is_empty() || self.statuses.contains(&ev.status))
+            && self
+                .start_time_interval
+                .is_none_or(|i| i.contains(ev.start_time))
+            && self
+                .end_time_interval
+                .is_none_or(|i| ev.end_time.is_some_and(|t| i.contains(t)))
+    }
+
+    pub(crate) fn compare(&self, a: &AsyncEvent, b: &AsyncEvent) -> Ordering {
+        let o = match self.order_by {
+            AsyncOrderBy::StartTime => a.start_time.cmp(&b.start_time),
+            AsyncOrderBy::EndTime => a.end_time.cmp(&b.end_time),
+        };
+        self.order.apply(o)
+    }
+}
