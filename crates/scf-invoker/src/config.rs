@@ -1,0 +1,225 @@
+//! The invoker's configuration, as a value with defaults.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use scf_logs::{LogStore, MemoryStore};
+
+/// Largest sync event SCF accepts: 6 MB.
+pub const MAX_SYNC_EVENT_BYTES: usize = 6 * 1024 * 1024;
+/// Largest async event SCF accepts: 128 KB.
+pub const MAX_ASYNC_EVENT_BYTES: usize = 128 * 1024;
+/// Largest sync response SCF returns: 6 MB (`RetMsg` over it ends the invocation with 407).
+pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+
+/// How `BillDuration` is worked out from the run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum BillPolicy {
+    /// The run time rounded up to a whole millisecond, at least 1 ms (current SCF billing).
+    #[default]
+    PerMillisecond,
+    /// The run time rounded up to the next 100 ms, at least 100 ms (SCF's legacy billing,
+    /// still described in the API's field docs).
+    Per100Ms,
+}
+
+impl BillPolicy {
+    /// The billed milliseconds for a run of `duration_ms`.
+    ///
+    /// ```
+    /// use scf_invoker::BillPolicy;
+    /// assert_eq!(BillPolicy::PerMillisecond.bill(0.826), 1);
+    /// assert_eq!(BillPolicy::PerMillisecond.bill(101.0), 101);
+    /// assert_eq!(BillPolicy::Per100Ms.bill(0.826), 100);
+    /// assert_eq!(BillPolicy::Per100Ms.bill(100.0), 100);
+    /// assert_eq!(BillPolicy::Per100Ms.bill(100.2), 200);
+    /// ```
+    pub fn bill(self, duration_ms: f64) -> u64 {
+        let ms = if duration_ms.is_finite() && duration_ms > 0.0 {
+            // A run time in ms fits u64 for 584 million years; the cast saturates anyway.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let ceil = duration_ms.ceil() as u64;
+            ceil
+        } else {
+            0
+        };
+        match self {
+            BillPolicy::PerMillisecond => ms.max(1),
+            BillPolicy::Per100Ms => ms.div_ceil(100).max(1).saturating_mul(100),
+        }
+    }
+}
+
+/// Where a handler's future is polled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Execution {
+    /// On a thread of the invoker's own elastic pool, while the caller waits on its own
+    /// task with the deadline. A handler that blocks its thread or spins on the CPU still
+    /// ends with 433 at its deadline and never stalls the async runtime or other
+    /// invocations. The safe default.
+    #[default]
+    Isolated,
+    /// On the caller's task. Cheapest, for trusted handlers that await rather than block:
+    /// the deadline, termination and shutdown take effect only when the handler yields at
+    /// an `.await`, and a handler that blocks stalls a runtime worker thread meanwhile.
+    Inline,
+}
+
+/// The elastic thread pool behind [`Execution::Isolated`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ThreadPoolConfig {
+    /// Most threads the pool keeps, busy or idle. Past it, invocations wait for a thread
+    /// (and end with 433 if none frees up before their deadline). Default 512.
+    pub max_threads: usize,
+    /// How long an idle thread waits for work before it exits. Default 10 s.
+    pub idle_timeout: Duration,
+    /// Stack size of a pool thread in bytes; `None` keeps Rust's default (2 MiB).
+    pub stack_size: Option<usize>,
+}
+
+impl Default for ThreadPoolConfig {
+    fn default() -> Self {
+        Self {
+            max_threads: 512,
+            idle_timeout: Duration::from_secs(10),
+            stack_size: None,
+        }
+    }
+}
+
+/// Everything an [`Invoker`](crate::Invoker) is configured with.
+///
+/// Start from [`InvokerConfig::default`] and set the fields you need:
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use scf_invoker::{BillPolicy, InvokerConfig};
+/// use scf_logs::MemoryStore;
+///
+/// let mut config = InvokerConfig::default();
+/// config.store = Arc::new(MemoryStore::new(1_000));
+/// config.bill_policy = BillPolicy::Per100Ms;
+/// config.shutdown_grace = Duration::from_secs(5);
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct InvokerConfig {
+    /// Where every attempt's log record and every accepted async event go.
+    /// Default: a [`MemoryStore`] (nothing survives a restart; use a
+    /// [`SqliteStore`](scf_logs::SqliteStore) for anything that serves).
+    pub store: Arc<dyn LogStore>,
+    /// How `BillDuration` is worked out. Default [`BillPolicy::PerMillisecond`].
+    pub bill_policy: BillPolicy,
+    /// Most accepted async events waiting to start; past it an async invoke is refused
+    /// with [`InvokeError::QueueFull`](crate::InvokeError::QueueFull). Default 10,000.
+    pub async_queue_capacity: usize,
+    /// Most async events running at once (across functions). Default 64.
+    pub async_workers: usize,
+    /// Concurrency limit of a function whose config leaves `max_concurrency` unset.
+    /// Default 100 (SCF's `ConcurrentExecutions`).
+    pub default_concurrency: u32,
+    /// Where handlers run. Default [`Execution::Isolated`].
+    pub execution: Execution,
+    /// The pool behind [`Execution::Isolated`].
+    pub thread_pool: ThreadPoolConfig,
+    /// How long [`Invoker::shutdown_default`](crate::Invoker::shutdown_default) lets running
+    /// invocations finish. Default 30 s.
+    pub shutdown_grace: Duration,
+    /// Largest sync event in bytes. Default 6 MB.
+    pub max_sync_event_bytes: usize,
+    /// Largest async event in bytes. Default 128 KB.
+    pub max_async_event_bytes: usize,
+    /// Largest `RetMsg` in bytes; a bigger return value ends the invocation with 407.
+    /// Default 6 MB.
+    pub max_response_bytes: usize,
+    /// Whether [`Invoker::new`](crate::Invoker::new) installs scf-logs' capture as the
+    /// global `tracing` subscriber and `log` logger (each only if none is set yet), so that
+    /// what handlers log lands in their invocation's log. Default `true`. Set it to
+    /// `false` when you install your own subscriber, and add
+    /// [`CaptureLayer`](scf_logs::CaptureLayer) to it.
+    pub install_log_capture: bool,
+}
+
+impl Default for InvokerConfig {
+    fn default() -> Self {
+        Self {
+            store: Arc::new(MemoryStore::default()),
+            bill_policy: BillPolicy::default(),
+            async_queue_capacity: 10_000,
+            async_workers: 64,
+            default_concurrency: 100,
+            execution: Execution::default(),
+            thread_pool: ThreadPoolConfig::default(),
+            shutdown_grace: Duration::from_secs(30),
+            max_sync_event_bytes: MAX_SYNC_EVENT_BYTES,
+            max_async_event_bytes: MAX_ASYNC_EVENT_BYTES,
+            max_response_bytes: MAX_RESPONSE_BYTES,
+            install_log_capture: true,
+        }
+    }
+}
+
+/// A configuration value the invoker cannot work with, or no runtime to work on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvokerConfigError {
+    /// A field breaks a rule.
+    #[error("InvokerConfig.{field} is invalid: {rule}")]
+    Field {
+        /// The field.
+        field: &'static str,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
+    /// [`Invoker::new`](crate::Invoker::new) was called outside a tokio runtime.
+    #[error(
+        "Invoker::new must be called inside a tokio runtime; outside one, use Invoker::with_handle"
+    )]
+    NoRuntime,
+    /// The runtime has no timers, which deadlines and retry intervals need.
+    #[error("the tokio runtime has timers disabled: build it with enable_time() or enable_all()")]
+    TimersDisabled,
+}
+
+impl InvokerConfig {
+    /// Uses `store` for log records and async events.
+    pub fn with_store(mut self, store: Arc<dyn LogStore>) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// Uses `execution` for handlers.
+    pub fn with_execution(mut self, execution: Execution) -> Self {
+        self.execution = execution;
+        self
+    }
+
+    /// Checks the fields; the first broken rule is returned.
+    pub fn validate(&self) -> Result<(), InvokerConfigError> {
+        let field = |field, rule| Err(InvokerConfigError::Field { field, rule });
+        if self.async_queue_capacity == 0 {
+            return field("async_queue_capacity", "must be at least 1");
+        }
+        if self.async_workers == 0 {
+            return field("async_workers", "must be at least 1");
+        }
+        if self.default_concurrency == 0 {
+            return field("default_concurrency", "must be at least 1");
+        }
+        if self.thread_pool.max_threads == 0 {
+            return field("thread_pool.max_threads", "must be at least 1");
+        }
+        if self.max_sync_event_bytes == 0 {
+            return field("max_sync_event_bytes", "must be at least 1");
+        }
+        if self.max_async_event_bytes == 0 {
+            return field("max_async_event_bytes", "must be at least 1");
+        }
+        Ok(())
+    }
+}

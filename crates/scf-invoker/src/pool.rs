@@ -1,0 +1,333 @@
+//! The elastic thread pool behind `Execution::Isolated`.
+//!
+//! Each job is handed directly to one idle thread (or a new one), never left in a shared
+//! queue while a thread is free, so a thread stuck in a handler that cannot be stopped
+//! never delays another invocation: the pool simply grows. Threads that stay idle for
+//! `idle_timeout` exit. Only at `max_threads` do jobs wait in a queue.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::config::ThreadPoolConfig;
+
+pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
+
+pub(crate) struct Pool {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    config: ThreadPoolConfig,
+    next_id: AtomicUsize,
+    closed: AtomicBool,
+}
+
+#[derive(Default)]
+struct State {
+    idle: Vec<Arc<Worker>>,
+    queue: VecDeque<Job>,
+    total: usize,
+    busy: usize,
+}
+
+#[derive(Default)]
+struct Worker {
+    slot: Mutex<Option<Job>>,
+    cv: Condvar,
+    /// Set with the slot, so that a spinning worker sees its job without the lock.
+    has_job: AtomicBool,
+    /// Set (under the slot lock) while the worker waits on `cv`; a submitter only pays for
+    /// a wake-up when it is set.
+    parked: AtomicBool,
+}
+
+/// How long a worker that just finished watches for its next job before it parks: handing
+/// a job to a spinning worker costs no system call, which matters for back-to-back short
+/// invocations.
+const SPIN: Duration = Duration::from_micros(20);
+
+impl Worker {
+    fn give(&self, job: Job) {
+        let parked = {
+            let mut slot = lock(&self.slot);
+            *slot = Some(job);
+            self.has_job.store(true, Ordering::Release);
+            self.parked.load(Ordering::Acquire)
+        };
+        if parked {
+            self.cv.notify_one();
+        }
+    }
+
+    fn took(&self, job: Job) -> Option<Job> {
+        self.has_job.store(false, Ordering::Release);
+        self.parked.store(false, Ordering::Release);
+        Some(job)
+    }
+}
+
+/// How many threads the pool has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Threads alive, busy or idle.
+    pub threads: usize,
+    /// Threads running a handler (including ones stuck in a timed-out handler).
+    pub busy: usize,
+    /// Jobs waiting because the pool is at `max_threads`.
+    pub queued: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Jobs run outside the locks and their panics are caught, so a poisoned lock only
+    // means a panic in this module's own short critical sections; the data is still whole.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("config", &self.shared.config)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Pool {
+    pub(crate) fn new(config: ThreadPoolConfig) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                config,
+                next_id: AtomicUsize::new(0),
+                closed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> PoolStats {
+        let st = lock(&self.shared.state);
+        PoolStats {
+            threads: st.total,
+            busy: st.busy,
+            queued: st.queue.len(),
+        }
+    }
+
+    /// Runs `job` on a pool thread. Fails only when no thread exists and none can be
+    /// started.
+    pub(crate) fn submit(&self, job: Job) -> Result<(), std::io::Error> {
+        let mut st = lock(&self.shared.state);
+        if let Some(worker) = st.idle.pop() {
+            st.busy += 1;
+            drop(st);
+            worker.give(job);
+            return Ok(());
+        }
+        if st.total >= self.shared.config.max_threads {
+            st.queue.push_back(job);
+            return Ok(());
+        }
+        st.total += 1;
+        st.busy += 1;
+        drop(st);
+        let worker = Arc::new(Worker::default());
+        *lock(&worker.slot) = Some(job);
+        match self.spawn(worker.clone()) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let job = lock(&worker.slot).take();
+                let mut st = lock(&self.shared.state);
+                st.total -= 1;
+                st.busy -= 1;
+                match job {
+                    // Another thread will take it when it is free.
+                    Some(job) if st.total > 0 => {
+                        st.queue.push_back(job);
+                        Ok(())
+                    }
+                    _ => Err(e),
+                }
+            }
+        }
+    }
+
+    fn spawn(&self, worker: Arc<Worker>) -> Result<(), std::io::Error> {
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut builder = std::thread::Builder::new().name(format!("scf-invoker-{id}"));
+        if let Some(size) = self.shared.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let shared = self.shared.clone();
+        builder.spawn(move || worker_main(&shared, &worker))?;
+        Ok(())
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let idle = {
+            let mut st = lock(&self.shared.state);
+            self.shared.closed.store(true, Ordering::Release);
+            std::mem::take(&mut st.idle)
+        };
+        for worker in idle {
+            let _slot = lock(&worker.slot);
+            worker.cv.notify_one();
+        }
+    }
+}
+
+fn worker_main(shared: &Shared, me: &Arc<Worker>) {
+    let mut job = lock(&me.slot).take();
+    loop {
+        if let Some(j) = job.take() {
+            // A job catches its handler's panics itself; this only keeps the thread alive.
+            let _ = catch_unwind(AssertUnwindSafe(j));
+        }
+        let mut st = lock(&shared.state);
+        if let Some(j) = st.queue.pop_front() {
+            job = Some(j);
+            continue;
+        }
+        st.busy -= 1;
+        if shared.closed.load(Ordering::Acquire) {
+            st.total -= 1;
+            return;
+        }
+        st.idle.push(me.clone());
+        drop(st);
+        match wait_for_job(shared, me) {
+            Some(j) => job = Some(j),
+            None => return,
+        }
+    }
+}
+
+/// Waits for a job handed to `me`; `None` when the thread should exit (idle too long, or
+/// the pool is gone), in which case it has left the pool's books. The two locks are
+/// never held together.
+fn wait_for_job(shared: &Shared, me: &Arc<Worker>) -> Option<Job> {
+    let spin_until = Instant::now() + SPIN;
+    while !me.has_job.load(Ordering::Acquire) && Instant::now() < spin_until {
+        for _ in 0..64 {
+            std::hint::spin_loop();
+        }
+    }
+    let mut slot = lock(&me.slot);
+    me.parked.store(true, Ordering::Release);
+    loop {
+        if let Some(job) = slot.take() {
+            return me.took(job);
+        }
+        let (guard, timeout) = me
+            .cv
+            .wait_timeout(slot, shared.config.idle_timeout)
+            .unwrap_or_else(|e| e.into_inner());
+        slot = guard;
+        if slot.is_some() {
+            continue;
+        }
+        let closed = shared.closed.load(Ordering::Acquire);
+        if !timeout.timed_out() && !closed {
+            continue;
+        }
+        drop(slot);
+        let mut st = lock(&shared.state);
+        if let Some(pos) = st.idle.iter().position(|w| Arc::ptr_eq(w, me)) {
+            st.idle.swap_remove(pos);
+            st.total -= 1;
+            return None;
+        }
+        if closed {
+            // `Drop` took the idle list. No submit can run any more, so a job handed over
+            // before is already in the slot.
+            drop(st);
+            let job = lock(&me.slot).take();
+            match job {
+                Some(job) => return me.took(job),
+                None => {
+                    lock(&shared.state).total -= 1;
+                    return None;
+                }
+            }
+        }
+        drop(st);
+        // A submitter popped this thread and is handing it a job: wait on.
+        slot = lock(&me.slot);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn config(max: usize, idle: Duration) -> ThreadPoolConfig {
+        ThreadPoolConfig {
+            max_threads: max,
+            idle_timeout: idle,
+            stack_size: None,
+        }
+    }
+
+    #[test]
+    fn a_stuck_job_does_not_delay_the_next_one() {
+        let pool = Pool::new(config(8, Duration::from_secs(5)));
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        pool.submit(Box::new(move || {
+            let _ = release_rx.recv();
+        }))
+        .unwrap();
+        let (tx, rx) = mpsc::channel();
+        pool.submit(Box::new(move || tx.send(()).unwrap())).unwrap();
+        rx.recv_timeout(Duration::from_secs(2)).unwrap();
+        assert_eq!(pool.stats().threads, 2);
+        release_tx.send(()).unwrap();
+    }
+
+    #[test]
+    fn idle_threads_are_reused_then_exit() {
+        let pool = Pool::new(config(8, Duration::from_millis(100)));
+        for _ in 0..3 {
+            let (tx, rx) = mpsc::channel();
+            pool.submit(Box::new(move || tx.send(()).unwrap())).unwrap();
+            rx.recv_timeout(Duration::from_secs(2)).unwrap();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(pool.stats().threads, 1, "one thread served the three jobs");
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(pool.stats().threads, 0);
+    }
+
+    #[test]
+    fn at_max_threads_jobs_queue_until_a_thread_is_free() {
+        let pool = Pool::new(config(1, Duration::from_secs(5)));
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        pool.submit(Box::new(move || {
+            let _ = release_rx.recv();
+        }))
+        .unwrap();
+        let (tx, rx) = mpsc::channel();
+        pool.submit(Box::new(move || tx.send(()).unwrap())).unwrap();
+        assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
+        assert_eq!(pool.stats().queued, 1);
+        release_tx.send(()).unwrap();
+        rx.recv_timeout(Duration::from_secs(2)).unwrap();
+    }
+
+    #[test]
+    fn a_panicking_job_keeps_its_thread() {
+        let pool = Pool::new(config(1, Duration::from_secs(5)));
+        pool.submit(Box::new(|| panic!("boom"))).unwrap();
+        let (tx, rx) = mpsc::channel();
+        pool.submit(Box::new(move || tx.send(()).unwrap())).unwrap();
+        rx.recv_timeout(Duration::from_secs(2)).unwrap();
+        assert_eq!(pool.stats().threads, 1);
+    }
+}

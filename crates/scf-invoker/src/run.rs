@@ -1,0 +1,411 @@
+//! One attempt of one invocation: context, log capture, the deadline, the log record.
+
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use scf_context::{CancelReason, Cancellation, Cancelled, Context};
+use scf_handler::{FunctionError, FunctionStatus};
+use scf_logs::framing::{self, LogFramer, Report};
+use scf_logs::record::{RET_CODE_FAILURE, RET_CODE_INTERRUPTED, RET_CODE_SUCCESS};
+use scf_logs::{InvocationType, LogRecord};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::config::Execution;
+use crate::functions::FunctionEntry;
+use crate::invoker::Inner;
+use crate::memory::Probe;
+use crate::request::{InvokeResponse, INVOKE_RESULT_FAILURE, INVOKE_RESULT_SUCCESS};
+use crate::scope::{Outcome, Scope};
+
+/// How an attempt ended, for the async retry logic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    Success,
+    /// The function failed (an error, a panic, a timeout…): retried for async events.
+    Failed,
+    /// Stopped from outside (terminated, or the invoker shut down).
+    Interrupted(CancelReason),
+}
+
+#[derive(Debug)]
+pub(crate) struct RunOptions<'a> {
+    pub(crate) invocation_type: InvocationType,
+    pub(crate) retry_num: u32,
+    /// Fires when the async event is terminated.
+    pub(crate) abort: Option<&'a Cancellation>,
+    pub(crate) log_tail: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct RunResult {
+    pub(crate) response: InvokeResponse,
+    pub(crate) ending: Ending,
+}
+
+enum Ended {
+    Done(Outcome),
+    TimedOut,
+    Stopped(CancelReason),
+}
+
+/// The signals besides the deadline that end a running attempt.
+struct Stops {
+    shutdown: Cancelled,
+    abort: Option<Cancelled>,
+}
+
+impl Stops {
+    fn poll(&mut self, cx: &mut std::task::Context<'_>) -> Option<CancelReason> {
+        if let Poll::Ready(reason) = Pin::new(&mut self.shutdown).poll(cx) {
+            return Some(reason);
+        }
+        if let Some(abort) = &mut self.abort {
+            if let Poll::Ready(reason) = Pin::new(abort).poll(cx) {
+                return Some(reason);
+            }
+        }
+        None
+    }
+}
+
+/// Counts an invocation as running for graceful shutdown.
+struct InFlight<'a>(&'a Inner);
+
+impl<'a> InFlight<'a> {
+    fn enter(inner: &'a Inner) -> Self {
+        inner
+            .in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        InFlight(inner)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self
+            .0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+            == 1
+        {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// A fresh uuid v4, hyphenated lowercase.
+pub(crate) fn new_request_id() -> String {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut buf)
+        .to_owned()
+}
+
+impl Inner {
+    /// Runs one attempt, records it in the store and returns its response.
+    pub(crate) async fn execute(
+        &self,
+        entry: &FunctionEntry,
+        request_id: String,
+        event: Value,
+        opts: RunOptions<'_>,
+    ) -> RunResult {
+        let _in_flight = InFlight::enter(self);
+        let start_time = OffsetDateTime::now_utc();
+        let started = Instant::now();
+        let cancellation = Cancellation::new();
+        let scope = Scope::new(&request_id);
+        let mut ctx = entry.context.clone();
+        ctx.request_id.clone_from(&request_id);
+        let ctx = ctx
+            .with_start(started)
+            .with_cancellation(cancellation.clone())
+            .with_thread_hook(scope.thread_hook());
+        let probe = Probe::begin();
+        let deadline = started + entry.config.timeout;
+        let stops = Stops {
+            shutdown: self.stopping.cancelled(),
+            abort: opts.abort.map(Cancellation::cancelled),
+        };
+        let ended = match self.config.execution {
+            Execution::Inline => {
+                let run = scope.run(&*entry.handler, event, ctx);
+                self.race(run, deadline, stops, &cancellation).await
+            }
+            Execution::Isolated => {
+                self.run_isolated(entry, &scope, event, ctx, deadline, stops, &cancellation)
+                    .await
+            }
+        };
+        let ended_at = Instant::now();
+        let ended = match ended {
+            // A result that arrives after the deadline (a handler that never yielded in
+            // Inline mode) is still a timeout: it was running at the deadline.
+            Ended::Done(_) if ended_at > deadline => {
+                cancellation.cancel(CancelReason::Timeout);
+                Ended::TimedOut
+            }
+            ended => ended,
+        };
+        let elapsed = ended_at - started;
+        let (mem_usage_bytes, mem_source) = probe.end(&scope.usage, ended_at);
+        drop(probe);
+
+        let (ending, result) = self.judge(ended);
+        // Whole microseconds, so `Duration` reads like SCF's (`0.826`), not `0.82600000001`.
+        let duration_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+        let mut framer = LogFramer::new(request_id.as_str());
+        for line in scope.buffer.take() {
+            framer.user_line(&line);
+        }
+        let (status, ret_msg, err_msg) = match result {
+            Ok(text) => {
+                framer.response(&text);
+                (FunctionStatus::Success, text, String::new())
+            }
+            Err(error) => {
+                let json = serde_json::to_string(&error.to_scf_json(&request_id))
+                    .unwrap_or_else(|_| error.to_string());
+                framer.error(&json);
+                (error.status(), json.clone(), json)
+            }
+        };
+        let log = framer.finish(&Report {
+            duration_ms,
+            memory_mb: u64::from(entry.config.memory_mb),
+            mem_usage_bytes,
+        });
+        let bill_duration_ms = self.config.bill_policy.bill(duration_ms);
+        let response = InvokeResponse {
+            request_id: request_id.clone(),
+            status,
+            ret_msg: ret_msg.clone(),
+            err_msg,
+            log: if opts.log_tail {
+                framing::tail(&log, framing::TAIL_BYTES).to_string()
+            } else {
+                String::new()
+            },
+            mem_usage_bytes,
+            mem_source,
+            duration_ms,
+            bill_duration_ms,
+            invoke_result: if status.is_success() {
+                INVOKE_RESULT_SUCCESS
+            } else {
+                INVOKE_RESULT_FAILURE
+            },
+            invocation_type: opts.invocation_type,
+        };
+        let record = LogRecord {
+            function_name: entry.config.name.clone(),
+            namespace: entry.config.namespace.clone(),
+            qualifier: entry.config.version.clone(),
+            request_id,
+            start_time,
+            ret_code: match ending {
+                Ending::Success => RET_CODE_SUCCESS,
+                Ending::Failed => RET_CODE_FAILURE,
+                Ending::Interrupted(_) => RET_CODE_INTERRUPTED,
+            },
+            status_code: status.code(),
+            invoke_finished: !matches!(ending, Ending::Interrupted(_)),
+            ret_msg,
+            duration_ms,
+            bill_duration_ms,
+            mem_usage_bytes,
+            log,
+            level: String::new(),
+            source: String::new(),
+            retry_num: opts.retry_num,
+            invocation_type: opts.invocation_type,
+        };
+        self.put_record(record);
+        RunResult { response, ending }
+    }
+
+    pub(crate) fn put_record(&self, record: LogRecord) {
+        if let Err(error) = self.config.store.put(record) {
+            tracing::warn!(%error, "scf-invoker: could not store an invocation's log record");
+        }
+    }
+
+    /// Turns how the run ended into the outcome SCF reports: the `RetMsg` text or the error.
+    fn judge(&self, ended: Ended) -> (Ending, Result<String, FunctionError>) {
+        match ended {
+            Ended::Done(Ok(value)) => match serde_json::to_string(&value) {
+                Ok(text) if text.len() <= self.config.max_response_bytes => {
+                    (Ending::Success, Ok(text))
+                }
+                Ok(text) => (
+                    Ending::Failed,
+                    Err(FunctionError::platform(
+                        FunctionStatus::ResponseTooLarge,
+                        format!(
+                            "{}: the return value is {} bytes, the limit is {} bytes",
+                            FunctionStatus::ResponseTooLarge.message(),
+                            text.len(),
+                            self.config.max_response_bytes
+                        ),
+                    )),
+                ),
+                Err(e) => (
+                    Ending::Failed,
+                    Err(FunctionError::new(
+                        "InvalidReturnValue",
+                        format!("the return value is not JSON: {e}"),
+                    )),
+                ),
+            },
+            Ended::Done(Err(error)) => (Ending::Failed, Err(error)),
+            Ended::TimedOut => (
+                Ending::Failed,
+                Err(FunctionError::platform(
+                    FunctionStatus::TimeLimitReached,
+                    "time out",
+                )),
+            ),
+            Ended::Stopped(reason) => {
+                let message = match reason {
+                    CancelReason::Terminated => "the async event was terminated",
+                    _ => "the invoker shut down before the invocation finished",
+                };
+                (
+                    Ending::Interrupted(reason),
+                    Err(FunctionError::platform(
+                        FunctionStatus::RequestCanceled,
+                        message,
+                    )),
+                )
+            }
+        }
+    }
+
+    /// Awaits `fut` until the deadline or a stop signal, whichever comes first; on a
+    /// deadline or stop, fires the invocation's cancellation before dropping `fut`.
+    async fn race<F: Future<Output = Outcome>>(
+        &self,
+        fut: F,
+        deadline: Instant,
+        mut stops: Stops,
+        cancellation: &Cancellation,
+    ) -> Ended {
+        let mut fut = pin!(fut);
+        let mut sleep: Option<Pin<Box<tokio::time::Sleep>>> = None;
+        let ended = poll_fn(|cx| {
+            if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+                return Poll::Ready(Ended::Done(out));
+            }
+            let sleep = sleep.get_or_insert_with(|| {
+                // Registered with the invoker's runtime, so a caller polling from another
+                // executor still gets its deadline.
+                let _enter = self.handle.enter();
+                Box::pin(tokio::time::sleep_until(deadline.into()))
+            });
+            if sleep.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ended::TimedOut);
+            }
+            if let Some(reason) = stops.poll(cx) {
+                return Poll::Ready(Ended::Stopped(reason));
+            }
+            Poll::Pending
+        })
+        .await;
+        match ended {
+            Ended::TimedOut => cancellation.cancel(CancelReason::Timeout),
+            Ended::Stopped(reason) => cancellation.cancel(reason),
+            Ended::Done(_) => {}
+        }
+        ended
+    }
+
+    /// Runs the handler on a pool thread; the caller's task only waits, so the deadline
+    /// holds whatever the handler does with its thread.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_isolated(
+        &self,
+        entry: &FunctionEntry,
+        scope: &Scope,
+        event: Value,
+        ctx: Context,
+        deadline: Instant,
+        stops: Stops,
+        cancellation: &Cancellation,
+    ) -> Ended {
+        let (tx, rx) = tokio::sync::oneshot::channel::<Outcome>();
+        let handler = entry.handler.clone();
+        let scope = scope.clone();
+        let handle = self.handle.clone();
+        let cancel = cancellation.clone();
+        let job = Box::new(move || {
+            if cancel.is_cancelled() {
+                // Abandoned (timed out, terminated) while waiting for a thread.
+                return;
+            }
+            let out = handle.block_on(async {
+                let mut run = pin!(scope.run(&*handler, event, ctx));
+                let mut cancelled = cancel.cancelled();
+                // Once the invocation is abandoned, stop polling the handler and free the
+                // thread, unless the handler blocks it: then it is freed when it returns.
+                poll_fn(|cx| {
+                    if let Poll::Ready(out) = run.as_mut().poll(cx) {
+                        return Poll::Ready(Some(out));
+                    }
+                    if Pin::new(&mut cancelled).poll(cx).is_ready() {
+                        return Poll::Ready(None);
+                    }
+                    Poll::Pending
+                })
+                .await
+            });
+            if let Some(out) = out {
+                let _ = tx.send(out);
+            }
+        });
+        if let Err(e) = self.pool.submit(job) {
+            return Ended::Done(Err(FunctionError::platform(
+                FunctionStatus::InternalError,
+                format!("no thread could be started to run the handler: {e}"),
+            )));
+        }
+        let result = async {
+            rx.await.unwrap_or_else(|_| {
+                Err(FunctionError::platform(
+                    FunctionStatus::InternalError,
+                    "the handler's thread ended without a result",
+                ))
+            })
+        };
+        self.race(result, deadline, stops, cancellation).await
+    }
+
+    /// Waits until no invocation runs, or `deadline`; whether none runs.
+    pub(crate) async fn wait_idle(&self, deadline: Instant) -> bool {
+        loop {
+            let notified = self.idle.notified();
+            let mut notified = pin!(notified);
+            notified.as_mut().enable();
+            if self.in_flight.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                return true;
+            }
+            let sleep = {
+                let _enter = self.handle.enter();
+                tokio::time::sleep_until(deadline.into())
+            };
+            tokio::select! {
+                () = notified => {}
+                () = sleep => {
+                    return self.in_flight.load(std::sync::atomic::Ordering::Acquire) == 0;
+                }
+            }
+        }
+    }
+}
+
+/// How long `Invoker::shutdown` waits for invocations it cancelled at the end of the grace
+/// period to hand back their results.
+pub(crate) const CANCEL_SETTLE: Duration = Duration::from_secs(1);
