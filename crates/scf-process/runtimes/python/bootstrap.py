@@ -1,0 +1,347 @@
+"""The Python runtime of scf-process: runs an SCF Python function (`file.function`)
+behind SCF's Custom Runtime API, with the standard library only.
+
+Started by the host with SCF_RUNTIME_API, SCF_RUNTIME_API_PORT and _HANDLER set and the
+code directory as working directory. Init imports the handler's module (its prints are
+the init log), then reports POST /runtime/init/ready. Each invocation: GET
+/runtime/invocation/next, call `function(event, context)` with two dicts, POST the
+JSON-encoded return value to /runtime/invocation/response, or SCF's error JSON to
+/runtime/invocation/error.
+
+Error bodies carry SCF's fields (errorCode, errorMessage, requestId, stackTrace,
+statusCode) plus errorType (the exception's class name), errorValue (its message) and
+trace (the traceback without its last "Type: message" line) for the host.
+
+A module that cannot be imported is reported on every invocation (the instance stays up,
+so the error is fast and the same each time): a missing handler file is 437
+"No module named 'x'", any other import failure is a user error (430) with its traceback.
+A missing function is 437 "'module' object has no attribute 'x'".
+"""
+
+import _socket
+import json
+import os
+import sys
+import time
+
+_HOST = os.environ.get("SCF_RUNTIME_API", "127.0.0.1")
+_PORT = int(os.environ.get("SCF_RUNTIME_API_PORT", "9001"))
+_HANDLER = os.environ.get("_HANDLER", "index.main_handler")
+_THIS_FILE = os.path.abspath(__file__)
+
+_request_id = ""
+
+
+class _Api:
+    """A minimal HTTP/1.1 client for the Runtime API on one kept-alive connection.
+
+    http.client would do, but importing it (and the email package behind it) costs
+    milliseconds at every cold start; `_socket` spares even the `socket` module.
+    """
+
+    def __init__(self, host, port):
+        self._addr = (host, port)
+        self._host = ("%s:%d" % (host, port)).encode("ascii")
+        self._sock = None
+        self._buf = b""
+
+    def close(self):
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            finally:
+                self._sock = None
+                self._buf = b""
+
+    def request(self, method, path, body=None):
+        """Returns (status, headers with lower-case names, body bytes); reconnects once."""
+        head = b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (method.encode(), path.encode(), self._host)
+        if body is not None:
+            head += b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
+        data = head + b"\r\n" + (body or b"")
+        for attempt in (0, 1):
+            try:
+                if self._sock is None:
+                    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+                    try:
+                        sock.connect(self._addr)
+                        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+                    except OSError:
+                        sock.close()
+                        raise
+                    self._sock = sock
+                self._sock.sendall(data)
+                return self._response()
+            except (OSError, ValueError):
+                self.close()
+                if attempt:
+                    raise
+
+    def _fill(self):
+        chunk = self._sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the Runtime API closed the connection")
+        self._buf += chunk
+
+    def _take(self, n):
+        while len(self._buf) < n:
+            self._fill()
+        out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+    def _line(self):
+        while b"\r\n" not in self._buf:
+            self._fill()
+        line, _, self._buf = self._buf.partition(b"\r\n")
+        return line
+
+    def _response(self):
+        while b"\r\n\r\n" not in self._buf:
+            self._fill()
+        head, _, self._buf = self._buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            parts = []
+            while True:
+                size = int(self._line().split(b";", 1)[0], 16)
+                if size == 0:
+                    while self._line():
+                        pass
+                    break
+                parts.append(self._take(size))
+                self._take(2)
+            body = b"".join(parts)
+        else:
+            body = self._take(int(headers.get("content-length", "0")))
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers, body
+
+
+_api = _Api(_HOST, _PORT)
+_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
+def _setup_logging():
+    """The root logger writes every level to stdout, tagged with the request id.
+
+    Set up before the function's module is imported, so that its own logging set-up
+    (a level, a handler) applies on top.
+    """
+    import logging
+
+    class RequestIdFilter(logging.Filter):
+        def filter(self, record):
+            record.request_id = _request_id
+            return True
+
+    handler = logging.StreamHandler(sys.stdout)
+    formatter = logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(request_id)s\t%(message)s",
+        "%Y-%m-%dT%H:%M:%S",
+    )
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(logging.NOTSET)
+
+
+def _skip_host_frames(tb):
+    """Drops the leading frames of this bootstrap and of the import machinery."""
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.startswith("<frozen") or os.path.abspath(name) == _THIS_FILE:
+            tb = tb.tb_next
+        else:
+            break
+    return tb
+
+
+def _exception_body(exc):
+    import traceback
+
+    etype = type(exc)
+    tb = _skip_host_frames(exc.__traceback__)
+    full = "".join(traceback.format_exception(etype, exc, tb))
+    only = traceback.format_exception_only(etype, exc)
+    last = only[-1] if only else "%s\n" % etype.__name__
+    if full.endswith(last):
+        trace = full[: len(full) - len(last)]
+    else:
+        trace = full.rstrip("\n").rpartition("\n")[0]
+    last_line = last.rstrip("\n")
+    value = last_line.split(": ", 1)[1] if ": " in last_line else ""
+    return {
+        "errorCode": -1,
+        "errorMessage": "user code exception caught",
+        "requestId": _request_id,
+        "stackTrace": full.rstrip("\n"),
+        "statusCode": 430,
+        "errorType": etype.__name__,
+        "errorValue": value,
+        "trace": trace.rstrip("\n"),
+    }
+
+
+def _platform_body(status, message):
+    return {
+        "errorCode": -1,
+        "errorMessage": message,
+        "requestId": _request_id,
+        "stackTrace": "",
+        "statusCode": status,
+    }
+
+
+def _user_body(error_type, message):
+    return {
+        "errorCode": -1,
+        "errorMessage": "user code exception caught",
+        "requestId": _request_id,
+        "stackTrace": "%s: %s" % (error_type, message),
+        "statusCode": 430,
+        "errorType": error_type,
+        "errorValue": message,
+        "trace": "",
+    }
+
+
+def _load():
+    """Imports the handler; returns (function, None) or (None, error body)."""
+    file_part, _, name = _HANDLER.rpartition(".")
+    if not file_part or not name:
+        return None, _platform_body(
+            437, "handler %r is not `file.function`, e.g. index.main_handler" % _HANDLER
+        )
+    module_name = file_part.replace("/", ".")
+    try:
+        __import__(module_name)
+        module = sys.modules[module_name]
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing == module_name or module_name.startswith(missing + "."):
+            return None, _platform_body(437, "No module named '%s'" % module_name)
+        return None, _exception_body(exc)
+    except Exception as exc:  # noqa: BLE001 - any import failure is reported
+        return None, _exception_body(exc)
+    function = getattr(module, name, None)
+    if function is None:
+        return None, _platform_body(437, "'module' object has no attribute '%s'" % name)
+    if not callable(function):
+        return None, _platform_body(437, "'module' object attribute '%s' is not callable" % name)
+    return function, None
+
+
+def _context(headers):
+    header = headers.get("x-scf-context")
+    if header:
+        try:
+            return json.loads(header)
+        except ValueError:
+            pass
+    namespace = os.environ.get("SCF_NAMESPACE", "default")
+    return {
+        "memory_limit_in_mb": int(headers.get("memory_limit_in_mb") or 0),
+        "time_limit_in_ms": int(headers.get("time_limit_in_ms") or 0),
+        "request_id": headers.get("request_id", ""),
+        "environment": json.dumps({"SCF_NAMESPACE": namespace}, separators=(",", ":")),
+        "environ": "SCF_NAMESPACE=%s" % namespace,
+        "function_version": os.environ.get("SCF_FUNCTIONVERSION", "$LATEST"),
+        "function_name": os.environ.get("SCF_FUNCTIONNAME", ""),
+        "namespace": namespace,
+        "tencentcloud_region": os.environ.get("TENCENTCLOUD_REGION", ""),
+        "tencentcloud_appid": os.environ.get("TENCENTCLOUD_APPID", ""),
+        "tencentcloud_uin": os.environ.get("TENCENTCLOUD_UIN", ""),
+    }
+
+
+_applied_environ = None
+
+
+def _apply_environ(environ):
+    """SCF's runtime applies `environ` (K=V;K=V) to os.environ before each call."""
+    global _applied_environ
+    if environ == _applied_environ:
+        return
+    _applied_environ = environ
+    for pair in (environ or "").split(";"):
+        key, sep, value = pair.partition("=")
+        if sep and key:
+            os.environ[key] = value
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a closed or replaced stream must not stop us
+            pass
+
+
+def _post(path, payload):
+    _flush()
+    _api.request("POST", path, payload)
+
+
+def _post_error(body):
+    _post("/runtime/invocation/error", json.dumps(body, ensure_ascii=False).encode("utf-8"))
+
+
+def _invoke(function):
+    global _request_id
+    _, headers, data = _api.request("GET", "/runtime/invocation/next")
+    _request_id = headers.get("request_id", "")
+    context = _context(headers)
+    _apply_environ(context.get("environ"))
+    try:
+        event = json.loads(data.decode("utf-8")) if data else None
+    except ValueError as exc:
+        _post_error(_user_body("ValueError", "parse event error: %s" % exc))
+        return
+    try:
+        result = function(event, context)
+    except Exception as exc:  # noqa: BLE001 - every user exception is reported
+        _post_error(_exception_body(exc))
+        return
+    try:
+        payload = _encoder.encode(result).encode("utf-8")
+    except (TypeError, ValueError, UnicodeError) as exc:
+        _post_error(
+            _user_body(
+                type(exc).__name__,
+                "the return value of %s cannot be encoded as JSON: %s" % (_HANDLER, exc),
+            )
+        )
+        return
+    _post("/runtime/invocation/response", payload)
+
+
+def main():
+    global _request_id
+    sys.path[0] = os.getcwd()
+    try:
+        sys.stdout.reconfigure(line_buffering=True)
+    except AttributeError:
+        pass
+    _setup_logging()
+    function, load_error = _load()
+    _post("/runtime/init/ready", b" ")
+    while True:
+        if load_error is not None:
+            _, headers, _ = _api.request("GET", "/runtime/invocation/next")
+            _request_id = headers.get("request_id", "")
+            load_error["requestId"] = _request_id
+            _post_error(load_error)
+        else:
+            _invoke(function)
+
+
+if __name__ == "__main__":
+    main()

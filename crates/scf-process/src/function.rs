@@ -1,0 +1,662 @@
+//! [`ProcessFunction`]: a [`Handler`] that runs each invocation in a pooled instance.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use scf_context::{CancelReason, Context};
+use scf_handler::{FunctionError, FunctionStatus, Handler};
+use scf_logs::framing::{init_report_line, InitReport};
+use scf_logs::LogBuffer;
+use serde_json::Value;
+use tokio::sync::{oneshot, Notify, OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use tokio::time::MissedTickBehavior;
+
+use crate::instance::{Exit, Instance, Launch};
+use crate::memory::{MemoryProbe, SAMPLE_INTERVAL};
+use crate::outcome::{error_value, response_value};
+use crate::runtime_api::{Dispatch, Outcome};
+use crate::spec::{CgroupPolicy, PoolConfig, ProcessError, ProcessSpec, RuntimeKind};
+
+const MIB: u64 = 1024 * 1024;
+
+/// A function that runs out of process: each invocation is served by an instance (a
+/// bootstrap process speaking SCF's Custom Runtime API) from a pool.
+///
+/// It is a [`Handler`], so a host such as the invoker applies its timeouts, concurrency,
+/// logs and async queue to it unchanged. What the instance writes to stdout and stderr
+/// during an invocation goes to the invocation's log: the
+/// [`LogBuffer::current`] set by the host while it polls the handler (the invoker does),
+/// or nowhere when none is set. The instance's peak resident memory during the invocation
+/// is reported as its `MemUsage` through [`scf_invoker::report_mem_usage`].
+///
+/// See the crate documentation for the lifecycle, the faults and their status codes.
+#[derive(Debug, Clone)]
+pub struct ProcessFunction {
+    shared: Arc<Shared>,
+}
+
+/// A snapshot of a function's instance pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Instances alive now (busy, idle or starting).
+    pub live: usize,
+    /// Instances alive and waiting for an invocation.
+    pub idle: usize,
+    /// Instances started since the function was created.
+    pub started: u64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    launch: Launch,
+    runtime: RuntimeKind,
+    name: String,
+    init_timeout: Duration,
+    pool: PoolConfig,
+    idle: Mutex<Vec<Instance>>,
+    slots: Arc<Semaphore>,
+    returned: Notify,
+    reaper_started: AtomicBool,
+    started_total: AtomicU64,
+}
+
+/// What the first invocation of an instance reports in its `Init Report` line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InitInfo {
+    pub(crate) duration: Duration,
+    pub(crate) mem_usage_bytes: u64,
+}
+
+/// An init that failed: the error and the init log.
+struct InitFailure {
+    error: FunctionError,
+    lines: Vec<String>,
+}
+
+enum Checkout {
+    Warm(Box<Instance>),
+    Cold(OwnedSemaphorePermit),
+}
+
+/// How many times an invocation moves on to another instance when a warm one turns out
+/// to have died before it could take the event.
+const MAX_RETRIES: u32 = 2;
+
+/// What one attempt on an instance gave.
+enum Attempt {
+    /// The result and the peak memory.
+    Done(Result<Value, FunctionError>, u64),
+    /// The instance's process ended before it fetched the event.
+    DiedBeforeFetch(FunctionError),
+}
+
+/// How an invocation on an instance ended.
+enum Ended {
+    Pushed(Outcome),
+    Exited(Exit),
+    OverMemory(u64),
+    TimedOut,
+    Cancelled(CancelReason),
+}
+
+impl ProcessFunction {
+    /// Checks `spec` (see [`ProcessSpec::validate`]) and prepares the pool. No instance
+    /// starts until the first invocation.
+    pub fn new(spec: ProcessSpec) -> Result<Self, ProcessError> {
+        spec.validate()?;
+        let cgroup_parent = match &spec.cgroup {
+            CgroupPolicy::Auto => crate::cgroup::detect_parent(),
+            CgroupPolicy::Disabled => None,
+            CgroupPolicy::Under(dir) => Some(dir.clone()),
+        };
+        let launch = Launch::new(&spec, cgroup_parent);
+        Ok(Self {
+            shared: Arc::new(Shared {
+                launch,
+                runtime: spec.runtime.clone(),
+                name: spec.config.name.clone(),
+                init_timeout: spec.config.init_timeout,
+                slots: Arc::new(Semaphore::new(spec.pool.max_instances)),
+                pool: spec.pool,
+                idle: Mutex::new(Vec::new()),
+                returned: Notify::new(),
+                reaper_started: AtomicBool::new(false),
+                started_total: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The runtime the function's instances run.
+    pub fn runtime(&self) -> &RuntimeKind {
+        &self.shared.runtime
+    }
+
+    /// A snapshot of the instance pool.
+    pub fn stats(&self) -> PoolStats {
+        let s = &self.shared;
+        PoolStats {
+            live: s.pool.max_instances - s.slots.available_permits(),
+            idle: s.idle().len(),
+            started: s.started_total.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops every idle instance now (busy ones finish their invocation first and stay
+    /// pooled); returns how many were stopped.
+    pub async fn stop_idle(&self) -> usize {
+        let idle = std::mem::take(&mut *self.shared.idle());
+        let n = idle.len();
+        for instance in idle {
+            instance.stop().await;
+        }
+        n
+    }
+
+    /// Runs one invocation, writing the instance's output to `log`; returns the result
+    /// and the instance's peak resident memory during it, in bytes.
+    ///
+    /// [`Handler::call`] does the same with [`LogBuffer::current`] and reports the memory
+    /// figure to the invoker.
+    pub async fn invoke(
+        &self,
+        event: Value,
+        ctx: &Context,
+        log: &LogBuffer,
+    ) -> (Result<Value, FunctionError>, u64) {
+        self.shared.clone().invoke(event, ctx, log).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for ProcessFunction {
+    async fn call(&self, event: Value, context: Context) -> Result<Value, FunctionError> {
+        let log =
+            LogBuffer::current().unwrap_or_else(|| LogBuffer::new(context.request_id.clone()));
+        let (result, mem) = self.shared.clone().invoke(event, &context, &log).await;
+        // Outside an invoker there is nobody to report to; that is fine.
+        let _ = scf_invoker::report_mem_usage(mem);
+        result
+    }
+}
+
+/// An instance checked out for one invocation. Dropped while it still holds the instance
+/// (the invocation's future was dropped: a timeout in the host), it kills the instance.
+struct Lease {
+    shared: Arc<Shared>,
+    instance: Option<Instance>,
+}
+
+impl Lease {
+    fn finish(mut self, healthy: bool) {
+        if let Some(instance) = self.instance.take() {
+            instance.sink.detach();
+            instance.api.clear();
+            if healthy {
+                self.shared.checkin(instance);
+            } else {
+                instance.kill();
+                discard(instance);
+            }
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(instance) = self.instance.take() {
+            instance.kill();
+            instance.sink.detach();
+            discard(instance);
+        }
+    }
+}
+
+/// Stops `instance` in the background (or right here without a runtime).
+fn discard(instance: Instance) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn(instance.stop());
+        }
+        Err(_) => drop(instance),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn time_out(detail: impl Into<String>) -> FunctionError {
+    FunctionError::platform(FunctionStatus::TimeLimitReached, "time out").with_stack_trace(detail)
+}
+
+fn cancelled(reason: CancelReason) -> FunctionError {
+    match reason {
+        CancelReason::Timeout => {
+            time_out("the invocation ran past its time limit; the instance was stopped")
+        }
+        CancelReason::Terminated => FunctionError::platform(
+            FunctionStatus::RequestCanceled,
+            "the invocation was terminated; the instance was stopped",
+        ),
+        _ => FunctionError::platform(
+            FunctionStatus::RequestCanceled,
+            "the host shut down before the invocation finished; the instance was stopped",
+        ),
+    }
+}
+
+fn internal(message: String) -> FunctionError {
+    FunctionError::platform(FunctionStatus::InternalError, message)
+}
+
+/// The context as JSON with every non-ASCII character escaped, fit for a header value.
+fn context_json(ctx: &Context) -> String {
+    let json = serde_json::to_string(ctx).unwrap_or_else(|_| "{}".to_owned());
+    if json.is_ascii() {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+async fn watch_memory(probe: &mut MemoryProbe, limit_bytes: u64) -> u64 {
+    if limit_bytes == 0 {
+        return std::future::pending().await;
+    }
+    let start = tokio::time::Instant::now() + SAMPLE_INTERVAL;
+    let mut tick = tokio::time::interval_at(start, SAMPLE_INTERVAL);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let rss = probe.sample();
+        if rss > limit_bytes {
+            return rss;
+        }
+    }
+}
+
+/// Bytes as MB with one decimal, for messages.
+fn mb(bytes: u64) -> String {
+    // Exact below 2^53 bytes, far beyond any memory size.
+    #[allow(clippy::cast_precision_loss)]
+    let mb = bytes as f64 / MIB as f64;
+    format!("{mb:.1}")
+}
+
+impl Shared {
+    fn idle(&self) -> MutexGuard<'_, Vec<Instance>> {
+        lock(&self.idle)
+    }
+
+    fn checkin(&self, mut instance: Instance) {
+        instance.last_used = Instant::now();
+        self.idle().push(instance);
+        self.returned.notify_one();
+    }
+
+    /// The most recently used idle instance that is still alive.
+    fn pop_idle(&self) -> Option<Instance> {
+        loop {
+            let instance = self.idle().pop()?;
+            if instance.is_usable() {
+                return Some(instance);
+            }
+            discard(instance);
+        }
+    }
+
+    async fn checkout(&self) -> Checkout {
+        loop {
+            let notified = self.returned.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(instance) = self.pop_idle() {
+                return Checkout::Warm(Box::new(instance));
+            }
+            match self.slots.clone().try_acquire_owned() {
+                Ok(permit) => return Checkout::Cold(permit),
+                Err(TryAcquireError::NoPermits) => {}
+                // The semaphore is never closed; wait for a returned instance.
+                Err(TryAcquireError::Closed) => {}
+            }
+            tokio::select! {
+                () = &mut notified => {}
+                permit = self.slots.clone().acquire_owned() => {
+                    if let Ok(permit) = permit {
+                        return Checkout::Cold(permit);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts the idle reaper on the current runtime, once.
+    fn ensure_reaper(self: &Arc<Self>) {
+        if self.reaper_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            self.reaper_started.store(false, Ordering::Release);
+            return;
+        };
+        let weak = Arc::downgrade(self);
+        let period =
+            (self.pool.idle_timeout / 4).clamp(Duration::from_millis(20), Duration::from_secs(5));
+        handle.spawn(async move {
+            loop {
+                tokio::time::sleep(period).await;
+                let Some(shared) = weak.upgrade() else { return };
+                shared.reap();
+            }
+        });
+    }
+
+    /// Stops instances idle for longer than the idle timeout, and dead ones.
+    fn reap(&self) {
+        let expired: Vec<Instance> = {
+            let mut idle = self.idle();
+            let timeout = self.pool.idle_timeout;
+            let (keep, expired) = std::mem::take(&mut *idle)
+                .into_iter()
+                .partition(|i: &Instance| i.is_usable() && i.last_used.elapsed() < timeout);
+            *idle = keep;
+            expired
+        };
+        for instance in expired {
+            discard(instance);
+        }
+    }
+
+    /// Starts an instance in a task of its own and waits for it to become ready. If the
+    /// invocation gives up meanwhile, the instance still finishes its init and joins the
+    /// pool (init is timed by `InitTimeout`, not by the invocation).
+    fn start_instance(
+        self: &Arc<Self>,
+        permit: OwnedSemaphorePermit,
+    ) -> oneshot::Receiver<Result<Instance, InitFailure>> {
+        let (tx, rx) = oneshot::channel();
+        let shared = self.clone();
+        tokio::spawn(async move {
+            let mut instance = match Instance::spawn(&shared.launch, permit).await {
+                Ok(instance) => instance,
+                Err(e) => {
+                    let _ = tx.send(Err(InitFailure {
+                        error: internal(format!(
+                            "could not start an instance of {}: {e}",
+                            shared.name
+                        )),
+                        lines: Vec::new(),
+                    }));
+                    return;
+                }
+            };
+            shared.started_total.fetch_add(1, Ordering::Relaxed);
+            let exit = instance.wait_exit();
+            let ready = tokio::select! {
+                () = instance.api.ready() => Ok(()),
+                exit = exit => Err(Some(exit)),
+                () = tokio::time::sleep(shared.init_timeout) => Err(None),
+            };
+            match ready {
+                Ok(()) => {
+                    let mem_usage_bytes = instance.memory.sample();
+                    instance.init = Some(InitInfo {
+                        duration: instance.started.elapsed(),
+                        mem_usage_bytes,
+                    });
+                    if let Err(Ok(instance)) = tx.send(Ok(instance)) {
+                        shared.checkin(instance);
+                    }
+                }
+                Err(exit) => {
+                    instance.kill();
+                    instance.drain_output();
+                    let lines = instance.sink.take_pending();
+                    let error = match exit {
+                        Some(exit) => FunctionError::platform(
+                            FunctionStatus::ContainerInitError,
+                            format!(
+                                "the instance's bootstrap exited ({exit}) before it called POST /runtime/init/ready"
+                            ),
+                        ),
+                        None => {
+                            let hint = if instance.api.asked_next_before_ready() {
+                                "; it called GET /runtime/invocation/next without calling POST /runtime/init/ready first"
+                            } else {
+                                ""
+                            };
+                            FunctionError::platform(
+                                FunctionStatus::InitContainerTimeout,
+                                format!(
+                                    "init timeout: the instance did not call POST /runtime/init/ready within the InitTimeout of {} ms and was stopped{hint}",
+                                    shared.init_timeout.as_millis()
+                                ),
+                            )
+                        }
+                    };
+                    let _ = tx.send(Err(InitFailure { error, lines }));
+                    instance.stop().await;
+                }
+            }
+        });
+        rx
+    }
+
+    async fn invoke(
+        self: Arc<Self>,
+        event: Value,
+        ctx: &Context,
+        log: &LogBuffer,
+    ) -> (Result<Value, FunctionError>, u64) {
+        self.ensure_reaper();
+        let event = Bytes::from(serde_json::to_vec(&event).unwrap_or_else(|_| b"null".to_vec()));
+        let mut retries = 0;
+        loop {
+            let (instance, warm) = match self.acquire(ctx, log).await {
+                Ok(acquired) => acquired,
+                Err(error) => return (Err(error), 0),
+            };
+            let lease = Lease {
+                shared: self.clone(),
+                instance: Some(instance),
+            };
+            match self.run(lease, event.clone(), ctx, log).await {
+                Attempt::Done(result, peak) => return (result, peak),
+                // A warm instance that died while idle, just before it was handed the
+                // event: the function never ran, so another instance takes it.
+                Attempt::DiedBeforeFetch(_) if warm && retries < MAX_RETRIES => retries += 1,
+                Attempt::DiedBeforeFetch(error) => return (Err(error), 0),
+            }
+        }
+    }
+
+    /// A ready instance for one invocation, and whether it was warm.
+    async fn acquire(
+        self: &Arc<Self>,
+        ctx: &Context,
+        log: &LogBuffer,
+    ) -> Result<(Instance, bool), FunctionError> {
+        let deadline = tokio::time::Instant::from_std(ctx.deadline());
+        let cancellation = ctx.cancellation().clone();
+        let checkout = tokio::select! {
+            c = self.checkout() => c,
+            () = tokio::time::sleep_until(deadline) => {
+                return Err(time_out("no instance became free before the time limit"));
+            }
+            reason = cancellation.cancelled() => return Err(cancelled(reason)),
+        };
+        let permit = match checkout {
+            Checkout::Warm(instance) => return Ok((*instance, true)),
+            Checkout::Cold(permit) => permit,
+        };
+        let started = self.start_instance(permit);
+        let ready = tokio::select! {
+            r = started => r,
+            () = tokio::time::sleep_until(deadline) => {
+                return Err(time_out("the instance was still initializing at the time limit; it goes on initializing for the next invocation"));
+            }
+            reason = cancellation.cancelled() => return Err(cancelled(reason)),
+        };
+        match ready {
+            Ok(Ok(instance)) => Ok((instance, false)),
+            Ok(Err(failure)) => {
+                for line in failure.lines {
+                    log.push_raw(&line);
+                }
+                Err(failure.error)
+            }
+            Err(_) => Err(internal("the instance's start was abandoned".into())),
+        }
+    }
+
+    async fn run(&self, mut lease: Lease, event: Bytes, ctx: &Context, log: &LogBuffer) -> Attempt {
+        let Some(instance) = lease.instance.as_mut() else {
+            return Attempt::Done(
+                Err(internal(
+                    "the instance was lost before the invocation".into(),
+                )),
+                0,
+            );
+        };
+        let init = instance.init.take();
+        let lines_before = if init.is_some() { log.lines().len() } else { 0 };
+        let init_lines = instance.sink.attach(log.clone());
+        instance.memory.reset();
+        let oom_before = instance.cgroup.as_ref().map_or(0, |c| c.oom_kills());
+        let outcome = instance.api.dispatch(Dispatch {
+            request_id: ctx.request_id.clone(),
+            event,
+            memory_limit_in_mb: ctx.memory_limit_in_mb,
+            time_limit_in_ms: ctx.time_limit_in_ms,
+            context_json: context_json(ctx),
+        });
+        let dispatched = Instant::now();
+        // SCF times execution from the event's delivery; a host that started the clock
+        // earlier (counting the init) keeps its own, earlier, deadline.
+        let deadline = ctx.deadline().max(dispatched + ctx.time_limit());
+        let limit = ctx.memory_limit_in_mb.saturating_mul(MIB);
+        let cancellation = ctx.cancellation().clone();
+        let exit = instance.wait_exit();
+        let ended = tokio::select! {
+            biased;
+            pushed = outcome => match pushed {
+                Ok(pushed) => Ended::Pushed(pushed),
+                // The server dropped the invocation: it is stopping.
+                Err(_) => Ended::Exited(Exit { status: None }),
+            },
+            exit = exit => Ended::Exited(exit),
+            used = watch_memory(&mut instance.memory, limit) => Ended::OverMemory(used),
+            () = tokio::time::sleep_until(deadline.into()) => Ended::TimedOut,
+            reason = cancellation.cancelled() => Ended::Cancelled(reason),
+        };
+        let died_before_fetch = matches!(ended, Ended::Exited(_)) && !instance.api.fetched();
+        let (result, healthy, peak) = self.judge(instance, ended, limit, oom_before);
+        if let Some(init) = init {
+            let split = lines_before + init_lines;
+            let lines = log.take();
+            let (head, tail) = lines.split_at(split.min(lines.len()));
+            for line in head {
+                log.push_raw(line);
+            }
+            log.push_raw(&init_report_line(
+                &ctx.request_id,
+                &InitReport {
+                    init_duration_ms: init.duration.as_secs_f64() * 1000.0,
+                    duration_ms: dispatched.elapsed().as_secs_f64() * 1000.0,
+                    memory_mb: ctx.memory_limit_in_mb,
+                    mem_usage_bytes: init.mem_usage_bytes,
+                },
+            ));
+            for line in tail {
+                log.push_raw(line);
+            }
+        }
+        lease.finish(healthy);
+        match result {
+            Err(error) if died_before_fetch => Attempt::DiedBeforeFetch(error),
+            result => Attempt::Done(result, peak),
+        }
+    }
+
+    /// Turns how the invocation ended into its result; whether the instance may serve
+    /// again; the peak memory.
+    fn judge(
+        &self,
+        instance: &mut Instance,
+        ended: Ended,
+        limit: u64,
+        oom_before: u64,
+    ) -> (Result<Value, FunctionError>, bool, u64) {
+        let pushed = matches!(ended, Ended::Pushed(_));
+        if !pushed {
+            instance.kill();
+        }
+        instance.drain_output();
+        instance.sink.detach();
+        let peak = instance.memory.peak();
+        let over_memory = |used: u64| {
+            FunctionError::platform(
+                FunctionStatus::MemoryLimitReached,
+                format!(
+                    "memory limit reached: the instance used {} MB, over its limit of {} MB; it was stopped",
+                    mb(used),
+                    limit / MIB
+                ),
+            )
+        };
+        let result = match ended {
+            Ended::Pushed(_) if limit > 0 && peak > limit => {
+                instance.kill();
+                return (Err(over_memory(peak)), false, peak);
+            }
+            Ended::Pushed(Outcome::Response(body)) => Ok(response_value(&body)),
+            Ended::Pushed(Outcome::Error(body)) => Err(error_value(&body)),
+            Ended::Pushed(Outcome::TooLarge) => Err(FunctionError::platform(
+                FunctionStatus::ResponseTooLarge,
+                format!(
+                    "{}: the runtime pushed more than {} bytes",
+                    FunctionStatus::ResponseTooLarge.message(),
+                    crate::runtime_api::MAX_PUSH_BYTES
+                ),
+            )),
+            Ended::Exited(exit) => {
+                let oom = instance
+                    .cgroup
+                    .as_ref()
+                    .is_some_and(|c| c.oom_kills() > oom_before);
+                if oom {
+                    Err(over_memory(peak.max(limit)))
+                } else {
+                    Err(FunctionError::platform(
+                        FunctionStatus::UserProcessExit,
+                        FunctionStatus::UserProcessExit.message(),
+                    )
+                    .with_stack_trace(format!(
+                        "the instance's process exited during the invocation ({exit}); the next invocation gets a new instance"
+                    )))
+                }
+            }
+            Ended::OverMemory(used) => Err(over_memory(used.max(peak))),
+            Ended::TimedOut => Err(time_out(if instance.api.fetched() {
+                "the invocation ran past its time limit; the instance was stopped"
+            } else {
+                "the runtime never fetched the event (GET /runtime/invocation/next) before the time limit; the instance was stopped"
+            })),
+            Ended::Cancelled(reason) => Err(cancelled(reason)),
+        };
+        (result, pushed, peak)
+    }
+}

@@ -1,0 +1,127 @@
+//! Out-of-process functions for scf-rs: a function runs in its own process, started from a
+//! `bootstrap` that speaks Tencent Cloud SCF's Custom Runtime API, exactly as on SCF.
+//!
+//! [`ProcessFunction`] is a [`Handler`](scf_handler::Handler): give it to the invoker like
+//! any in-process handler and its timeouts, concurrency limits, logs and async queue apply
+//! unchanged. Three runtimes ([`RuntimeKind`]):
+//!
+//! - **`CustomRuntime`**: the function's own executable `<code_dir>/bootstrap`, written
+//!   against SCF's documentation (a shell script using `curl` works unchanged).
+//! - **`Python3.x`**: a bootstrap shipped in this crate (`runtimes/python/bootstrap.py`,
+//!   standard library only) run by the `python3` found on the machine; it imports
+//!   `index.py` and calls `main_handler(event, context)` with two `dict`s.
+//! - **`Nodejs…`**: a bootstrap shipped in this crate (`runtimes/node/bootstrap.js`) run by
+//!   `node`; it requires `index.js` and calls the exported function, `async` or callback
+//!   style.
+//!
+//! The bundled runtimes hand the function exactly the `context` the host built (its JSON
+//! travels in an `x-scf-context` header of `/runtime/invocation/next`, next to SCF's
+//! `request_id`, `memory_limit_in_mb` and `time_limit_in_ms`). They report an exception as
+//! SCF's error JSON with the real traceback and the exception's class name; a handler
+//! function that does not exist is 437 `'module' object has no attribute 'xxx'`, a handler
+//! file that does not exist is 437 (`No module named 'index'` / `Cannot find module
+//! 'index'`), and a module that fails to import reports its import error (430) on every
+//! invocation. A return value that is not JSON fails with a message that says so.
+//!
+//! # Instances
+//!
+//! An instance is a bootstrap process (in a process group of its own) plus its own Runtime
+//! API server on `127.0.0.1:<ephemeral>`, passed as `SCF_RUNTIME_API` /
+//! `SCF_RUNTIME_API_PORT` with `_HANDLER`. One instance serves one invocation at a time.
+//! Warm instances are reused (the most recently used first); the pool grows on demand up to
+//! [`PoolConfig::max_instances`] and instances idle for [`PoolConfig::idle_timeout`] are
+//! stopped. Init (start → `POST /runtime/init/ready`) is timed by the function's
+//! `init_timeout` (SCF's `InitTimeout`, 65 s by default), not by the invocation: an
+//! invocation that gives up first leaves the instance initializing for the next one. The
+//! first invocation of an instance gets the init log and an `Init Report` line.
+//!
+//! An instance runs with a clean environment: SCF's variables that apply locally
+//! (`SCF_FUNCTIONNAME`, `SCF_NAMESPACE`, `TENCENTCLOUD_REGION`, `USER_CODE_ROOT`, `PATH`,
+//! `LANG`, `PYTHONPATH`/`NODE_PATH`…), the function's own variables, and nothing of the
+//! host's (no credentials). Its working directory is the code directory; `TMPDIR` and
+//! `HOME` are in a scratch directory of its own that is removed when it stops.
+//!
+//! # Faults and their status codes
+//!
+//! | what happened | status | message |
+//! |---|---|---|
+//! | past the time limit: the process group is killed, the instance replaced | 433 | `time out` |
+//! | the process exited during the invocation (its output is in the log) | 439 | `User process exit when running` |
+//! | resident memory over `memory_limit_in_mb` (watchdog, or the cgroup's OOM killer) | 434 | `memory limit reached: …` |
+//! | no `POST /runtime/init/ready` within `InitTimeout`: killed | 450 | `init timeout: …` |
+//! | the bootstrap exited before it was ready | 445 | `the instance's bootstrap exited …` |
+//! | `POST /runtime/invocation/error` | 430, or the `statusCode` of an SCF error JSON body (437 for a missing handler) | from the body |
+//!
+//! A faulty instance is never reused. A warm instance found dead when an invocation starts
+//! (it exited while idle) is replaced before the event is handed over.
+//!
+//! Memory: the instance's process group is sampled from `/proc` every 10 ms during an
+//! invocation, and its exact peak is read from the kernel's `VmHWM` counters (reset when
+//! the invocation starts); that peak is the invocation's `MemUsage`. Where a cgroup v2 with
+//! the memory controller can be created ([`CgroupPolicy`]), the instance also gets
+//! `memory.max`.
+//!
+//! # Logs
+//!
+//! The instance's stdout and stderr share one pipe, so their lines keep their order; each
+//! line the instance writes while an invocation runs is a line of that invocation's log
+//! (the host's [`LogBuffer::current`](scf_logs::LogBuffer::current)). Everything written
+//! before the runtime pushed its result is in that invocation's log: the host reads the
+//! pipe to its end before closing the log. Lines written between invocations open the
+//! next invocation's log.
+//!
+//! # Who depends on it, and why it is a crate of its own
+//!
+//! Hosts that serve functions written in other languages (`scf-http`'s server, the
+//! `scf` command line) depend on it. It sits above `scf-invoker` because it is just another
+//! [`Handler`](scf_handler::Handler) to the invoker and needs only its
+//! [`report_mem_usage`](scf_invoker::report_mem_usage); keeping processes, an HTTP server
+//! per instance and the bundled bootstraps out of the invoker keeps the invoker free of
+//! hyper and of Unix process management.
+//!
+//! Why each dependency is here: `scf-context`, `scf-handler`: what a function is and the
+//! [`Handler`](scf_handler::Handler) trait; `scf-logs`: the invocation's log buffer and the
+//! `Init Report` line; `scf-invoker`: reporting `MemUsage`; `tokio`: child processes,
+//! pipes, timers; `hyper`, `hyper-util`, `http`, `http-body-util`, `bytes`: the Runtime API
+//! server; `serde`, `serde_json`: events, results, error bodies; `tempfile`: scratch
+//! directories that are removed even on a panic; `rustix`: killing a whole process group
+//! without `unsafe`; `thiserror`: [`ProcessError`]; `async-trait`: implementing
+//! [`Handler`](scf_handler::Handler); `tracing`: the host's own warnings.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use scf_context::{Context, FunctionConfig};
+//! use scf_handler::Handler;
+//! use scf_process::{ProcessFunction, ProcessSpec};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut config = FunctionConfig::new("hello");
+//! config.runtime = Some("Python3.9".into());
+//! config.handler = "index.main_handler".into();
+//! let function = ProcessFunction::new(ProcessSpec::from_config(config.clone(), "examples/python-seed")?)?;
+//!
+//! let ctx = Context::new(&config, "f03dc946-3df4-45a0-8e54-000000000000");
+//! let out = function.call(serde_json::json!({"key": "abctest"}), ctx).await;
+//! assert_eq!(out.map_err(|e| e.to_string())?, "abctest");
+//! # Ok(())
+//! # }
+//! ```
+#![warn(clippy::unwrap_used)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod cgroup;
+mod function;
+mod instance;
+mod memory;
+mod outcome;
+mod output;
+mod runtime_api;
+mod spec;
+
+pub use function::{PoolStats, ProcessFunction};
+pub use spec::{
+    CgroupPolicy, PoolConfig, ProcessError, ProcessSpec, RuntimeKind, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_INSTANCES,
+};
