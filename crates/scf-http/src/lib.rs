@@ -1,0 +1,123 @@
+//! Tencent Cloud SCF over HTTP: the cloud API endpoint (`scf.tencentcloudapi.com`'s wire
+//! protocol, so the official SDKs and `tccli` work against it unchanged) and the API
+//! Gateway trigger, served by hyper on top of an [`Invoker`](scf_invoker::Invoker).
+//!
+//! - **Cloud API** (`POST /` with `X-TC-Action`, `X-TC-Version: 2018-04-16`): `Invoke`,
+//!   `InvokeFunction`, `GetFunctionLogs`, `GetRequestStatus`, `GetAsyncEventStatus`,
+//!   `ListAsyncEvents`, `TerminateAsyncEvent`, `ListFunctions`, `GetFunction`. Every
+//!   answer is HTTP 200, `Content-Type: application/json`,
+//!   `{"Response": {…, "RequestId": "…"}}`; errors carry the real codes ([`error`]).
+//!   Requests are checked with TC3-HMAC-SHA256 ([`auth`]) when credentials are
+//!   configured; without credentials the API listens on loopback only.
+//! - **API Gateway trigger** ([`apigw`]): routes (method or `ANY`, `{name}` path
+//!   templates, stage) turn a request into SCF's API Gateway event and the function's
+//!   integration response into the HTTP response.
+//! - **Server** ([`Server`]): HTTP/1.1 keep-alive and h2c, a header read timeout, a body
+//!   read timeout, a connection cap, graceful shutdown on SIGTERM / Ctrl-C or by
+//!   [`ShutdownHandle`], `GET /healthz` and Prometheus `GET /metrics`. Both endpoints can
+//!   share one port or use two ([`Serves`]). [`ScfService`] is the same service without a
+//!   socket, for tests.
+//!
+//! # Gateway errors: what a client of a route gets
+//!
+//! | situation | HTTP status | body |
+//! |---|---|---|
+//! | no route matches | 404 | `{"errno":404,"error":"There is no api match for GET /x","method":"GET","path":"/x"}` |
+//! | the return value is not a valid integration response | 403 | `{"errno":403,"error":"Invalid scf response format. please check your scf response format."}` |
+//! | the function failed (error, panic, **timeout**) | 200 | the SCF error JSON, e.g. `{"errorCode":-1,"errorMessage":"time out","requestId":"…","stackTrace":"","statusCode":433}` |
+//! | body over 6 MB | 413 | `{"errno":413,"error":"…"}` |
+//! | the invoker refused (concurrency 429, unknown function 502, shutting down 503…) | see [`GatewayError::from_invoke_error`](apigw::GatewayError::from_invoke_error) | `{"errno":…,"error":"…"}` |
+//!
+//! Why a failed function is a 200 with the error JSON: SCF's documentation says that when
+//! the API Gateway timeout is longer than the function's, a timed-out function reaches
+//! the client as HTTP 200 whose body is SCF's timeout error; a 5xx comes only from the
+//! gateway's own (shorter) timeout, which this gateway does not add. A function error is
+//! reported the same way for one rule, and because the error JSON is the function's
+//! result as SCF returns it (its `statusCode` is the function status, not an HTTP
+//! status, so it is not read as an integration response). Clients that need a failure
+//! status should return an integration response with one.
+//!
+//! Every gateway response carries `x-api-requestid` (the request id, also the event's
+//! `requestContext.requestId` and `headers["x-api-requestid"]`) and, when the function
+//! ran, `x-scf-requestid` (the invocation's `FunctionRequestId`, the id in its log's
+//! `START RequestId:` line and in `GetFunctionLogs`).
+//!
+//! # Throughput
+//!
+//! `benches/gateway_load.rs` compares the gateway and `Invoke` with a bare hyper server.
+//! Most of the gateway's cost per request is the invoker's: with the invoker's default
+//! `Execution::Isolated` every invocation hops to an isolation thread and back, which
+//! costs more CPU than the HTTP work itself. For trusted async handlers (native Rust
+//! functions that await rather than block), configure the invoker with
+//! `Execution::Inline`.
+//!
+//! # Who depends on it
+//!
+//! Embedders that serve functions over HTTP (a local SCF, a custom gateway around native
+//! handlers, the CLI). It is the top of the stack: scf-event → scf-context →
+//! scf-handler → scf-logs → scf-invoker → scf-http.
+//!
+//! Why each dependency is here:
+//! - `scf-invoker` runs the functions; `scf-logs` has the log records, queries and async
+//!   events the API serves; `scf-event` the API Gateway event and integration response
+//!   types; `scf-handler`, `scf-context` the function status codes and configs.
+//! - `hyper`, `hyper-util`, `http`, `http-body-util`, `bytes`, `tokio`, `futures-util`:
+//!   the HTTP server and its connections, timers and signals.
+//! - `hmac`, `sha2`, `hex`, `subtle`: TC3-HMAC-SHA256 and its constant-time comparison.
+//! - `serde`, `serde_json`: the API's JSON. `base64`: binary gateway bodies. `time`: the
+//!   API's date-times. `uuid`: request ids. `thiserror`: error types. `tracing`: the
+//!   server's own diagnostics.
+//!
+//! # Example
+//!
+//! ```
+//! use scf_context::{Context, FunctionConfig};
+//! use scf_handler::{handler_fn, FunctionError};
+//! use scf_http::{apigw::Route, Server, ServerConfig};
+//! use scf_invoker::{Invoker, InvokerConfig};
+//! use serde_json::{json, Value};
+//!
+//! async fn hello(event: Value, _ctx: Context) -> Result<Value, FunctionError> {
+//!     let name = event["pathParameters"]["name"].as_str().unwrap_or("world").to_string();
+//!     Ok(json!({"statusCode": 200, "headers": {"Content-Type": "text/plain"}, "body": format!("hello {name}")}))
+//! }
+//!
+//! # let rt = tokio::runtime::Runtime::new().unwrap();
+//! # rt.block_on(async {
+//! let invoker = Invoker::new(InvokerConfig::default())?;
+//! invoker.add_function(FunctionConfig::new("hello"), handler_fn(hello))?;
+//! let config = ServerConfig::new("127.0.0.1:0".parse()?)
+//!     .with_route(Route::new("GET", "/hello/{name}", "hello")?);
+//! let server = Server::new(config, invoker)?;
+//!
+//! // Without a socket, as tests do:
+//! let request = http::Request::get("/hello/scf").body(String::new())?;
+//! let response = server.service().oneshot(request).await;
+//! assert_eq!(response.status(), 200);
+//!
+//! // On a socket: `server.bind().await?` listens; `.shutdown().await` stops it.
+//! let running = server.bind().await?;
+//! assert_ne!(running.local_addr().port(), 0);
+//! running.shutdown().await;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+#![warn(clippy::unwrap_used)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod api;
+pub mod apigw;
+pub mod auth;
+pub mod error;
+mod metrics;
+mod server;
+mod service;
+
+pub use auth::Credentials;
+pub use error::{ApiError, ErrorCode};
+pub use metrics::{Metrics, DURATION_BUCKETS};
+pub use server::{
+    Limits, Listen, RunningServer, Server, ServerConfig, ServerError, Serves, ShutdownHandle,
+    MAX_API_BODY_BYTES,
+};
+pub use service::{ResponseBody, ScfService, FUNCTION_REQUEST_ID_HEADER};
