@@ -33,4 +33,8 @@
 pub mod cron;
 pub mod generate_event;
 pub mod init;
+pub mod invoke;
+pub mod logs;
+pub mod project;
+pub mod serve;
 pub mod template;

@@ -3,9 +3,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::net::SocketAddr;
+
 use clap::{Parser, Subcommand};
 use scf_cli::generate_event::{self, EventParams};
+use scf_cli::invoke::{EventSource, InvokeOptions};
+use scf_cli::logs::{parse_since, LogsOptions};
+use scf_cli::serve::ServeOptions;
 use scf_cli::template::{Template, Trigger};
+use scf_http::Credentials;
 
 /// Serve, invoke and inspect Tencent Cloud SCF function projects locally, without Docker.
 #[derive(Debug, Parser)]
@@ -17,6 +23,76 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the cloud API and the template's gateway routes, and fire its timers.
+    Serve {
+        /// The project's template.
+        #[arg(short = 't', long = "template", default_value = "template.yaml")]
+        template: PathBuf,
+        /// Address to listen on (API on `POST /`, gateway routes elsewhere).
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: SocketAddr,
+        /// Where logs and the async queue are kept (SQLite).
+        #[arg(long, default_value = ".scf")]
+        data_dir: PathBuf,
+        /// SecretId the cloud API accepts (TC3-HMAC-SHA256).
+        #[arg(long, env = "TENCENTCLOUD_SECRET_ID", hide_env_values = true)]
+        secret_id: Option<String>,
+        /// SecretKey of that SecretId.
+        #[arg(long, env = "TENCENTCLOUD_SECRET_KEY", hide_env_values = true)]
+        secret_key: Option<String>,
+    },
+    /// Run one invocation without a server and print its log and result.
+    Invoke {
+        /// The project's template.
+        #[arg(short = 't', long = "template", default_value = "template.yaml")]
+        template: PathBuf,
+        /// The function's name.
+        name: String,
+        /// The event as JSON text.
+        #[arg(long, conflicts_with_all = ["event_file", "stdin"])]
+        event: Option<String>,
+        /// Read the event from a file.
+        #[arg(long, conflicts_with = "stdin")]
+        event_file: Option<PathBuf>,
+        /// Read the event from standard input (`-`).
+        #[arg(value_name = "-", num_args = 0..=1, default_missing_value = "-")]
+        stdin: Option<String>,
+        /// Invoke asynchronously and wait for the run to end.
+        #[arg(long = "async")]
+        asynchronous: bool,
+        /// Include the log tail (`LogType: Tail`) in `--output json`.
+        #[arg(long)]
+        log: bool,
+        /// `text` (the log, then the return value) or `json` (the Invoke API's Result).
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        output: String,
+        /// Where logs are kept.
+        #[arg(long, default_value = ".scf")]
+        data_dir: PathBuf,
+    },
+    /// Print a function's invocation logs.
+    Logs {
+        /// The project's template (gives the function's namespace).
+        #[arg(short = 't', long = "template", default_value = "template.yaml")]
+        template: PathBuf,
+        /// The function's name.
+        name: String,
+        /// Only this request.
+        #[arg(long)]
+        request_id: Option<String>,
+        /// Only failed invocations.
+        #[arg(long)]
+        failed: bool,
+        /// At most this many records.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Only invocations started within this long (10m, 2h, 1d).
+        #[arg(long)]
+        since: Option<String>,
+        /// Where logs are kept.
+        #[arg(long, default_value = ".scf")]
+        data_dir: PathBuf,
+    },
     /// Check a template and list its functions and triggers.
     Validate {
         /// The project's template.
@@ -61,8 +137,91 @@ fn main() -> ExitCode {
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
+        Command::Serve {
+            template,
+            listen,
+            data_dir,
+            secret_id,
+            secret_key,
+        } => {
+            let mut opts = ServeOptions::new(template);
+            opts.listen = listen;
+            opts.data_dir = data_dir;
+            opts.credentials = match (secret_id, secret_key) {
+                (Some(id), Some(key)) => Credentials::single(id, key),
+                (None, None) => Credentials::new(),
+                _ => return Err("give both --secret-id and --secret-key (or TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY), or neither".into()),
+            };
+            runtime()?.block_on(scf_cli::serve::serve(opts))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Invoke {
+            template,
+            name,
+            event,
+            event_file,
+            stdin,
+            asynchronous,
+            log,
+            output,
+            data_dir,
+        } => {
+            let mut opts = InvokeOptions::new(template, name);
+            opts.event = match (event, event_file, stdin) {
+                (Some(e), _, _) => EventSource::Inline(e),
+                (_, Some(f), _) => EventSource::File(f),
+                (_, _, Some(dash)) if dash == "-" => EventSource::Stdin,
+                (_, _, Some(other)) => return Err(format!("unexpected argument {other:?}: use --event JSON, --event-file FILE or - for stdin")),
+                _ => EventSource::Empty,
+            };
+            opts.asynchronous = asynchronous;
+            opts.log = log;
+            opts.json = output == "json";
+            opts.data_dir = data_dir;
+            let ok = runtime()?.block_on(scf_cli::invoke::invoke(opts))?;
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Logs {
+            template,
+            name,
+            request_id,
+            failed,
+            limit,
+            since,
+            data_dir,
+        } => {
+            let namespace = if template.exists() {
+                let t = Template::load(&template).map_err(|e| e.to_string())?;
+                let def = t
+                    .function(&name)
+                    .ok_or_else(|| format!("{}: no function named {name:?}", template.display()))?;
+                def.config.namespace.clone()
+            } else {
+                "default".to_string()
+            };
+            let mut opts = LogsOptions::new(name);
+            opts.namespace = namespace;
+            opts.request_id = request_id;
+            opts.failed = failed;
+            opts.limit = limit;
+            opts.since = since.as_deref().map(parse_since).transpose()?;
+            opts.data_dir = data_dir;
+            scf_cli::logs::logs(&opts)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Validate { template } => {
             let t = Template::load(&template).map_err(|e| e.to_string())?;
             println!("{}: {} function(s)", template.display(), t.functions.len());

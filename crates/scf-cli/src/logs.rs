@@ -1,0 +1,100 @@
+//! `scf logs`: a function's invocation logs from the project's data directory.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use scf_logs::{LogQuery, LogStore, Order, OrderBy, RetCodeFilter};
+use time::OffsetDateTime;
+
+use crate::project::open_store;
+
+/// What `scf logs` needs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LogsOptions {
+    /// The function's name.
+    pub function: String,
+    /// The namespace.
+    pub namespace: String,
+    /// Only this request.
+    pub request_id: Option<String>,
+    /// Only failures (`RetCode` `not0`).
+    pub failed: bool,
+    /// At most this many records.
+    pub limit: u32,
+    /// Only records that started within this long before now.
+    pub since: Option<Duration>,
+    /// Where the logs are.
+    pub data_dir: PathBuf,
+}
+
+impl LogsOptions {
+    /// Options with the command line's defaults.
+    pub fn new(function: String) -> Self {
+        Self {
+            function,
+            namespace: "default".into(),
+            request_id: None,
+            failed: false,
+            limit: 20,
+            since: None,
+            data_dir: PathBuf::from(".scf"),
+        }
+    }
+}
+
+/// Parses `10m`, `2h`, `30s`, `1d`.
+pub fn parse_since(s: &str) -> Result<Duration, String> {
+    let err = || format!("--since {s:?}: expected a number followed by s, m, h or d (e.g. 10m)");
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?);
+    let n: u64 = num.parse().map_err(|_| err())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(err()),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+/// Prints the matching records, newest first; returns how many.
+pub fn logs(opts: &LogsOptions) -> Result<usize, String> {
+    let path = opts.data_dir.join(crate::project::STORE_FILE);
+    if !path.exists() {
+        return Err(format!(
+            "no logs yet: {} does not exist (run `scf serve` or `scf invoke` first)",
+            path.display()
+        ));
+    }
+    let store = open_store(&opts.data_dir)?;
+    let mut q = LogQuery::default();
+    q.function_name = Some(opts.function.clone());
+    q.namespace = Some(opts.namespace.clone());
+    q.request_id = opts.request_id.clone();
+    q.ret_code = opts.failed.then_some(RetCodeFilter::Not0);
+    q.order = Order::Desc;
+    q.order_by = OrderBy::StartTime;
+    q.limit = opts.limit;
+    if let Some(since) = opts.since {
+        q.start_time = Some(OffsetDateTime::now_utc() - since);
+    }
+    let page = store.query(&q).map_err(|e| e.to_string())?;
+    for r in &page.records {
+        println!(
+            "{} {} RetCode:{} StatusCode:{} Duration:{}ms BillDuration:{}ms MemUsage:{} RetryNum:{}",
+            scf_logs::record::format_api_datetime(r.start_time),
+            r.request_id,
+            r.ret_code,
+            r.status_code,
+            scf_logs::framing::format_ms(r.duration_ms),
+            r.bill_duration_ms,
+            r.mem_usage_bytes,
+            r.retry_num
+        );
+        println!("{}", r.log.trim_end());
+        println!();
+    }
+    eprintln!("{} of {} record(s)", page.records.len(), page.total_count);
+    Ok(page.records.len())
+}

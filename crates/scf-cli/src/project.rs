@@ -1,0 +1,162 @@
+//! A template's functions loaded into an invoker, with their logs in the project's data
+//! directory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use scf_invoker::{Invoker, InvokerConfig};
+use scf_logs::{
+    AsyncEvent, AsyncQuery, AsyncStatus, LogPage, LogQuery, LogRecord, LogStore, SqliteStore,
+    StoreError,
+};
+use scf_process::{ProcessFunction, ProcessSpec};
+use time::OffsetDateTime;
+
+use crate::template::{FunctionDef, Template};
+
+/// The file, under the data directory, that holds logs and the async queue.
+pub const STORE_FILE: &str = "logs.sqlite";
+
+/// Opens (creating it if needed) the project's log store under `data_dir`.
+pub fn open_store(data_dir: &Path) -> Result<SqliteStore, String> {
+    let path = data_dir.join(STORE_FILE);
+    SqliteStore::open(&path)
+        .map_err(|e| format!("cannot open the log store {}: {e}", path.display()))
+}
+
+/// Builds the out-of-process handler of a template function.
+pub fn process_function(def: &FunctionDef, scratch_root: &Path) -> Result<ProcessFunction, String> {
+    let name = &def.config.name;
+    if def.config.runtime.is_none() {
+        return Err(format!(
+            "function {name}: Runtime is missing: set it in the template (Python3.9, Nodejs16.13, CustomRuntime…)"
+        ));
+    }
+    let spec = ProcessSpec::from_config(def.config.clone(), &def.code_dir)
+        .map_err(|e| format!("function {name}: {e}"))?
+        .with_scratch_root(scratch_root);
+    ProcessFunction::new(spec).map_err(|e| format!("function {name}: {e}"))
+}
+
+/// An invoker holding `functions` of `template`, recording into `store`.
+pub fn invoker_for(
+    template: &Template,
+    only: Option<&str>,
+    store: Arc<dyn LogStore>,
+    scratch_root: &Path,
+) -> Result<Invoker, String> {
+    let mut config = InvokerConfig::default();
+    config.store = store;
+    let invoker = Invoker::new(config).map_err(|e| e.to_string())?;
+    let mut added = 0;
+    for def in &template.functions {
+        if only.is_some_and(|n| n != def.config.name) {
+            continue;
+        }
+        let handler = process_function(def, scratch_root)?;
+        invoker
+            .add_function(def.config.clone(), handler)
+            .map_err(|e| format!("function {}: {e}", def.config.name))?;
+        added += 1;
+    }
+    if let Some(name) = only {
+        if added == 0 {
+            let names: Vec<&str> = template
+                .functions
+                .iter()
+                .map(|f| f.config.name.as_str())
+                .collect();
+            return Err(format!(
+                "{}: no function named {name:?} (the template has: {})",
+                template.path.display(),
+                names.join(", ")
+            ));
+        }
+    }
+    Ok(invoker)
+}
+
+/// Where instance scratch directories go: under the data directory, so nothing of a
+/// project's runs is left in the system's temporary directory.
+pub fn scratch_root(data_dir: &Path) -> Result<PathBuf, String> {
+    let dir = data_dir.join("scratch");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// A store that prints one line per finished invocation (request id, function, status,
+/// duration) and keeps everything in the store it wraps.
+#[derive(Debug)]
+pub struct PrintingStore<S> {
+    inner: S,
+}
+
+impl<S> PrintingStore<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S) -> Self {
+        Self { inner }
+    }
+}
+
+/// The line `scf serve` prints for a finished invocation.
+pub fn invocation_line(r: &LogRecord) -> String {
+    let retry = if r.retry_num > 0 {
+        format!(" retry {}", r.retry_num)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} {}/{} {} {}ms{}{}",
+        r.request_id,
+        r.namespace,
+        r.function_name,
+        r.status_code,
+        scf_logs::framing::format_ms(r.duration_ms),
+        retry,
+        match r.invocation_type {
+            scf_logs::InvocationType::Event => " async",
+            _ => "",
+        }
+    )
+}
+
+impl<S: LogStore> LogStore for PrintingStore<S> {
+    fn put(&self, record: LogRecord) -> Result<(), StoreError> {
+        if !record.is_running() {
+            println!("{}", invocation_line(&record));
+        }
+        self.inner.put(record)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        self.inner.flush()
+    }
+    fn get(&self, request_id: &str) -> Result<Vec<LogRecord>, StoreError> {
+        self.inner.get(request_id)
+    }
+    fn query(&self, q: &LogQuery) -> Result<LogPage, StoreError> {
+        self.inner.query(q)
+    }
+    fn enqueue_async(&self, ev: &AsyncEvent) -> Result<(), StoreError> {
+        self.inner.enqueue_async(ev)
+    }
+    fn update_async(
+        &self,
+        id: &str,
+        status: AsyncStatus,
+        status_code: i64,
+        end_time: Option<OffsetDateTime>,
+        attempts: u32,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .update_async(id, status, status_code, end_time, attempts)
+    }
+    fn get_async(&self, id: &str) -> Result<Option<AsyncEvent>, StoreError> {
+        self.inner.get_async(id)
+    }
+    fn list_async(&self, q: &AsyncQuery) -> Result<(u64, Vec<AsyncEvent>), StoreError> {
+        self.inner.list_async(q)
+    }
+    fn unfinished_async(&self) -> Result<Vec<AsyncEvent>, StoreError> {
+        self.inner.unfinished_async()
+    }
+}

@@ -1,0 +1,198 @@
+//! `scf serve`: the cloud API and every gateway route of a template on one port, timers
+//! firing on schedule, logs and the async queue in SQLite under the data directory.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scf_http::apigw::{Route, Routes};
+use scf_http::{Credentials, Server, ServerConfig};
+use scf_invoker::{InvokeRequest, Invoker};
+use scf_logs::InvocationType;
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::cron::Cron;
+use crate::project::{invoker_for, open_store, scratch_root, PrintingStore};
+use crate::template::{Template, Trigger};
+
+/// What `scf serve` needs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServeOptions {
+    /// The template.
+    pub template: PathBuf,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Logs and the async queue go here.
+    pub data_dir: PathBuf,
+    /// SecretId → SecretKey for the cloud API (empty: unauthenticated, loopback only).
+    pub credentials: Credentials,
+}
+
+impl ServeOptions {
+    /// Options with the defaults of the command line.
+    pub fn new(template: PathBuf) -> Self {
+        Self {
+            template,
+            listen: SocketAddr::from(([127, 0, 0, 1], 9000)),
+            data_dir: PathBuf::from(".scf"),
+            credentials: Credentials::new(),
+        }
+    }
+}
+
+/// The gateway routes of a template's API triggers.
+pub fn routes(template: &Template) -> Result<Routes, String> {
+    let mut routes = Routes::new();
+    for f in &template.functions {
+        for t in &f.triggers {
+            if let Trigger::Api {
+                method,
+                path,
+                stage,
+                ..
+            } = t
+            {
+                let route = Route::new(method, path, f.config.name.clone())
+                    .and_then(|r| r.with_stage(stage))
+                    .map_err(|e| format!("function {}: route {method} {path}: {e}", f.config.name))?
+                    .with_namespace(f.config.namespace.clone());
+                routes.push(route);
+            }
+        }
+    }
+    Ok(routes)
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes in-flight invocations and returns.
+pub async fn serve(opts: ServeOptions) -> Result<(), String> {
+    let template = Template::load(&opts.template).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&opts.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", opts.data_dir.display()))?;
+    let store = PrintingStore::new(open_store(&opts.data_dir)?);
+    let scratch = scratch_root(&opts.data_dir)?;
+    let invoker = invoker_for(&template, None, Arc::new(store), &scratch)?;
+    let recovered = invoker
+        .recover()
+        .await
+        .map_err(|e| format!("cannot recover queued async events: {e}"))?;
+
+    let routes = routes(&template)?;
+    let mut config = ServerConfig::new(opts.listen)
+        .with_credentials(opts.credentials.clone())
+        .with_routes(routes.clone());
+    config.shutdown_invoker = true;
+    let server = Server::new(config, invoker.clone()).map_err(|e| e.to_string())?;
+    let running = server.bind().await.map_err(|e| e.to_string())?;
+    let addr = running.local_addr();
+
+    println!(
+        "scf serve: {} function(s) from {}",
+        template.functions.len(),
+        template.path.display()
+    );
+    for f in &template.functions {
+        let c = &f.config;
+        println!(
+            "  function {}/{} ({}, {}) code {}",
+            c.namespace,
+            c.name,
+            c.runtime.as_deref().unwrap_or("-"),
+            c.handler,
+            f.code_dir.display()
+        );
+    }
+    println!("  cloud API: POST http://{addr}/ (X-TC-Action: Invoke, GetFunctionLogs, …; version 2018-04-16){}",
+        if opts.credentials.is_empty() { ", unauthenticated" } else { ", TC3-HMAC-SHA256" });
+    for r in routes.iter() {
+        println!(
+            "  route: {} http://{addr}{} -> {}",
+            r.method.as_str(),
+            r.path.as_str(),
+            r.function_name
+        );
+    }
+    let mut timers = Vec::new();
+    for f in &template.functions {
+        for t in &f.triggers {
+            if let Trigger::Timer {
+                name,
+                cron,
+                enable: true,
+                message,
+            } = t
+            {
+                println!("  timer: {name} {cron} -> {}", f.config.name);
+                timers.push(tokio::spawn(run_timer(
+                    invoker.clone(),
+                    f.config.namespace.clone(),
+                    f.config.name.clone(),
+                    name.clone(),
+                    cron.clone(),
+                    message.clone(),
+                )));
+            }
+        }
+    }
+    if !recovered.requeued.is_empty() {
+        println!(
+            "  recovered {} unfinished async event(s) from the last run",
+            recovered.requeued.len()
+        );
+    }
+    println!(
+        "  logs: {}",
+        opts.data_dir.join(crate::project::STORE_FILE).display()
+    );
+    println!("ready: http://{addr}");
+    running.wait().await;
+    for t in timers {
+        t.abort();
+    }
+    println!("scf serve: stopped");
+    Ok(())
+}
+
+/// The Timer event SCF sends (scf-spec 2.2).
+pub fn timer_event(trigger: &str, at: OffsetDateTime, message: &str) -> serde_json::Value {
+    let time = at
+        .replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&Rfc3339)
+        .unwrap_or_default();
+    json!({"Type": "Timer", "TriggerName": trigger, "Time": time, "Message": message})
+}
+
+async fn run_timer(
+    invoker: Invoker,
+    namespace: String,
+    function: String,
+    trigger: String,
+    cron: Cron,
+    message: String,
+) {
+    loop {
+        let now = OffsetDateTime::now_utc();
+        let Some(next) = cron.next_after(now) else {
+            return;
+        };
+        let wait = (next - now).try_into().unwrap_or(Duration::ZERO);
+        tokio::time::sleep(wait).await;
+        if !invoker.is_accepting() {
+            return;
+        }
+        let request = InvokeRequest::new(
+            function.clone(),
+            timer_event(&trigger, next, &message).to_string(),
+        )
+        .with_namespace(namespace.clone())
+        .with_invocation_type(InvocationType::Event)
+        .with_invoke_type("TRIGGER_TIMER");
+        if let Err(e) = invoker.invoke(request).await {
+            eprintln!("timer {trigger} of {function}: {e}");
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! `tccli`, the official command-line client, unchanged, against `scf serve`.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{project, text, Served};
+
+fn tccli() -> Option<PathBuf> {
+    let venv = std::env::var_os("SCF_CLIENTS_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv-clients"));
+    let bin = venv.join("bin/tccli");
+    if bin.exists() {
+        return Some(bin);
+    }
+    let msg = format!(
+        "tccli not found at {}: run crates/scf-http/tests/clients/install.sh",
+        bin.display()
+    );
+    if std::env::var("SCF_REQUIRE_CLIENTS").as_deref() == Ok("1") {
+        panic!("{msg} (SCF_REQUIRE_CLIENTS=1)");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+#[test]
+fn tccli_invokes_a_served_function_with_a_signed_request() {
+    let Some(tccli) = tccli() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let s = Served::start(
+        &project(),
+        data.path(),
+        &["--secret-id", "AKIDtest", "--secret-key", "testkey"],
+    );
+    let run = |key: &str| {
+        Command::new(&tccli)
+            .args([
+                "scf",
+                "Invoke",
+                "--endpoint",
+                &format!("http://{}", s.addr),
+                "--region",
+                "ap-guangzhou",
+            ])
+            .args([
+                "--FunctionName",
+                "hello",
+                "--LogType",
+                "Tail",
+                "--ClientContext",
+                r#"{"key":"abctest"}"#,
+            ])
+            .env("TENCENTCLOUD_SECRET_ID", "AKIDtest")
+            .env("TENCENTCLOUD_SECRET_KEY", key)
+            .env("HOME", home.path())
+            .env_remove("http_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("all_proxy")
+            .env_remove("ALL_PROXY")
+            .output()
+            .expect("tccli runs")
+    };
+    let out = run("testkey");
+    assert!(
+        out.status.success(),
+        "stdout {} stderr {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Result"]["RetMsg"], "\"abctest\"", "{v}");
+    assert_eq!(v["Result"]["InvokeResult"], 0);
+    assert!(
+        v["Result"]["Log"].as_str().unwrap().contains("got event"),
+        "{v}"
+    );
+
+    let out = run("wrongkey");
+    assert_eq!(out.status.code(), Some(255));
+    assert!(
+        text(&out.stderr).contains("code:AuthFailure.SignatureFailure"),
+        "{}",
+        text(&out.stderr)
+    );
+}
