@@ -18,6 +18,8 @@
 //! Every line is capped at [`MAX_LINE_BYTES`] (8 KB, SCF's `SCF_Message` limit):
 //! longer lines are cut on a UTF-8 character boundary and the rest is dropped.
 
+use std::fmt::Write as _;
+
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::OffsetDateTime;
@@ -65,22 +67,142 @@ fn cap(line: String) -> String {
     }
 }
 
+/// Caps what was written to `out` since `start` at [`MAX_LINE_BYTES`], on a char boundary.
+fn cap_from(out: &mut String, start: usize) {
+    if out.len() - start > MAX_LINE_BYTES {
+        let keep = truncate_line(&out[start..], MAX_LINE_BYTES).len();
+        out.truncate(start + keep);
+    }
+}
+
+/// Writes `ms` as [`format_ms`] does, without allocating in the common case.
+fn write_ms(out: &mut String, ms: f64) {
+    // `-0.0` too: it prints as `0`, not `-0`.
+    if !ms.is_finite() || ms <= 0.0 {
+        out.push('0');
+        return;
+    }
+    // Fast path: below 1e12 the product `ms * 1000` is within 2^-13 of the exact one, so
+    // when it is not near a rounding tie its nearest integer is what `{:.3}` prints.
+    let scaled = ms * 1000.0;
+    if scaled < 1e12 {
+        let rounded = scaled.round();
+        if (scaled - rounded).abs() < 0.499 {
+            // Checked above: 0 <= rounded < 1e15, so the cast is exact.
+            let thousandths = rounded as u64;
+            push_u64(out, thousandths / 1000);
+            let frac = thousandths % 1000;
+            if frac != 0 {
+                let mut digits = [
+                    b'0' + (frac / 100) as u8,
+                    b'0' + (frac / 10 % 10) as u8,
+                    b'0' + (frac % 10) as u8,
+                ];
+                let mut len = 3;
+                while digits[len - 1] == b'0' {
+                    len -= 1;
+                }
+                out.push('.');
+                for d in &mut digits[..len] {
+                    out.push(char::from(*d));
+                }
+            }
+            return;
+        }
+    }
+    let start = out.len();
+    let _ = write!(out, "{ms:.3}");
+    let trimmed = out[start..]
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .len();
+    out.truncate(start + trimmed);
+}
+
+/// Writes `bytes` as the MB figure [`format_mb`] gives, without allocating in the common case.
+fn write_mb(out: &mut String, bytes: u64) {
+    const FRAC_BITS: u32 = 20;
+    const FRAC_MASK: u64 = (1 << FRAC_BITS) - 1;
+    // 5^20: frac / 2^20 == frac * 5^20 / 10^20, exactly.
+    const FIVE_POW_20: u128 = 95_367_431_640_625;
+    let whole = bytes >> FRAC_BITS;
+    let frac = bytes & FRAC_MASK;
+    if frac == 0 {
+        push_u64(out, whole);
+        return;
+    }
+    // The exact decimal expansion: 20 fraction digits, trailing zeros trimmed.
+    let mut decimals = u128::from(frac) * FIVE_POW_20;
+    let mut len = 20usize;
+    while decimals % 10 == 0 {
+        decimals /= 10;
+        len -= 1;
+    }
+    let whole_digits = if whole == 0 {
+        0
+    } else {
+        whole.ilog10() as usize + 1
+    };
+    let significant = if whole == 0 {
+        // Leading zeros of the fraction are not significant.
+        decimals.ilog10() as usize + 1
+    } else {
+        whole_digits + len
+    };
+    // Up to 15 significant digits the exact expansion is also the shortest text that
+    // round-trips, which is what `Display` for f64 prints; otherwise let `Display` do it.
+    if significant <= 15 {
+        push_u64(out, whole);
+        out.push('.');
+        let mut digits = [b'0'; 20];
+        let mut d = decimals;
+        for slot in digits[..len].iter_mut().rev() {
+            // d % 10 < 10: the cast is exact.
+            let digit = (d % 10) as u8;
+            *slot = b'0' + digit;
+            d /= 10;
+        }
+        for d in &digits[..len] {
+            out.push(char::from(*d));
+        }
+    } else {
+        // u64 -> f64 loses precision only above 2^53 bytes, far beyond any memory size.
+        #[allow(clippy::cast_precision_loss)]
+        let mb = bytes as f64 / MIB;
+        let _ = write!(out, "{mb}");
+    }
+}
+
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        // n % 10 < 10: the cast is exact.
+        let digit = (n % 10) as u8;
+        buf[i] = b'0' + digit;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &buf[i..] {
+        out.push(char::from(*d));
+    }
+}
+
 /// Milliseconds as SCF prints them: integers bare (`1`), fractions with up to 3 digits (`0.532`).
 pub fn format_ms(ms: f64) -> String {
-    if !ms.is_finite() || ms < 0.0 {
-        return "0".to_owned();
-    }
-    let s = format!("{ms:.3}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    s.to_owned()
+    let mut out = String::with_capacity(24);
+    write_ms(&mut out, ms);
+    out
 }
 
 /// Bytes as the MB figure SCF prints (`MemUsage:29.734375MB`): bytes / 2^20, shortest form.
 pub fn format_mb(bytes: u64) -> String {
-    // u64 -> f64 loses precision only above 2^53 bytes, far beyond any memory size.
-    #[allow(clippy::cast_precision_loss)]
-    let mb = bytes as f64 / MIB;
-    format!("{mb}")
+    let mut out = String::with_capacity(24);
+    write_mb(&mut out, bytes);
+    out
 }
 
 /// A user log line: `<UTC time, ms>\t<request id>\t[<LEVEL>]\t<message>`,
@@ -106,26 +228,87 @@ pub fn user_line(at: OffsetDateTime, request_id: &str, level: &str, message: &st
     cap(line)
 }
 
+/// Writes a prefix, the request id and a suffix as one line into `out`, capped.
+fn write_simple(out: &mut String, prefix: &str, request_id: &str, middle: &str, rest: &str) {
+    let start = out.len();
+    out.reserve(prefix.len() + request_id.len() + middle.len() + rest.len() + 1);
+    out.push_str(prefix);
+    out.push_str(request_id);
+    out.push_str(middle);
+    out.push_str(rest);
+    cap_from(out, start);
+}
+
+fn write_report(out: &mut String, request_id: &str, report: &Report) {
+    let start = out.len();
+    out.push_str("Report RequestId:");
+    out.push_str(request_id);
+    out.push_str(" Duration:");
+    write_ms(out, report.duration_ms);
+    out.push_str("ms Memory:");
+    push_u64(out, report.memory_mb);
+    out.push_str("MB MemUsage:");
+    write_mb(out, report.mem_usage_bytes);
+    out.push_str("MB");
+    cap_from(out, start);
+}
+
+fn write_init_report(out: &mut String, request_id: &str, report: &InitReport) {
+    let start = out.len();
+    out.push_str("Init Report RequestId: ");
+    out.push_str(request_id);
+    out.push_str(" InitDuration: ");
+    write_ms(out, report.init_duration_ms);
+    out.push_str("ms Duration: ");
+    write_ms(out, report.duration_ms);
+    out.push_str("ms Memory: ");
+    push_u64(out, report.memory_mb);
+    out.push_str("MB MemUsage: ");
+    write_mb(out, report.mem_usage_bytes);
+    out.push_str("MB");
+    cap_from(out, start);
+}
+
 /// `START RequestId:<id>`.
 pub fn start_line(request_id: &str) -> String {
-    cap(format!("START RequestId:{request_id}"))
+    let mut out = String::new();
+    write_simple(&mut out, "START RequestId:", request_id, "", "");
+    out
 }
 
 /// `END RequestId:<id>`.
 pub fn end_line(request_id: &str) -> String {
-    cap(format!("END RequestId:{request_id}"))
+    let mut out = String::new();
+    write_simple(&mut out, "END RequestId:", request_id, "", "");
+    out
 }
 
 /// `Response RequestId:<id> RetMsg:<ret_msg>`, written on success.
 ///
 /// `ret_msg` is the return value as text, usually its JSON (`"Hello World"` with quotes).
 pub fn response_line(request_id: &str, ret_msg: &str) -> String {
-    cap(format!("Response RequestId:{request_id} RetMsg:{ret_msg}"))
+    let mut out = String::new();
+    write_simple(
+        &mut out,
+        "Response RequestId:",
+        request_id,
+        " RetMsg:",
+        ret_msg,
+    );
+    out
 }
 
 /// `ERROR RequestId:<id> Result:<error json>`, written on failure.
 pub fn error_line(request_id: &str, result_json: &str) -> String {
-    cap(format!("ERROR RequestId:{request_id} Result:{result_json}"))
+    let mut out = String::new();
+    write_simple(
+        &mut out,
+        "ERROR RequestId:",
+        request_id,
+        " Result:",
+        result_json,
+    );
+    out
 }
 
 /// Figures for the final `Report` line.
@@ -141,12 +324,9 @@ pub struct Report {
 
 /// `Report RequestId:<id> Duration:<ms>ms Memory:<MB>MB MemUsage:<MB>MB`.
 pub fn report_line(request_id: &str, report: &Report) -> String {
-    cap(format!(
-        "Report RequestId:{request_id} Duration:{}ms Memory:{}MB MemUsage:{}MB",
-        format_ms(report.duration_ms),
-        report.memory_mb,
-        format_mb(report.mem_usage_bytes)
-    ))
+    let mut out = String::with_capacity(request_id.len() + 80);
+    write_report(&mut out, request_id, report);
+    out
 }
 
 /// Figures for the cold-start `Init Report` line.
@@ -165,13 +345,9 @@ pub struct InitReport {
 /// `Init Report RequestId: <id> InitDuration: <n>ms Duration: <n>ms Memory: <MB>MB MemUsage: <MB>MB`
 /// (SCF writes this one with spaces after the colons).
 pub fn init_report_line(request_id: &str, report: &InitReport) -> String {
-    cap(format!(
-        "Init Report RequestId: {request_id} InitDuration: {}ms Duration: {}ms Memory: {}MB MemUsage: {}MB",
-        format_ms(report.init_duration_ms),
-        format_ms(report.duration_ms),
-        report.memory_mb,
-        format_mb(report.mem_usage_bytes)
-    ))
+    let mut out = String::with_capacity(request_id.len() + 120);
+    write_init_report(&mut out, request_id, report);
+    out
 }
 
 /// Builds one attempt's framed log, line by line, in SCF's order.
@@ -194,34 +370,30 @@ pub struct LogFramer {
     out: String,
 }
 
+/// Room for the framing lines around a request id (START, Response, END, Report).
+const FRAME_BYTES: usize = 160;
+
 impl LogFramer {
     /// Starts the log with `START RequestId:<id>`.
     pub fn new(request_id: impl Into<String>) -> Self {
         let request_id = request_id.into();
-        let mut f = LogFramer {
-            out: String::new(),
-            request_id,
-        };
-        let line = start_line(&f.request_id);
-        f.push(&line);
-        f
-    }
-
-    fn push(&mut self, line: &str) {
-        self.out.push_str(line);
-        self.out.push('\n');
+        let mut out = String::with_capacity(FRAME_BYTES + 4 * request_id.len());
+        write_simple(&mut out, "START RequestId:", &request_id, "", "");
+        out.push('\n');
+        LogFramer { request_id, out }
     }
 
     /// Adds the cold-start `Init Report` line.
     pub fn init_report(&mut self, report: &InitReport) -> &mut Self {
-        let line = init_report_line(&self.request_id, report);
-        self.push(&line);
+        write_init_report(&mut self.out, &self.request_id, report);
+        self.out.push('\n');
         self
     }
 
     /// Adds one user line as is (already formatted), capped at [`MAX_LINE_BYTES`].
     pub fn user_line(&mut self, line: &str) -> &mut Self {
-        self.push(truncate_line(line, MAX_LINE_BYTES));
+        self.out.push_str(truncate_line(line, MAX_LINE_BYTES));
+        self.out.push('\n');
         self
     }
 
@@ -239,24 +411,36 @@ impl LogFramer {
 
     /// Adds `Response RequestId:<id> RetMsg:<ret_msg>` (success).
     pub fn response(&mut self, ret_msg: &str) -> &mut Self {
-        let line = response_line(&self.request_id, ret_msg);
-        self.push(&line);
+        write_simple(
+            &mut self.out,
+            "Response RequestId:",
+            &self.request_id,
+            " RetMsg:",
+            ret_msg,
+        );
+        self.out.push('\n');
         self
     }
 
     /// Adds `ERROR RequestId:<id> Result:<json>` (failure).
     pub fn error(&mut self, result_json: &str) -> &mut Self {
-        let line = error_line(&self.request_id, result_json);
-        self.push(&line);
+        write_simple(
+            &mut self.out,
+            "ERROR RequestId:",
+            &self.request_id,
+            " Result:",
+            result_json,
+        );
+        self.out.push('\n');
         self
     }
 
     /// Adds `END` and `Report` and returns the whole log (each line ends in `\n`).
     pub fn finish(mut self, report: &Report) -> String {
-        let end = end_line(&self.request_id);
-        self.push(&end);
-        let rep = report_line(&self.request_id, report);
-        self.push(&rep);
+        write_simple(&mut self.out, "END RequestId:", &self.request_id, "", "");
+        self.out.push('\n');
+        write_report(&mut self.out, &self.request_id, report);
+        self.out.push('\n');
         self.out
     }
 }

@@ -1,6 +1,8 @@
 //! A bounded in-memory [`LogStore`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::hash_map::{Entry, RandomState};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};
 
 use time::OffsetDateTime;
@@ -15,13 +17,165 @@ pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
 /// Default number of async events a [`MemoryStore`] keeps.
 pub const DEFAULT_ASYNC_CAPACITY: usize = 10_000;
 
-#[derive(Debug, Default)]
+/// A hasher for keys that are already well-mixed 64-bit hashes: one multiply.
+#[derive(Debug, Default, Clone, Copy)]
+struct PremixedHasher(u64);
+
+impl Hasher for PremixedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = fx_bytes(self.0, bytes);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = fx_add(self.0, n);
+    }
+}
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+fn fx_add(hash: u64, word: u64) -> u64 {
+    (hash.rotate_left(5) ^ word).wrapping_mul(FX_SEED)
+}
+
+/// FxHash over bytes, eight at a time.
+fn fx_bytes(mut hash: u64, bytes: &[u8]) -> u64 {
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        hash = fx_add(hash, u64::from_le_bytes(word));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        hash = fx_add(hash, u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
+    }
+    hash
+}
+
+/// The log index: which records (by sequence number) have a given key hash. Almost
+/// always one; a hash collision keeps several, told apart by comparing the records.
+#[derive(Debug)]
+enum Slot {
+    One(u64),
+    Many(Vec<u64>),
+}
+
+#[derive(Debug)]
 struct Inner {
+    /// Per-store random seed, so nobody can choose request ids that collide.
+    seed: u64,
+    /// Sequence number of `logs[0]`; `logs[i]` has `logs_base + i`.
+    logs_base: u64,
+    /// Log records oldest first (a ring: evicted from the front, appended at the back).
+    logs: VecDeque<LogRecord>,
+    log_index: HashMap<u64, Slot, BuildHasherDefault<PremixedHasher>>,
     next_seq: u64,
-    logs: BTreeMap<u64, LogRecord>,
-    log_index: HashMap<(String, u32), u64>,
     events: BTreeMap<u64, AsyncEvent>,
     event_index: HashMap<String, u64>,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            seed: RandomState::new().hash_one(0x5cf_u64),
+            logs_base: 0,
+            logs: VecDeque::new(),
+            log_index: HashMap::default(),
+            next_seq: 0,
+            events: BTreeMap::new(),
+            event_index: HashMap::new(),
+        }
+    }
+}
+
+impl Inner {
+    fn key_hash(&self, request_id: &str, retry_num: u32) -> u64 {
+        let h = fx_bytes(self.seed, request_id.as_bytes());
+        // A final avalanche, so the map's bucket bits depend on every input byte.
+        let h = fx_add(h, u64::from(retry_num) ^ ((request_id.len() as u64) << 32));
+        (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
+    }
+
+    /// The sequence number of the record with this key, if kept.
+    fn find_log(&self, hash: u64, request_id: &str, retry_num: u32) -> Option<u64> {
+        let is_it = |seq: &u64| {
+            seq.checked_sub(self.logs_base)
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| self.logs.get(i))
+                .is_some_and(|r| r.retry_num == retry_num && r.request_id == request_id)
+        };
+        match self.log_index.get(&hash)? {
+            Slot::One(seq) => Some(*seq).filter(is_it),
+            Slot::Many(seqs) => seqs.iter().copied().find(is_it),
+        }
+    }
+
+    fn log_mut(&mut self, seq: u64) -> Option<&mut LogRecord> {
+        let i = usize::try_from(seq.checked_sub(self.logs_base)?).ok()?;
+        self.logs.get_mut(i)
+    }
+
+    fn index_log(&mut self, hash: u64, seq: u64) {
+        match self.log_index.entry(hash) {
+            Entry::Vacant(v) => {
+                v.insert(Slot::One(seq));
+            }
+            Entry::Occupied(mut o) => match o.get_mut() {
+                Slot::One(first) => {
+                    let first = *first;
+                    o.insert(Slot::Many(vec![first, seq]));
+                }
+                Slot::Many(seqs) => seqs.push(seq),
+            },
+        }
+    }
+
+    fn unindex_log(&mut self, hash: u64, seq: u64) {
+        if let Entry::Occupied(mut o) = self.log_index.entry(hash) {
+            match o.get_mut() {
+                Slot::One(s) => {
+                    if *s == seq {
+                        o.remove();
+                    }
+                }
+                Slot::Many(seqs) => {
+                    seqs.retain(|s| *s != seq);
+                    match seqs.as_slice() {
+                        [] => {
+                            o.remove();
+                        }
+                        [only] => {
+                            let only = *only;
+                            o.insert(Slot::One(only));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn evict_oldest_log(&mut self) -> bool {
+        let Some(old) = self.logs.pop_front() else {
+            return false;
+        };
+        let seq = self.logs_base;
+        self.logs_base += 1;
+        let hash = self.key_hash(&old.request_id, old.retry_num);
+        self.unindex_log(hash, seq);
+        true
+    }
+
+    /// Records with their sequence numbers, oldest first.
+    fn logs_with_seq(&self) -> impl Iterator<Item = (u64, &LogRecord)> + '_ {
+        (self.logs_base..).zip(self.logs.iter())
+    }
 }
 
 /// A bounded in-memory store, for tests and embedders who keep nothing.
@@ -79,9 +233,9 @@ impl LogStore for MemoryStore {
             return Ok(());
         }
         let mut inner = self.lock();
-        let key = (record.request_id.clone(), record.retry_num);
-        if let Some(&seq) = inner.log_index.get(&key) {
-            if let Some(existing) = inner.logs.get_mut(&seq) {
+        let hash = inner.key_hash(&record.request_id, record.retry_num);
+        if let Some(seq) = inner.find_log(hash, &record.request_id, record.retry_num) {
+            if let Some(existing) = inner.log_mut(seq) {
                 // A late running record never replaces a finished one.
                 if !record.is_running() || existing.is_running() {
                     *existing = record;
@@ -90,15 +244,13 @@ impl LogStore for MemoryStore {
             return Ok(());
         }
         while inner.logs.len() >= self.log_capacity {
-            let Some((_, old)) = inner.logs.pop_first() else {
+            if !inner.evict_oldest_log() {
                 break;
-            };
-            inner.log_index.remove(&(old.request_id, old.retry_num));
+            }
         }
-        let seq = inner.next_seq;
-        inner.next_seq += 1;
-        inner.log_index.insert(key, seq);
-        inner.logs.insert(seq, record);
+        let seq = inner.logs_base + inner.logs.len() as u64;
+        inner.index_log(hash, seq);
+        inner.logs.push_back(record);
         Ok(())
     }
 
@@ -110,7 +262,7 @@ impl LogStore for MemoryStore {
         let inner = self.lock();
         let mut out: Vec<LogRecord> = inner
             .logs
-            .values()
+            .iter()
             .filter(|r| r.request_id == request_id)
             .cloned()
             .collect();
@@ -122,10 +274,8 @@ impl LogStore for MemoryStore {
         q.validate()?;
         let inner = self.lock();
         let mut hits: Vec<(u64, &LogRecord)> = inner
-            .logs
-            .iter()
+            .logs_with_seq()
             .filter(|(_, r)| q.matches(r))
-            .map(|(s, r)| (*s, r))
             .collect();
         hits.sort_by(|(sa, a), (sb, b)| q.compare(a, b).then(q.order.apply(sa.cmp(sb))));
         let total_count = hits.len() as u64;
@@ -234,5 +384,57 @@ impl LogStore for MemoryStore {
             .collect();
         out.sort_by(|(sa, a), (sb, b)| a.start_time.cmp(&b.start_time).then(sa.cmp(sb)));
         Ok(out.into_iter().map(|(_, e)| e).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: &str, retry: u32) -> LogRecord {
+        LogRecord {
+            request_id: id.to_owned(),
+            retry_num: retry,
+            ..LogRecord::default()
+        }
+    }
+
+    /// Two keys with the same hash (forced: real 64-bit collisions cannot be found in a
+    /// test) are told apart by comparing the records, and eviction unindexes the right one.
+    #[test]
+    fn colliding_hashes_keep_both_records() {
+        let mut inner = Inner::default();
+        inner.logs.push_back(rec("a", 0));
+        inner.index_log(7, 0);
+        inner.logs.push_back(rec("b", 0));
+        inner.index_log(7, 1);
+        assert_eq!(inner.find_log(7, "a", 0), Some(0));
+        assert_eq!(inner.find_log(7, "b", 0), Some(1));
+        assert_eq!(inner.find_log(7, "a", 1), None);
+        assert_eq!(inner.find_log(8, "a", 0), None);
+        inner.unindex_log(7, 0);
+        let _ = inner.logs.pop_front();
+        inner.logs_base = 1;
+        assert_eq!(inner.find_log(7, "a", 0), None);
+        assert_eq!(inner.find_log(7, "b", 0), Some(1));
+        assert!(matches!(inner.log_index.get(&7), Some(Slot::One(1))));
+        inner.unindex_log(7, 1);
+        assert!(inner.log_index.is_empty());
+    }
+
+    #[test]
+    fn eviction_keeps_the_index_in_step() {
+        let store = MemoryStore::new(3);
+        for i in 0..10u32 {
+            store.put(rec(&format!("r{i}"), 0)).unwrap_or_default();
+        }
+        assert_eq!(store.len(), 3);
+        let inner = store.lock();
+        assert_eq!(inner.log_index.len(), 3);
+        for i in 7..10u32 {
+            let id = format!("r{i}");
+            let h = inner.key_hash(&id, 0);
+            assert_eq!(inner.find_log(h, &id, 0), Some(u64::from(i)));
+        }
     }
 }

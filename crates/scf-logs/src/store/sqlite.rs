@@ -30,13 +30,20 @@ use super::query::{
 };
 use super::LogStore;
 use crate::error::StoreError;
-use crate::record::{InvocationType, LogRecord};
+use crate::record::{InvocationType, LogRecord, RET_CODE_RUNNING};
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
-const SCHEMA: &str = "
+/// The `logs` table of schema version 2. `id` is the insertion order (appends go to the end
+/// of the table's B-tree); `rkey` is [`request_key`] of `request_id`, indexed instead of the
+/// request id text: an 8-byte integer key keeps the index small, so inserting random
+/// request ids stays cheap. Different request ids may share an `rkey`: lookups always
+/// compare `request_id` too, and `(request_id, retry_num)` uniqueness is kept by the writer
+/// (the only one), which looks the pair up before inserting.
+const LOGS_TABLE: &str = "
 CREATE TABLE IF NOT EXISTS logs (
     id               INTEGER PRIMARY KEY,
+    rkey             INTEGER NOT NULL, -- request_key(request_id)
     request_id       TEXT    NOT NULL,
     retry_num        INTEGER NOT NULL,
     function_name    TEXT    NOT NULL,
@@ -53,9 +60,13 @@ CREATE TABLE IF NOT EXISTS logs (
     log              TEXT    NOT NULL,
     level            TEXT    NOT NULL,
     source           TEXT    NOT NULL,
-    invocation_type  TEXT    NOT NULL,
-    UNIQUE (request_id, retry_num)
+    invocation_type  TEXT    NOT NULL
 );
+";
+
+const LOGS_INDEXES: &str = "
+-- Lookups by request id (upserts, get, the RequestId filter).
+CREATE INDEX IF NOT EXISTS logs_rkey ON logs (rkey);
 -- GetFunctionLogs by function, newest first: walks this index backwards and
 -- tests the RetCode filter on index columns, reading only the rows it returns.
 CREATE INDEX IF NOT EXISTS logs_fn_time ON logs (function_name, start_time, ret_code, status_code);
@@ -63,6 +74,9 @@ CREATE INDEX IF NOT EXISTS logs_fn_time ON logs (function_name, start_time, ret_
 CREATE INDEX IF NOT EXISTS logs_fn_ret ON logs (function_name, ret_code, status_code);
 -- Queries without a function name (time ranges, status codes).
 CREATE INDEX IF NOT EXISTS logs_time ON logs (start_time);
+";
+
+const ASYNC_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS async_events (
     id                INTEGER PRIMARY KEY,
     invoke_request_id TEXT    NOT NULL UNIQUE,
@@ -81,23 +95,39 @@ CREATE INDEX IF NOT EXISTS async_fn_ns_time ON async_events (function_name, name
 CREATE INDEX IF NOT EXISTS async_status ON async_events (status, start_time);
 ";
 
+/// The 64-bit key of a request id stored in `logs.rkey`: FNV-1a, then a SplitMix64
+/// finaliser. It is persisted, so it must never change (that would need a schema version).
+pub(crate) fn request_key(request_id: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in request_id.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
 const LOG_COLS: &str = "request_id, retry_num, function_name, namespace, qualifier, start_time, \
     ret_code, status_code, invoke_finished, ret_msg, duration_ms, bill_duration_ms, \
     mem_usage_bytes, log, level, source, invocation_type";
 
-const UPSERT_LOG: &str = "INSERT INTO logs (request_id, retry_num, function_name, namespace, \
-    qualifier, start_time, ret_code, status_code, invoke_finished, ret_msg, duration_ms, \
-    bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
-    ON CONFLICT (request_id, retry_num) DO UPDATE SET \
-    function_name = excluded.function_name, namespace = excluded.namespace, \
-    qualifier = excluded.qualifier, start_time = excluded.start_time, \
-    ret_code = excluded.ret_code, status_code = excluded.status_code, \
-    invoke_finished = excluded.invoke_finished, ret_msg = excluded.ret_msg, \
-    duration_ms = excluded.duration_ms, bill_duration_ms = excluded.bill_duration_ms, \
-    mem_usage_bytes = excluded.mem_usage_bytes, log = excluded.log, level = excluded.level, \
-    source = excluded.source, invocation_type = excluded.invocation_type \
-    WHERE NOT (excluded.ret_code = 2 AND logs.ret_code <> 2)";
+const FIND_LOG: &str =
+    "SELECT id, ret_code FROM logs WHERE rkey = ?1 AND request_id = ?2 AND retry_num = ?3";
+
+const INSERT_LOG: &str = "INSERT INTO logs (rkey, request_id, retry_num, function_name, \
+    namespace, qualifier, start_time, ret_code, status_code, invoke_finished, ret_msg, \
+    duration_ms, bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+
+const UPDATE_LOG: &str = "UPDATE logs SET rkey = ?1, request_id = ?2, retry_num = ?3, \
+    function_name = ?4, namespace = ?5, qualifier = ?6, start_time = ?7, ret_code = ?8, \
+    status_code = ?9, invoke_finished = ?10, ret_msg = ?11, duration_ms = ?12, \
+    bill_duration_ms = ?13, mem_usage_bytes = ?14, log = ?15, level = ?16, source = ?17, \
+    invocation_type = ?18 WHERE id = ?19";
 
 const ASYNC_COLS: &str = "invoke_request_id, function_name, namespace, qualifier, invoke_type, \
     status, status_code, start_time, end_time, event, attempts";
@@ -269,7 +299,9 @@ fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
         .map_err(schema)?;
     match found {
         None => {
-            tx.execute_batch(SCHEMA).map_err(schema)?;
+            tx.execute_batch(LOGS_TABLE).map_err(schema)?;
+            tx.execute_batch(LOGS_INDEXES).map_err(schema)?;
+            tx.execute_batch(ASYNC_SCHEMA).map_err(schema)?;
             tx.execute(
                 "INSERT INTO schema_version (version) VALUES (?1)",
                 [SCHEMA_VERSION],
@@ -277,6 +309,11 @@ fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             .map_err(schema)?;
         }
         Some(v) if v == SCHEMA_VERSION => {}
+        Some(1) => migrate_v1(&tx).map_err(|e| {
+            StoreError::Schema(format!(
+                "migrating the database from schema version 1 to {SCHEMA_VERSION}: {e}"
+            ))
+        })?,
         Some(v) => {
             return Err(StoreError::Schema(format!(
                 "database schema version {v} is not the version this build uses ({SCHEMA_VERSION})"
@@ -284,6 +321,43 @@ fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
         }
     }
     tx.commit().map_err(schema)
+}
+
+/// Schema 1 had a unique index on `(request_id, retry_num)` text and no `rkey`: rebuilds
+/// `logs` in the version 2 layout, keeping every row and its `id` (the insertion order).
+fn migrate_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "DROP INDEX IF EXISTS logs_fn_time;
+         DROP INDEX IF EXISTS logs_fn_ret;
+         DROP INDEX IF EXISTS logs_time;
+         ALTER TABLE logs RENAME TO logs_v1;",
+    )?;
+    tx.execute_batch(LOGS_TABLE)?;
+    tx.execute_batch(&format!(
+        "INSERT INTO logs (id, rkey, {LOG_COLS}) SELECT id, 0, {LOG_COLS} FROM logs_v1 ORDER BY id;
+         DROP TABLE logs_v1;"
+    ))?;
+    {
+        let mut read = tx.prepare("SELECT id, request_id FROM logs")?;
+        let mut write = tx.prepare("UPDATE logs SET rkey = ?2 WHERE id = ?1")?;
+        let mut rows = read.query([])?;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            let request_id: String = row.get(1)?;
+            write.execute(params![id, request_key(&request_id)])?;
+        }
+    }
+    tx.execute_batch(LOGS_INDEXES)?;
+    tx.execute_batch(ASYNC_SCHEMA)?;
+    tx.execute(
+        "DELETE FROM schema_version WHERE version <> ?1",
+        [SCHEMA_VERSION],
+    )?;
+    tx.execute(
+        "INSERT INTO schema_version (version) VALUES (?1)",
+        [SCHEMA_VERSION],
+    )?;
+    Ok(())
 }
 
 impl SqliteStore {
@@ -399,26 +473,66 @@ fn writer_loop(
     }
 }
 
-fn upsert_log(stmt: &mut rusqlite::CachedStatement<'_>, r: &LogRecord) -> rusqlite::Result<usize> {
-    stmt.execute(params![
-        r.request_id,
-        r.retry_num,
-        r.function_name,
-        r.namespace,
-        r.qualifier,
-        to_micros(r.start_time),
-        r.ret_code,
-        r.status_code,
-        r.invoke_finished,
-        r.ret_msg,
-        r.duration_ms,
-        sat_i64(r.bill_duration_ms),
-        sat_i64(r.mem_usage_bytes),
-        r.log,
-        r.level,
-        r.source,
-        r.invocation_type.as_str(),
-    ])
+/// The writer's prepared log statements for one transaction.
+struct LogStatements<'c> {
+    find: rusqlite::CachedStatement<'c>,
+    insert: rusqlite::CachedStatement<'c>,
+    update: rusqlite::CachedStatement<'c>,
+}
+
+impl<'c> LogStatements<'c> {
+    fn prepare(tx: &'c Transaction<'_>) -> rusqlite::Result<Self> {
+        Ok(LogStatements {
+            find: tx.prepare_cached(FIND_LOG)?,
+            insert: tx.prepare_cached(INSERT_LOG)?,
+            update: tx.prepare_cached(UPDATE_LOG)?,
+        })
+    }
+
+    /// Upserts by `(request_id, retry_num)`; a running record never replaces a finished one.
+    fn upsert(&mut self, r: &LogRecord) -> rusqlite::Result<()> {
+        let rkey = request_key(&r.request_id);
+        let existing: Option<(i64, i64)> = {
+            let mut rows = self.find.query(params![rkey, r.request_id, r.retry_num])?;
+            match rows.next()? {
+                Some(row) => Some((row.get(0)?, row.get(1)?)),
+                None => None,
+            }
+        };
+        let values = params![
+            rkey,
+            r.request_id,
+            r.retry_num,
+            r.function_name,
+            r.namespace,
+            r.qualifier,
+            to_micros(r.start_time),
+            r.ret_code,
+            r.status_code,
+            r.invoke_finished,
+            r.ret_msg,
+            r.duration_ms,
+            sat_i64(r.bill_duration_ms),
+            sat_i64(r.mem_usage_bytes),
+            r.log,
+            r.level,
+            r.source,
+            r.invocation_type.as_str(),
+        ];
+        match existing {
+            None => {
+                self.insert.execute(values)?;
+            }
+            // A late running record never replaces a finished one.
+            Some((_, old_ret_code)) if r.is_running() && old_ret_code != RET_CODE_RUNNING => {}
+            Some((id, _)) => {
+                let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
+                all.push(&id);
+                self.update.execute(all.as_slice())?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn apply_async(tx: &Transaction<'_>, op: &AsyncOp) -> Result<(), StoreError> {
@@ -482,13 +596,12 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Msg>, failed: &Mutex<Option<St
             .transaction()
             .map_err(|e| write_err("begin transaction", e))?;
         // Prepared once per batch: looking up the cached statement hashes the SQL text.
-        let mut stmt = tx
-            .prepare_cached(UPSERT_LOG)
-            .map_err(|e| write_err("prepare log upsert", e))?;
+        let mut stmt =
+            LogStatements::prepare(&tx).map_err(|e| write_err("prepare log upsert", e))?;
         for msg in batch {
             match msg {
                 Msg::Put(r) => {
-                    if let Err(e) = upsert_log(&mut stmt, &r) {
+                    if let Err(e) = stmt.upsert(&r) {
                         put_error.get_or_insert_with(|| {
                             write_err(format!("log record {}", r.request_id), e)
                         });
@@ -497,7 +610,7 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Msg>, failed: &Mutex<Option<St
                 Msg::PutBatch(records, reply) => {
                     let mut res = Ok(());
                     for r in &records {
-                        if let Err(e) = upsert_log(&mut stmt, r) {
+                        if let Err(e) = stmt.upsert(r) {
                             res = Err(write_err(format!("log record {}", r.request_id), e));
                             break;
                         }
@@ -647,12 +760,17 @@ impl LogStore for SqliteStore {
 
     fn get(&self, request_id: &str) -> Result<Vec<LogRecord>, StoreError> {
         let conn = lock(&self.reader);
-        let sql = format!("SELECT {LOG_COLS} FROM logs WHERE request_id = ?1 ORDER BY retry_num");
+        let sql = format!(
+            "SELECT {LOG_COLS} FROM logs WHERE rkey = ?1 AND request_id = ?2 ORDER BY retry_num"
+        );
         collect(
             &conn,
             "logs by request id",
             &sql,
-            &[Value::Text(request_id.to_owned())],
+            &[
+                Value::Integer(request_key(request_id)),
+                Value::Text(request_id.to_owned()),
+            ],
             row_to_record,
         )
     }
@@ -671,6 +789,10 @@ impl LogStore for SqliteStore {
         eq("namespace", &q.namespace, &mut conds);
         eq("qualifier", &q.qualifier, &mut conds);
         eq("request_id", &q.request_id, &mut conds);
+        if let Some(id) = &q.request_id {
+            params.push(Value::Integer(request_key(id)));
+            conds.push(format!("rkey = ?{}", params.len()));
+        }
         if let Some(s) = q.start_time {
             params.push(Value::Integer(to_micros(s)));
             conds.push(format!("start_time >= ?{}", params.len()));

@@ -1,0 +1,123 @@
+//! A database written by schema version 1 (a unique text index on `(request_id,
+//! retry_num)`) is migrated to version 2 on open, keeping every record and its order.
+
+use scf_logs::{LogQuery, LogRecord, LogStore, SqliteStore};
+
+const V1_SCHEMA: &str = "
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version (version) VALUES (1);
+CREATE TABLE logs (
+    id               INTEGER PRIMARY KEY,
+    request_id       TEXT    NOT NULL,
+    retry_num        INTEGER NOT NULL,
+    function_name    TEXT    NOT NULL,
+    namespace        TEXT    NOT NULL,
+    qualifier        TEXT    NOT NULL,
+    start_time       INTEGER NOT NULL,
+    ret_code         INTEGER NOT NULL,
+    status_code      INTEGER NOT NULL,
+    invoke_finished  INTEGER NOT NULL,
+    ret_msg          TEXT    NOT NULL,
+    duration_ms      REAL    NOT NULL,
+    bill_duration_ms INTEGER NOT NULL,
+    mem_usage_bytes  INTEGER NOT NULL,
+    log              TEXT    NOT NULL,
+    level            TEXT    NOT NULL,
+    source           TEXT    NOT NULL,
+    invocation_type  TEXT    NOT NULL,
+    UNIQUE (request_id, retry_num)
+);
+CREATE INDEX logs_fn_time ON logs (function_name, start_time, ret_code, status_code);
+CREATE INDEX logs_fn_ret ON logs (function_name, ret_code, status_code);
+CREATE INDEX logs_time ON logs (start_time);
+CREATE TABLE async_events (
+    id                INTEGER PRIMARY KEY,
+    invoke_request_id TEXT    NOT NULL UNIQUE,
+    function_name     TEXT    NOT NULL,
+    namespace         TEXT    NOT NULL,
+    qualifier         TEXT    NOT NULL,
+    invoke_type       TEXT    NOT NULL,
+    status            TEXT    NOT NULL,
+    status_code       INTEGER NOT NULL,
+    start_time        INTEGER NOT NULL,
+    end_time          INTEGER,
+    event             TEXT    NOT NULL,
+    attempts          INTEGER NOT NULL
+);
+CREATE INDEX async_fn_ns_time ON async_events (function_name, namespace, start_time);
+CREATE INDEX async_status ON async_events (status, start_time);
+";
+
+fn v1_row(conn: &rusqlite::Connection, request_id: &str, retry: u32, ret_code: i64) {
+    conn.execute(
+        "INSERT INTO logs (request_id, retry_num, function_name, namespace, qualifier, \
+         start_time, ret_code, status_code, invoke_finished, ret_msg, duration_ms, \
+         bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type) \
+         VALUES (?1, ?2, 'f', 'default', '$LATEST', 1000000, ?3, 200, 1, '\"ok\"', 1.5, 2, 3, \
+         'log', '', '', 'RequestResponse')",
+        rusqlite::params![request_id, retry, ret_code],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_version_1_database_is_migrated_keeping_its_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v1.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(V1_SCHEMA).unwrap();
+        v1_row(&conn, "req-b", 0, 0);
+        v1_row(&conn, "req-a", 0, 1);
+        v1_row(&conn, "req-a", 1, 0);
+    }
+    let store = SqliteStore::open(&db).unwrap();
+    let a = store.get("req-a").unwrap();
+    assert_eq!(a.len(), 2);
+    assert_eq!((a[0].retry_num, a[0].ret_code), (0, 1));
+    assert_eq!((a[1].retry_num, a[1].ret_code), (1, 0));
+    assert_eq!(a[0].duration_ms, 1.5);
+    let page = store
+        .query(&LogQuery {
+            request_id: Some("req-b".into()),
+            ..LogQuery::default()
+        })
+        .unwrap();
+    assert_eq!(page.total_count, 1);
+    // Upserts still find the migrated rows: a running record does not replace a finished one,
+    // a finished one does.
+    let mut running = a[0].clone();
+    running.ret_code = scf_logs::record::RET_CODE_RUNNING;
+    store.put(running).unwrap();
+    let mut replaced: LogRecord = a[1].clone();
+    replaced.ret_msg = "\"again\"".into();
+    store.put(replaced).unwrap();
+    store.flush().unwrap();
+    let a2 = store.get("req-a").unwrap();
+    assert_eq!(a2[0], a[0]);
+    assert_eq!(a2[1].ret_msg, "\"again\"");
+    assert_eq!(store.query(&LogQuery::default()).unwrap().total_count, 3);
+    drop(store);
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = conn
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    // The insertion order (the id) is kept.
+    let ids: Vec<(i64, String)> = conn
+        .prepare("SELECT id, request_id FROM logs ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        ids,
+        [
+            (1, "req-b".into()),
+            (2, "req-a".into()),
+            (3, "req-a".into())
+        ]
+    );
+}
