@@ -129,7 +129,7 @@ pub use config::{
 pub use error::{AsyncEventError, InvokeError};
 pub use functions::FunctionInfo;
 pub use invoker::{Invoker, RecoverReport, ShutdownReport};
-pub use memory::{report_mem_usage, MemSource};
+pub use memory::{report_init_duration, report_init_started, report_mem_usage, MemSource};
 pub use pool::PoolStats;
 pub use request::{
     EventPayload, InvokeRequest, InvokeResponse, LogType, INVOKE_RESULT_FAILURE,

@@ -74,12 +74,33 @@ impl Drop for Probe {
 pub(crate) struct Usage {
     reported: AtomicU64,
     has_report: AtomicBool,
+    /// Cold-start init time the handler reported, in microseconds.
+    init_micros: AtomicU64,
+    /// Whether the handler is waiting for a cold instance to initialise.
+    in_init: AtomicBool,
 }
 
 impl Usage {
     fn report(&self, bytes: u64) {
         self.reported.fetch_max(bytes, Ordering::Relaxed);
         self.has_report.store(true, Ordering::Release);
+    }
+
+    fn report_init(&self, init: Duration) {
+        let micros = u64::try_from(init.as_micros()).unwrap_or(u64::MAX);
+        self.init_micros.fetch_max(micros, Ordering::AcqRel);
+        self.in_init.store(false, Ordering::Release);
+    }
+
+    /// Whether the handler said it is waiting for init (and has not said it ended).
+    pub(crate) fn in_init(&self) -> bool {
+        self.in_init.load(Ordering::Acquire)
+    }
+
+    /// The init time the handler reported (zero when none): it is not part of the
+    /// invocation's time limit, nor of its `Duration`.
+    pub(crate) fn init(&self) -> Duration {
+        Duration::from_micros(self.init_micros.load(Ordering::Acquire))
     }
 
     fn reported(&self) -> Option<u64> {
@@ -130,6 +151,36 @@ pub fn report_mem_usage(bytes: u64) -> bool {
     CURRENT.with(|c| match &*c.borrow() {
         Some(usage) => {
             usage.report(bytes);
+            true
+        }
+        None => false,
+    })
+}
+
+/// Reports that the current invocation starts waiting for a cold instance to initialise
+/// (an out-of-process runtime's `InitTimeout` phase, which the handler bounds itself):
+/// until [`report_init_duration`], the invocation's time limit does not run out. Returns
+/// `false`, and does nothing, outside an invocation.
+pub fn report_init_started() -> bool {
+    CURRENT.with(|c| match &*c.borrow() {
+        Some(usage) => {
+            usage.in_init.store(true, Ordering::Release);
+            true
+        }
+        None => false,
+    })
+}
+
+/// Reports that the current invocation waited `init` for a cold instance to initialise,
+/// so that, as on SCF, init is timed separately: the invocation's deadline moves later by
+/// `init`, and its `Duration` and `BillDuration` leave it out. It also ends the wait begun
+/// by [`report_init_started`]. Returns `false`, and does nothing, outside an invocation.
+///
+/// Call it like [`report_mem_usage`], from inside the handler.
+pub fn report_init_duration(init: Duration) -> bool {
+    CURRENT.with(|c| match &*c.borrow() {
+        Some(usage) => {
+            usage.report_init(init);
             true
         }
         None => false,

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use crate::config::Execution;
 use crate::functions::FunctionEntry;
 use crate::invoker::Inner;
-use crate::memory::Probe;
+use crate::memory::{Probe, Usage};
 use crate::request::{InvokeResponse, INVOKE_RESULT_FAILURE, INVOKE_RESULT_SUCCESS};
 use crate::scope::{Outcome, Scope};
 
@@ -50,6 +50,9 @@ enum Ended {
     TimedOut,
     Stopped(CancelReason),
 }
+
+/// How often a suspended deadline looks again whether the handler's init has ended.
+const INIT_POLL: Duration = Duration::from_millis(5);
 
 /// The signals besides the deadline that end a running attempt.
 struct Stops {
@@ -134,7 +137,8 @@ impl Inner {
         let ended = match self.config.execution {
             Execution::Inline => {
                 let run = scope.run(&*entry.handler, event, ctx);
-                self.race(run, deadline, stops, &cancellation).await
+                self.race(run, deadline, &scope.usage, stops, &cancellation)
+                    .await
             }
             Execution::Isolated => {
                 self.run_isolated(entry, &scope, event, ctx, deadline, stops, &cancellation)
@@ -145,13 +149,16 @@ impl Inner {
         let ended = match ended {
             // A result that arrives after the deadline (a handler that never yielded in
             // Inline mode) is still a timeout: it was running at the deadline.
-            Ended::Done(_) if ended_at > deadline => {
+            Ended::Done(_)
+                if ended_at > deadline + scope.usage.init() && !scope.usage.in_init() =>
+            {
                 cancellation.cancel(CancelReason::Timeout);
                 Ended::TimedOut
             }
             ended => ended,
         };
-        let elapsed = ended_at - started;
+        // Init reported by the handler is timed separately, as SCF does.
+        let elapsed = (ended_at - started).saturating_sub(scope.usage.init());
         let (mem_usage_bytes, mem_source) = probe.end(&scope.usage, ended_at);
         drop(probe);
 
@@ -291,6 +298,7 @@ impl Inner {
         &self,
         fut: F,
         deadline: Instant,
+        usage: &Usage,
         mut stops: Stops,
         cancellation: &Cancellation,
     ) -> Ended {
@@ -306,8 +314,20 @@ impl Inner {
                 let _enter = self.handle.enter();
                 Box::pin(tokio::time::sleep_until(deadline.into()))
             });
-            if sleep.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Ended::TimedOut);
+            while sleep.as_mut().poll(cx).is_ready() {
+                // Init is timed separately, as on SCF: while the handler waits for a cold
+                // instance the limit is suspended (the handler bounds init itself), and the
+                // init time it reports is added to the deadline.
+                let now = Instant::now();
+                let next = if usage.in_init() {
+                    now + INIT_POLL
+                } else {
+                    deadline + usage.init()
+                };
+                if next <= now {
+                    return Poll::Ready(Ended::TimedOut);
+                }
+                sleep.as_mut().reset(next.into());
             }
             if let Some(reason) = stops.poll(cx) {
                 return Poll::Ready(Ended::Stopped(reason));
@@ -338,6 +358,7 @@ impl Inner {
     ) -> Ended {
         let (tx, rx) = tokio::sync::oneshot::channel::<Outcome>();
         let handler = entry.handler.clone();
+        let usage = scope.usage.clone();
         let scope = scope.clone();
         let handle = self.handle.clone();
         let cancel = cancellation.clone();
@@ -399,7 +420,8 @@ impl Inner {
                 ))
             })
         };
-        self.race(result, deadline, stops, cancellation).await
+        self.race(result, deadline, &usage, stops, cancellation)
+            .await
     }
 
     /// Waits until no invocation runs, or `deadline`; whether none runs.

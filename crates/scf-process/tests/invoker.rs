@@ -212,3 +212,41 @@ async fn the_bash_custom_runtime_runs_through_invoke() {
         r#""Echoing request: '{\"key\":\"abctest\"}'""#
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_is_timed_by_init_timeout_not_by_the_functions_timeout() {
+    let python = python_or_skip!();
+    let mut cfg = config("slow-init", "index.main_handler");
+    cfg.timeout = Duration::from_secs(1);
+    let invoker = invoker();
+    let f = ProcessFunction::new(ProcessSpec::new(
+        cfg.clone(),
+        fixture("python-slow-init"),
+        python,
+    ))
+    .unwrap();
+    invoker.add_function(cfg, f).unwrap();
+    let out = invoker
+        .invoke(InvokeRequest::new("slow-init", "{}"))
+        .await
+        .unwrap();
+    assert_eq!(out.status, FunctionStatus::Success, "{out:?}");
+    assert_eq!(out.ret_msg, "\"warm\"");
+    assert!(
+        out.duration_ms < 1000.0,
+        "Duration {} leaves init out",
+        out.duration_ms
+    );
+    let log = full_log(&invoker, &out.request_id).await;
+    assert!(log.contains("initialised"), "{log}");
+    assert!(log.contains("Init Report RequestId: "), "{log}");
+    // Warm: no init this time.
+    let out = invoker
+        .invoke(InvokeRequest::new("slow-init", "{}"))
+        .await
+        .unwrap();
+    assert_eq!(out.status, FunctionStatus::Success);
+    assert!(!full_log(&invoker, &out.request_id)
+        .await
+        .contains("Init Report"));
+}
