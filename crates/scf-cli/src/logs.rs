@@ -68,14 +68,16 @@ pub fn logs(opts: &LogsOptions) -> Result<usize, String> {
         ));
     }
     let store = open_store(&opts.data_dir)?;
-    let mut q = LogQuery::default();
-    q.function_name = Some(opts.function.clone());
-    q.namespace = Some(opts.namespace.clone());
-    q.request_id = opts.request_id.clone();
-    q.ret_code = opts.failed.then_some(RetCodeFilter::Not0);
-    q.order = Order::Desc;
-    q.order_by = OrderBy::StartTime;
-    q.limit = opts.limit;
+    let mut q = LogQuery {
+        function_name: Some(opts.function.clone()),
+        namespace: Some(opts.namespace.clone()),
+        request_id: opts.request_id.clone(),
+        ret_code: opts.failed.then_some(RetCodeFilter::Not0),
+        order: Order::Desc,
+        order_by: OrderBy::StartTime,
+        limit: opts.limit,
+        ..LogQuery::default()
+    };
     if let Some(since) = opts.since {
         q.start_time = Some(OffsetDateTime::now_utc() - since);
     }
