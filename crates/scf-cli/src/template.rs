@@ -243,6 +243,43 @@ struct RawEvent {
     properties: BTreeMap<String, Spanned<Value>>,
 }
 
+/// Turns a YAML error into (line, column, key, message). For an unknown key the parser
+/// may point at the mapping that holds it; the key's own line is found from there.
+fn locate_parse_error(text: &str, loc: Location, raw: &str) -> (u64, u64, String, String) {
+    // Keep the parser's own words, without its repeated position prefix and suffix.
+    let first = raw.lines().next().unwrap_or_default();
+    let mut message = first.trim_start_matches("error: ").to_string();
+    if let Some(rest) = message.strip_prefix("line ") {
+        if let Some((_, after)) = rest.split_once(": ") {
+            message = after.to_string();
+        }
+    }
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    let (mut line, mut column) = (loc.line(), loc.column());
+    let mut key = String::new();
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some((field, _)) = rest.split_once('`') {
+            key = field.to_string();
+            let from = usize::try_from(line.saturating_sub(1)).unwrap_or(0);
+            let found = text.lines().enumerate().skip(from).find_map(|(i, l)| {
+                let trimmed = l.trim_start();
+                let after = trimmed.strip_prefix(field)?;
+                after
+                    .trim_start()
+                    .starts_with(':')
+                    .then(|| (i, l.len() - trimmed.len()))
+            });
+            if let Some((i, indent)) = found {
+                line = i as u64 + 1;
+                column = indent as u64 + 1;
+            }
+        }
+    }
+    (line, column, key, message)
+}
+
 // ---- resolution ----
 
 struct Ctx<'a> {
@@ -309,10 +346,14 @@ impl Template {
         let ctx = Ctx { file: path };
         let raw: RawTemplate = serde_saphyr::from_str(text).map_err(|e| {
             let loc = e.location().unwrap_or(Location::UNKNOWN);
-            let message = e.to_string();
-            // The error text already carries the line; keep only its first line.
-            let message = message.lines().next().unwrap_or_default().to_string();
-            ctx.err(loc, String::new(), message)
+            let (line, column, key, message) = locate_parse_error(text, loc, &e.to_string());
+            TemplateError {
+                file: path.to_path_buf(),
+                line,
+                column,
+                key,
+                message,
+            }
         })?;
         let base = path.parent().unwrap_or_else(|| Path::new("."));
         let globals = raw.globals.unwrap_or_default().function;
