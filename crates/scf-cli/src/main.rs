@@ -226,17 +226,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let t = Template::load(&template).map_err(|e| e.to_string())?;
             println!("{}: {} function(s)", template.display(), t.functions.len());
             for f in &t.functions {
-                let c = &f.config;
-                println!(
-                    "  {}/{}  handler {}  runtime {}  memory {} MB  timeout {} s  code {}",
-                    c.namespace,
-                    c.name,
-                    c.handler,
-                    c.runtime.as_deref().unwrap_or("-"),
-                    c.memory_mb,
-                    c.timeout.as_secs(),
-                    f.code_dir.display()
-                );
+                println!("  {}", f.summary());
                 for tr in &f.triggers {
                     match tr {
                         Trigger::Api {

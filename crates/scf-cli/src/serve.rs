@@ -95,15 +95,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         template.path.display()
     );
     for f in &template.functions {
-        let c = &f.config;
-        println!(
-            "  function {}/{} ({}, {}) code {}",
-            c.namespace,
-            c.name,
-            c.runtime.as_deref().unwrap_or("-"),
-            c.handler,
-            f.code_dir.display()
-        );
+        println!("  function {}", f.summary());
     }
     println!("  cloud API: POST http://{addr}/ (X-TC-Action: Invoke, GetFunctionLogs, …; version 2018-04-16){}",
         if opts.credentials.is_empty() { ", unauthenticated" } else { ", TC3-HMAC-SHA256" });

@@ -43,6 +43,24 @@ pub struct FunctionDef {
     pub triggers: Vec<Trigger>,
 }
 
+impl FunctionDef {
+    /// One line describing the function: `namespace/name  handler …  runtime …  memory …
+    /// timeout …  code …`.
+    pub fn summary(&self) -> String {
+        let c = &self.config;
+        format!(
+            "{}/{}  handler {}  runtime {}  memory {} MB  timeout {} s  code {}",
+            c.namespace,
+            c.name,
+            c.handler,
+            c.runtime.as_deref().unwrap_or("-"),
+            c.memory_mb,
+            c.timeout.as_secs(),
+            self.code_dir.display()
+        )
+    }
+}
+
 /// A trigger of a function.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -69,6 +69,20 @@ pub use headers::{HeaderValue, Headers};
 pub type Event = serde_json::Value;
 
 #[cfg(any(feature = "apigw", feature = "clb"))]
+/// The name of a JSON value's type for error messages: `null`, `a boolean`, `a number`,
+/// `a string`, `an array`, `an object`.
+pub fn json_type(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 mod response;
 #[cfg(any(feature = "apigw", feature = "clb"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "apigw", feature = "clb"))))]

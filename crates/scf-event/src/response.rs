@@ -6,6 +6,8 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::json_type;
+
 use crate::headers::{HeaderValue, Headers};
 
 /// What a function behind an API Gateway (or CLB) trigger returns so that the gateway
@@ -122,18 +124,6 @@ pub(crate) fn decode_body(body: &str, is_base64_encoded: bool) -> Result<Vec<u8>
             .map_err(|source| BodyDecodeError { source })
     } else {
         Ok(body.as_bytes().to_vec())
-    }
-}
-
-/// Name of a JSON value's type, for error messages.
-pub(crate) fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -1,5 +1,6 @@
 //! Reading an action's parameters from its JSON body, with the API's error codes.
 
+use scf_event::json_type;
 use serde_json::{Map, Value};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -10,17 +11,6 @@ use crate::error::{ApiError, ErrorCode};
 #[derive(Debug)]
 pub(crate) struct Params {
     map: Map<String, Value>,
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 impl Params {
