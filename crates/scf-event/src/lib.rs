@@ -68,7 +68,6 @@ pub use headers::{HeaderValue, Headers};
 /// ```
 pub type Event = serde_json::Value;
 
-#[cfg(any(feature = "apigw", feature = "clb"))]
 /// The name of a JSON value's type for error messages: `null`, `a boolean`, `a number`,
 /// `a string`, `an array`, `an object`.
 pub fn json_type(value: &serde_json::Value) -> &'static str {
@@ -83,6 +82,7 @@ pub fn json_type(value: &serde_json::Value) -> &'static str {
     }
 }
 
+#[cfg(any(feature = "apigw", feature = "clb"))]
 mod response;
 #[cfg(any(feature = "apigw", feature = "clb"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "apigw", feature = "clb"))))]
