@@ -46,6 +46,9 @@ pub(crate) struct Inner {
     /// Fired when the grace period ends: running invocations are cancelled.
     pub(crate) stopping: Cancellation,
     pub(crate) in_flight: AtomicUsize,
+    /// Async attempts between the start of their run and the write of their outcome, so
+    /// that a graceful shutdown also waits for that write.
+    pub(crate) settling: AtomicUsize,
     pub(crate) idle: Notify,
 }
 
@@ -121,6 +124,7 @@ impl Invoker {
             draining: Cancellation::new(),
             stopping: Cancellation::new(),
             in_flight: AtomicUsize::new(0),
+            settling: AtomicUsize::new(0),
             idle: Notify::new(),
             handle: handle.clone(),
             config,

@@ -99,6 +99,32 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// Counts an async attempt from its run until its outcome is written, so that a graceful
+/// shutdown returns only after the store has it.
+pub(crate) struct Settling<'a>(&'a Inner);
+
+impl<'a> Settling<'a> {
+    pub(crate) fn enter(inner: &'a Inner) -> Self {
+        inner
+            .settling
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Settling(inner)
+    }
+}
+
+impl Drop for Settling<'_> {
+    fn drop(&mut self) {
+        if self
+            .0
+            .settling
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+            == 1
+        {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
 /// A fresh uuid v4, hyphenated lowercase.
 pub(crate) fn new_request_id() -> String {
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
@@ -424,13 +450,19 @@ impl Inner {
             .await
     }
 
-    /// Waits until no invocation runs, or `deadline`; whether none runs.
+    fn is_idle(&self) -> bool {
+        use std::sync::atomic::Ordering::Acquire;
+        self.in_flight.load(Acquire) == 0 && self.settling.load(Acquire) == 0
+    }
+
+    /// Waits until no invocation runs and no async outcome is being written, or
+    /// `deadline`; whether that is so.
     pub(crate) async fn wait_idle(&self, deadline: Instant) -> bool {
         loop {
             let notified = self.idle.notified();
             let mut notified = pin!(notified);
             notified.as_mut().enable();
-            if self.in_flight.load(std::sync::atomic::Ordering::Acquire) == 0 {
+            if self.is_idle() {
                 return true;
             }
             let sleep = {
@@ -440,7 +472,7 @@ impl Inner {
             tokio::select! {
                 () = notified => {}
                 () = sleep => {
-                    return self.in_flight.load(std::sync::atomic::Ordering::Acquire) == 0;
+                    return self.is_idle();
                 }
             }
         }
