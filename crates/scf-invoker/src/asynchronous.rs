@@ -17,7 +17,7 @@ use crate::error::{AsyncEventError, InvokeError};
 use crate::functions::{FunctionEntry, GatePermit};
 use crate::invoker::{lock, parse_event, Inner, RecoverReport};
 use crate::request::InvokeResponse;
-use crate::run::{new_request_id, Ending, RunOptions, Settling};
+use crate::run::{new_request_id, Busy, Ending, RunOptions};
 
 /// How often a queued async event re-checks a full concurrency gate, besides being woken
 /// when an invocation of its function ends.
@@ -177,7 +177,7 @@ impl Inner {
             running.retry_num = retry_num;
             running.invocation_type = InvocationType::Event;
             self.put_record(running);
-            let settling = Settling::enter(&self);
+            let settling = Busy::settling(&self);
             let run = self
                 .execute(
                     &entry,

@@ -74,53 +74,39 @@ impl Stops {
     }
 }
 
-/// Counts an invocation as running for graceful shutdown.
-struct InFlight<'a>(&'a Inner);
+/// Holds one count of a counter that graceful shutdown waits on (running invocations,
+/// or async outcomes still being written); the last one out wakes `wait_idle`.
+pub(crate) struct Busy<'a> {
+    inner: &'a Inner,
+    counter: &'a std::sync::atomic::AtomicUsize,
+}
 
-impl<'a> InFlight<'a> {
-    fn enter(inner: &'a Inner) -> Self {
-        inner
-            .in_flight
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        InFlight(inner)
+impl<'a> Busy<'a> {
+    /// An invocation is running.
+    fn in_flight(inner: &'a Inner) -> Self {
+        Self::enter(inner, &inner.in_flight)
+    }
+
+    /// An async attempt runs until its outcome is written, so that a graceful shutdown
+    /// returns only after the store has it.
+    pub(crate) fn settling(inner: &'a Inner) -> Self {
+        Self::enter(inner, &inner.settling)
+    }
+
+    fn enter(inner: &'a Inner, counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Busy { inner, counter }
     }
 }
 
-impl Drop for InFlight<'_> {
+impl Drop for Busy<'_> {
     fn drop(&mut self) {
         if self
-            .0
-            .in_flight
+            .counter
             .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
             == 1
         {
-            self.0.idle.notify_waiters();
-        }
-    }
-}
-
-/// Counts an async attempt from its run until its outcome is written, so that a graceful
-/// shutdown returns only after the store has it.
-pub(crate) struct Settling<'a>(&'a Inner);
-
-impl<'a> Settling<'a> {
-    pub(crate) fn enter(inner: &'a Inner) -> Self {
-        inner
-            .settling
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        Settling(inner)
-    }
-}
-
-impl Drop for Settling<'_> {
-    fn drop(&mut self) {
-        if self
-            .0
-            .settling
-            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
-            == 1
-        {
-            self.0.idle.notify_waiters();
+            self.inner.idle.notify_waiters();
         }
     }
 }
@@ -143,7 +129,7 @@ impl Inner {
         event: Value,
         opts: RunOptions<'_>,
     ) -> RunResult {
-        let _in_flight = InFlight::enter(self);
+        let _in_flight = Busy::in_flight(self);
         let start_time = OffsetDateTime::now_utc();
         let started = Instant::now();
         let cancellation = Cancellation::new();
