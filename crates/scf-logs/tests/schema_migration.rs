@@ -1,5 +1,6 @@
-//! A database written by schema version 1 (a unique text index on `(request_id,
-//! retry_num)`) is migrated to version 2 on open, keeping every record and its order.
+//! Databases written by older schema versions are migrated to version 3 on open, keeping
+//! every record and its order: version 1 (a unique text index on `(request_id,
+//! retry_num)`) and version 2 (an integer key `rkey` without the `coll` column).
 
 use scf_logs::{LogQuery, LogRecord, LogStore, SqliteStore};
 
@@ -103,7 +104,7 @@ fn a_version_1_database_is_migrated_keeping_its_records() {
     let version: i64 = conn
         .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     // The insertion order (the id) is kept.
     let ids: Vec<(i64, String)> = conn
         .prepare("SELECT id, request_id FROM logs ORDER BY id")
@@ -118,6 +119,83 @@ fn a_version_1_database_is_migrated_keeping_its_records() {
             (1, "req-b".into()),
             (2, "req-a".into()),
             (3, "req-a".into())
+        ]
+    );
+}
+
+fn finished(request_id: &str, ret_msg: &str) -> LogRecord {
+    let mut r = LogRecord::new(
+        "f",
+        "default",
+        "$LATEST",
+        request_id,
+        time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1),
+    );
+    r.ret_code = 0;
+    r.status_code = 200;
+    r.invoke_finished = true;
+    r.ret_msg = ret_msg.into();
+    r
+}
+
+#[test]
+fn a_version_2_database_is_migrated_even_with_colliding_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v2.db");
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        store.put(finished("req-a", "\"a\"")).unwrap();
+        store.put(finished("req-b", "\"b\"")).unwrap();
+        store.flush().unwrap();
+    }
+    {
+        // Back to the version 2 layout, plus a row whose key collides with req-b's
+        // (version 2 allowed it: its index on rkey was not unique).
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "DROP INDEX logs_key;
+             ALTER TABLE logs DROP COLUMN coll;
+             CREATE INDEX logs_rkey ON logs (rkey);
+             UPDATE schema_version SET version = 2;
+             INSERT INTO logs (rkey, request_id, retry_num, function_name, namespace, qualifier,
+                 start_time, ret_code, status_code, invoke_finished, ret_msg, duration_ms,
+                 bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type)
+             SELECT rkey, 'req-x', retry_num, function_name, namespace, qualifier, start_time,
+                 ret_code, status_code, invoke_finished, '\"x\"', duration_ms, bill_duration_ms,
+                 mem_usage_bytes, log, level, source, invocation_type
+             FROM logs WHERE request_id = 'req-b';",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(store.get("req-a").unwrap()[0].ret_msg, "\"a\"");
+    assert_eq!(store.get("req-b").unwrap()[0].ret_msg, "\"b\"");
+    // req-b's row is still the one its key finds first, so an upsert replaces it.
+    store.put(finished("req-b", "\"b2\"")).unwrap();
+    store.flush().unwrap();
+    assert_eq!(store.get("req-b").unwrap()[0].ret_msg, "\"b2\"");
+    assert_eq!(store.query(&LogQuery::default()).unwrap().total_count, 3);
+    drop(store);
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = conn
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
+    let rows: Vec<(i64, String, i64, String)> = conn
+        .prepare("SELECT id, request_id, coll, ret_msg FROM logs ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (1, "req-a".into(), 0, "\"a\"".into()),
+            (2, "req-b".into(), 0, "\"b2\"".into()),
+            // The later of the two colliding rows is set apart by its own id.
+            (3, "req-x".into(), 3, "\"x\"".into()),
         ]
     );
 }

@@ -22,7 +22,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rusqlite::types::Value;
-use rusqlite::{params, Connection, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use time::OffsetDateTime;
 
 use super::query::{
@@ -32,18 +32,20 @@ use super::LogStore;
 use crate::error::StoreError;
 use crate::record::{InvocationType, LogRecord, RET_CODE_RUNNING};
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
-/// The `logs` table of schema version 2. `id` is the insertion order (appends go to the end
+/// The `logs` table of schema version 3. `id` is the insertion order (appends go to the end
 /// of the table's B-tree); `rkey` is [`request_key`] of `request_id`, indexed instead of the
 /// request id text: an 8-byte integer key keeps the index small, so inserting random
-/// request ids stays cheap. Different request ids may share an `rkey`: lookups always
-/// compare `request_id` too, and `(request_id, retry_num)` uniqueness is kept by the writer
-/// (the only one), which looks the pair up before inserting.
+/// request ids stays cheap. `(rkey, retry_num, coll)` is unique, so an append is one
+/// `INSERT … ON CONFLICT DO UPDATE` with no lookup before it. `coll` is 0 except on the
+/// (astronomically rare) row whose request id shares its `rkey` with another's: the writer
+/// gives that row the next free `coll`. Lookups always compare `request_id` too.
 const LOGS_TABLE: &str = "
 CREATE TABLE IF NOT EXISTS logs (
     id               INTEGER PRIMARY KEY,
     rkey             INTEGER NOT NULL, -- request_key(request_id)
+    coll             INTEGER NOT NULL DEFAULT 0, -- see LOGS_TABLE's docs
     request_id       TEXT    NOT NULL,
     retry_num        INTEGER NOT NULL,
     function_name    TEXT    NOT NULL,
@@ -65,13 +67,15 @@ CREATE TABLE IF NOT EXISTS logs (
 ";
 
 const LOGS_INDEXES: &str = "
--- Lookups by request id (upserts, get, the RequestId filter).
-CREATE INDEX IF NOT EXISTS logs_rkey ON logs (rkey);
+-- Upserts and lookups by request id (get, the RequestId filter).
+CREATE UNIQUE INDEX IF NOT EXISTS logs_key ON logs (rkey, retry_num, coll);
 -- GetFunctionLogs by function, newest first: walks this index backwards and
 -- tests the RetCode filter on index columns, reading only the rows it returns.
 CREATE INDEX IF NOT EXISTS logs_fn_time ON logs (function_name, start_time, ret_code, status_code);
--- TotalCount of a RetCode filter within a function: an index range count.
-CREATE INDEX IF NOT EXISTS logs_fn_ret ON logs (function_name, ret_code, status_code);
+-- TotalCount of the `not0` RetCode filter within a function: an index range count. Partial:
+-- successful invocations (most of them) are not in it, so appending them skips this index.
+CREATE INDEX IF NOT EXISTS logs_fn_fail ON logs (function_name, ret_code, status_code)
+    WHERE ret_code <> 0;
 -- Queries without a function name (time ranges, status codes).
 CREATE INDEX IF NOT EXISTS logs_time ON logs (start_time);
 ";
@@ -118,16 +122,39 @@ const LOG_COLS: &str = "request_id, retry_num, function_name, namespace, qualifi
 const FIND_LOG: &str =
     "SELECT id, ret_code FROM logs WHERE rkey = ?1 AND request_id = ?2 AND retry_num = ?3";
 
-const INSERT_LOG: &str = "INSERT INTO logs (rkey, request_id, retry_num, function_name, \
+/// The append: inserts, or replaces the row of the same request id and retry, except that
+/// a running record never replaces a finished one. Changes no row when the conflicting
+/// row is another request id's (an `rkey` collision) or the record is a late running one;
+/// the writer then looks closer (`LogStatements::upsert`).
+const UPSERT_LOG: &str = "INSERT INTO logs (rkey, request_id, retry_num, function_name, \
     namespace, qualifier, start_time, ret_code, status_code, invoke_finished, ret_msg, \
     duration_ms, bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
+    ON CONFLICT (rkey, retry_num, coll) DO UPDATE SET function_name = excluded.function_name, \
+    namespace = excluded.namespace, qualifier = excluded.qualifier, \
+    start_time = excluded.start_time, ret_code = excluded.ret_code, \
+    status_code = excluded.status_code, invoke_finished = excluded.invoke_finished, \
+    ret_msg = excluded.ret_msg, duration_ms = excluded.duration_ms, \
+    bill_duration_ms = excluded.bill_duration_ms, mem_usage_bytes = excluded.mem_usage_bytes, \
+    log = excluded.log, level = excluded.level, source = excluded.source, \
+    invocation_type = excluded.invocation_type \
+    WHERE logs.request_id = excluded.request_id AND (excluded.ret_code <> 2 OR logs.ret_code = 2)";
 
-const UPDATE_LOG: &str = "UPDATE logs SET rkey = ?1, request_id = ?2, retry_num = ?3, \
-    function_name = ?4, namespace = ?5, qualifier = ?6, start_time = ?7, ret_code = ?8, \
-    status_code = ?9, invoke_finished = ?10, ret_msg = ?11, duration_ms = ?12, \
-    bill_duration_ms = ?13, mem_usage_bytes = ?14, log = ?15, level = ?16, source = ?17, \
-    invocation_type = ?18 WHERE id = ?19";
+/// A row for a request id whose `rkey` another request id's row already holds: the next
+/// free `coll` of that key.
+const INSERT_COLLIDING_LOG: &str = "INSERT INTO logs (rkey, request_id, retry_num, \
+    function_name, namespace, qualifier, start_time, ret_code, status_code, invoke_finished, \
+    ret_msg, duration_ms, bill_duration_ms, mem_usage_bytes, log, level, source, \
+    invocation_type, coll) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+    (SELECT IFNULL(MAX(coll), 0) + 1 FROM logs WHERE rkey = ?1 AND retry_num = ?3))";
+
+/// Replaces a colliding row found by `FIND_LOG` (its key columns stay as they are).
+const UPDATE_LOG: &str = "UPDATE logs SET function_name = ?4, namespace = ?5, \
+    qualifier = ?6, start_time = ?7, ret_code = ?8, status_code = ?9, invoke_finished = ?10, \
+    ret_msg = ?11, duration_ms = ?12, bill_duration_ms = ?13, mem_usage_bytes = ?14, \
+    log = ?15, level = ?16, source = ?17, invocation_type = ?18 \
+    WHERE id = ?19 AND rkey = ?1 AND request_id = ?2 AND retry_num = ?3";
 
 const ASYNC_COLS: &str = "invoke_request_id, function_name, namespace, qualifier, invoke_type, \
     status, status_code, start_time, end_time, event, attempts";
@@ -145,7 +172,7 @@ const UPSERT_ASYNC: &str = "INSERT INTO async_events (invoke_request_id, functio
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SqliteStoreConfig {
-    /// Most records committed in one transaction (default 16384).
+    /// Most records committed in one transaction (default 65536).
     pub batch_size: usize,
     /// Longest a put waits for more records before its batch is committed (default 5 ms).
     pub batch_interval: Duration,
@@ -153,15 +180,20 @@ pub struct SqliteStoreConfig {
     pub channel_capacity: usize,
     /// How long a connection waits for a lock held by another process (default 5 s).
     pub busy_timeout: Duration,
+    /// Least time between two WAL checkpoints (default 250 ms). Checkpoints run on their
+    /// own thread and connection, after a commit, so the writer never copies pages
+    /// back into the database file itself.
+    pub checkpoint_interval: Duration,
 }
 
 impl Default for SqliteStoreConfig {
     fn default() -> Self {
         SqliteStoreConfig {
-            batch_size: 16384,
+            batch_size: 65536,
             batch_interval: Duration::from_millis(5),
             channel_capacity: 65536,
             busy_timeout: Duration::from_secs(5),
+            checkpoint_interval: Duration::from_millis(250),
         }
     }
 }
@@ -205,6 +237,7 @@ pub struct SqliteStore {
     path: PathBuf,
     tx: Option<SyncSender<Msg>>,
     writer: Option<JoinHandle<()>>,
+    checkpointer: Option<JoinHandle<()>>,
     reader: Mutex<Connection>,
     /// A background write failure not yet reported (by the next `flush` or `put`).
     failed: Arc<Mutex<Option<StoreError>>>,
@@ -280,10 +313,15 @@ fn configure(conn: &Connection, cfg: &SqliteStoreConfig, path: &Path) -> Result<
     // ids do not keep re-reading pages once the table is large.
     conn.pragma_update(None, "cache_size", -65536)
         .map_err(|e| open_err(path, format!("setting cache_size: {e}")))?;
-    // Checkpoint every 64 MiB of WAL instead of 4 MiB: fewer fsyncs and page
-    // rewrites under sustained appends.
-    conn.pragma_update(None, "wal_autocheckpoint", 16384)
+    // No automatic checkpoints on any connection: the checkpointer thread runs
+    // them (see `checkpointer_loop`), so the writer never copies pages itself.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
         .map_err(|e| open_err(path, format!("setting wal_autocheckpoint: {e}")))?;
+    // Read pages through a 1 GiB memory map instead of read(2) into the page cache: a
+    // page that fell out of `cache_size` is one page fault away, not a syscall and a copy,
+    // and mapped pages are the kernel's page cache, shared, not this process's heap.
+    conn.pragma_update(None, "mmap_size", 1_i64 << 30)
+        .map_err(|e| open_err(path, format!("setting mmap_size: {e}")))?;
     conn.pragma_update(None, "temp_store", "MEMORY")
         .map_err(|e| open_err(path, format!("setting temp_store: {e}")))?;
     Ok(())
@@ -309,11 +347,14 @@ fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             .map_err(schema)?;
         }
         Some(v) if v == SCHEMA_VERSION => {}
-        Some(1) => migrate_v1(&tx).map_err(|e| {
-            StoreError::Schema(format!(
-                "migrating the database from schema version 1 to {SCHEMA_VERSION}: {e}"
-            ))
-        })?,
+        Some(v @ (1 | 2)) => {
+            let step = if v == 1 { migrate_v1(&tx) } else { migrate_v2(&tx) };
+            step.and_then(|()| finish_migration(&tx)).map_err(|e| {
+                StoreError::Schema(format!(
+                    "migrating the database from schema version {v} to {SCHEMA_VERSION}: {e}"
+                ))
+            })?;
+        }
         Some(v) => {
             return Err(StoreError::Schema(format!(
                 "database schema version {v} is not the version this build uses ({SCHEMA_VERSION})"
@@ -324,7 +365,7 @@ fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 /// Schema 1 had a unique index on `(request_id, retry_num)` text and no `rkey`: rebuilds
-/// `logs` in the version 2 layout, keeping every row and its `id` (the insertion order).
+/// `logs` in the current layout, keeping every row and its `id` (the insertion order).
 fn migrate_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         "DROP INDEX IF EXISTS logs_fn_time;
@@ -347,6 +388,27 @@ fn migrate_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
             write.execute(params![id, request_key(&request_id)])?;
         }
     }
+    Ok(())
+}
+
+/// Schema 2 had no `coll` and a plain index on `rkey`: adds the column (0 everywhere) and
+/// drops that index; [`finish_migration`] builds the unique one.
+fn migrate_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE logs ADD COLUMN coll INTEGER NOT NULL DEFAULT 0;
+         DROP INDEX IF EXISTS logs_rkey;",
+    )
+}
+
+/// The steps every migration ends with: rows whose `(rkey, retry_num)` an earlier row
+/// already has (request ids whose keys collide) get their own `id` as `coll`, so the
+/// unique index can be built; then the indexes, the async table, and the version.
+fn finish_migration(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "UPDATE logs SET coll = id
+         WHERE id NOT IN (SELECT MIN(id) FROM logs GROUP BY rkey, retry_num);
+         DROP INDEX IF EXISTS logs_fn_ret;",
+    )?;
     tx.execute_batch(LOGS_INDEXES)?;
     tx.execute_batch(ASYNC_SCHEMA)?;
     tx.execute(
@@ -385,17 +447,28 @@ impl SqliteStore {
         let reader = Connection::open(&path).map_err(|e| open_err(&path, e))?;
         configure(&reader, &config, &path)?;
 
-        let (tx, rx) = mpsc::sync_channel(config.channel_capacity.max(1));
+        let checkpoint_conn = Connection::open(&path).map_err(|e| open_err(&path, e))?;
+        configure(&checkpoint_conn, &config, &path)?;
+
         let failed = Arc::new(Mutex::new(None));
+        let (tick_tx, tick_rx) = mpsc::sync_channel(1);
+        let interval = config.checkpoint_interval;
+        let ckpt_failed = Arc::clone(&failed);
+        let checkpointer = std::thread::Builder::new()
+            .name("scf-logs-checkpoint".into())
+            .spawn(move || checkpointer_loop(&checkpoint_conn, &tick_rx, interval, &ckpt_failed))
+            .map_err(|e| open_err(&path, format!("starting checkpoint thread: {e}")))?;
+        let (tx, rx) = mpsc::sync_channel(config.channel_capacity.max(1));
         let thread_failed = Arc::clone(&failed);
         let handle = std::thread::Builder::new()
             .name("scf-logs-writer".into())
-            .spawn(move || writer_loop(writer, rx, config, thread_failed))
+            .spawn(move || writer_loop(writer, rx, &tick_tx, config, thread_failed))
             .map_err(|e| open_err(&path, format!("starting writer thread: {e}")))?;
         Ok(SqliteStore {
             path,
             tx: Some(tx),
             writer: Some(handle),
+            checkpointer: Some(checkpointer),
             reader: Mutex::new(reader),
             failed,
         })
@@ -434,12 +507,85 @@ impl Drop for SqliteStore {
         if let Some(h) = self.writer.take() {
             let _ = h.join();
         }
+        // The writer's exit closed the checkpointer's channel: it runs a last checkpoint.
+        if let Some(h) = self.checkpointer.take() {
+            let _ = h.join();
+        }
     }
+}
+
+/// WAL length (in pages) past which the checkpointer restarts the WAL: 64 MiB of 4 KiB pages.
+const RESTART_FRAMES: i64 = 16384;
+
+/// Copies committed WAL pages back into the database file, off the writer's thread:
+/// after a commit (the writer's tick), at most once per `interval`, and once more when
+/// the writer stops. PASSIVE checkpoints never block the writer or readers; a busy
+/// database is retried on the next tick, and any other failure is reported through
+/// `failed` (it loses nothing: the pages stay in the WAL).
+fn checkpointer_loop(
+    conn: &Connection,
+    ticks: &Receiver<()>,
+    interval: Duration,
+    failed: &Mutex<Option<StoreError>>,
+) {
+    let run = |mode: &str| -> Option<i64> {
+        let res: rusqlite::Result<(i64, i64, i64)> =
+            conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            });
+        match res {
+            Ok((_busy, wal_frames, _copied)) => Some(wal_frames),
+            Err(e) => {
+                let busy = e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy);
+                if !busy {
+                    let mut slot = lock(failed);
+                    if slot.is_none() {
+                        *slot = Some(write_err(format!("WAL checkpoint ({mode})"), e));
+                    }
+                }
+                None
+            }
+        }
+    };
+    // A passive checkpoint copies pages while the writer goes on, but the WAL can start
+    // again from its beginning only once every frame is copied with no commit in between,
+    // which sustained appends never leave time for. So when the WAL is long, a RESTART
+    // checkpoint waits for the writer's current transaction, copies the few frames the
+    // passive one left, and lets the next commit reuse the file from its start: the WAL
+    // stays near `RESTART_FRAMES` pages instead of growing without bound.
+    let checkpoint = || {
+        if run("PASSIVE").is_some_and(|frames| frames >= RESTART_FRAMES) {
+            run("RESTART");
+        }
+    };
+    let mut due = Instant::now();
+    while ticks.recv().is_ok() {
+        // Let more commits gather in the WAL until the interval is over; ticks that come
+        // meanwhile are absorbed, and a stopping writer ends the wait.
+        loop {
+            let now = Instant::now();
+            if now >= due {
+                break;
+            }
+            match ticks.recv_timeout(due - now) {
+                Ok(()) => {}
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    checkpoint();
+                    return;
+                }
+            }
+        }
+        checkpoint();
+        due = Instant::now() + interval;
+    }
+    checkpoint();
 }
 
 fn writer_loop(
     mut conn: Connection,
     rx: Receiver<Msg>,
+    ticks: &SyncSender<()>,
     cfg: SqliteStoreConfig,
     failed: Arc<Mutex<Option<StoreError>>>,
 ) {
@@ -470,35 +616,29 @@ fn writer_loop(
             batch.push(next);
         }
         commit_batch(&mut conn, batch, &failed);
+        // A full channel means a checkpoint is already due.
+        let _ = ticks.try_send(());
     }
 }
 
-/// The writer's prepared log statements for one transaction.
+/// The writer's prepared log statement for one transaction; the rare paths prepare
+/// theirs when needed.
 struct LogStatements<'c> {
-    find: rusqlite::CachedStatement<'c>,
-    insert: rusqlite::CachedStatement<'c>,
-    update: rusqlite::CachedStatement<'c>,
+    tx: &'c Transaction<'c>,
+    upsert: rusqlite::CachedStatement<'c>,
 }
 
 impl<'c> LogStatements<'c> {
-    fn prepare(tx: &'c Transaction<'_>) -> rusqlite::Result<Self> {
+    fn prepare(tx: &'c Transaction<'c>) -> rusqlite::Result<Self> {
         Ok(LogStatements {
-            find: tx.prepare_cached(FIND_LOG)?,
-            insert: tx.prepare_cached(INSERT_LOG)?,
-            update: tx.prepare_cached(UPDATE_LOG)?,
+            tx,
+            upsert: tx.prepare_cached(UPSERT_LOG)?,
         })
     }
 
     /// Upserts by `(request_id, retry_num)`; a running record never replaces a finished one.
     fn upsert(&mut self, r: &LogRecord) -> rusqlite::Result<()> {
         let rkey = request_key(&r.request_id);
-        let existing: Option<(i64, i64)> = {
-            let mut rows = self.find.query(params![rkey, r.request_id, r.retry_num])?;
-            match rows.next()? {
-                Some(row) => Some((row.get(0)?, row.get(1)?)),
-                None => None,
-            }
-        };
         let values = params![
             rkey,
             r.request_id,
@@ -519,16 +659,27 @@ impl<'c> LogStatements<'c> {
             r.source,
             r.invocation_type.as_str(),
         ];
+        if self.upsert.execute(values)? == 1 {
+            return Ok(());
+        }
+        // The key's row is another request id's, or this record is a late running one.
+        let existing: Option<(i64, i64)> = self
+            .tx
+            .prepare_cached(FIND_LOG)?
+            .query_row(params![rkey, r.request_id, r.retry_num], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?;
         match existing {
             None => {
-                self.insert.execute(values)?;
+                self.tx.prepare_cached(INSERT_COLLIDING_LOG)?.execute(values)?;
             }
             // A late running record never replaces a finished one.
             Some((_, old_ret_code)) if r.is_running() && old_ret_code != RET_CODE_RUNNING => {}
             Some((id, _)) => {
                 let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
                 all.push(&id);
-                self.update.execute(all.as_slice())?;
+                self.tx.prepare_cached(UPDATE_LOG)?.execute(all.as_slice())?;
             }
         }
         Ok(())
@@ -804,8 +955,8 @@ impl LogStore for SqliteStore {
         if let Some(f) = q.ret_code {
             conds.push(
                 match f {
-                    // Two ranges instead of `<>` so the (function_name, ret_code) index applies.
-                    RetCodeFilter::Not0 => "(ret_code < 0 OR ret_code > 0)",
+                    // Exactly the partial index's condition, so that it applies.
+                    RetCodeFilter::Not0 => "ret_code <> 0",
                     RetCodeFilter::Is0 => "ret_code = 0",
                     RetCodeFilter::TimeLimitExceeded => "status_code = 433",
                     RetCodeFilter::ResourceLimitExceeded => "status_code IN (432, 434)",
@@ -818,10 +969,10 @@ impl LogStore for SqliteStore {
         // Without statistics the planner may sort every match; pin the indexes
         // built for the GetFunctionLogs shapes when the function name is given.
         let by_function = q.function_name.is_some();
-        let count_from = if by_function && q.ret_code.is_some() {
-            "logs INDEXED BY logs_fn_ret"
-        } else {
-            "logs"
+        let count_from = match (by_function, q.ret_code) {
+            (true, Some(RetCodeFilter::Not0)) => "logs INDEXED BY logs_fn_fail",
+            (true, _) => "logs INDEXED BY logs_fn_time",
+            (false, _) => "logs",
         };
         let page_from = if by_function && q.order_by == OrderBy::StartTime {
             "logs INDEXED BY logs_fn_time"

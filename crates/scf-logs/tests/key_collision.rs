@@ -1,0 +1,68 @@
+//! Two request ids whose 64-bit keys (`rkey`) collide still get a row each, and upserts
+//! never touch the other id's row. A real collision cannot be found by search, so the test
+//! makes one: it renames a stored row, leaving that row's key as the other id's key.
+
+use scf_logs::record::RET_CODE_RUNNING;
+use scf_logs::{LogQuery, LogRecord, LogStore, SqliteStore};
+
+fn record(request_id: &str, ret_code: i64, ret_msg: &str) -> LogRecord {
+    let mut r = LogRecord::new(
+        "f",
+        "default",
+        "$LATEST",
+        request_id,
+        time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1),
+    );
+    r.ret_code = ret_code;
+    r.invoke_finished = ret_code != RET_CODE_RUNNING;
+    r.ret_msg = ret_msg.into();
+    r
+}
+
+#[test]
+fn request_ids_with_colliding_keys_keep_separate_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("logs.db");
+    let store = SqliteStore::open(&db).unwrap();
+    store.put(record("req-b", 0, "\"first\"")).unwrap();
+    store.flush().unwrap();
+    // The row now belongs to req-x but keeps req-b's key: req-x "collides" with req-b.
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    raw.execute("UPDATE logs SET request_id = 'req-x', ret_msg = '\"x\"'", [])
+        .unwrap();
+
+    // req-b's key is taken by req-x's row: req-b gets a row of its own.
+    store.put(record("req-b", RET_CODE_RUNNING, "")).unwrap();
+    store.flush().unwrap();
+    assert!(store.get("req-b").unwrap()[0].is_running());
+    // Its finished record replaces its running one; a late running one does not.
+    store.put(record("req-b", 0, "\"done\"")).unwrap();
+    store.put(record("req-b", RET_CODE_RUNNING, "")).unwrap();
+    store.flush().unwrap();
+
+    let b = store.get("req-b").unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!((b[0].ret_code, b[0].ret_msg.as_str()), (0, "\"done\""));
+    let page = store
+        .query(&LogQuery {
+            request_id: Some("req-b".into()),
+            ..LogQuery::default()
+        })
+        .unwrap();
+    assert_eq!(page.total_count, 1);
+    assert_eq!(store.query(&LogQuery::default()).unwrap().total_count, 2);
+    let rows: Vec<(String, i64, String)> = raw
+        .prepare("SELECT request_id, coll, ret_msg FROM logs ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("req-x".into(), 0, "\"x\"".into()),
+            ("req-b".into(), 1, "\"done\"".into()),
+        ]
+    );
+}
