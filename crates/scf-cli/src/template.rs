@@ -373,7 +373,11 @@ impl Template {
                 message,
             }
         })?;
-        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        // `template.yaml` alone has the parent "": its code is in the current directory.
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| Path::new("."));
         let globals = raw.globals.unwrap_or_default().function;
         let mut functions = Vec::new();
         for (ns_name, ns) in raw.resources {

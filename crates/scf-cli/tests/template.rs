@@ -165,3 +165,12 @@ fn a_missing_file_says_so() {
         "{e}"
     );
 }
+
+#[test]
+fn a_template_named_without_a_directory_has_its_code_in_the_current_directory() {
+    let text = "Resources:\n  default:\n    Type: TencentCloud::Serverless::Namespace\n    fn-a:\n      Type: TencentCloud::Serverless::Function\n      Properties:\n        CodeUri: ./\n        Handler: index.main_handler\n        Runtime: Python3.9\n";
+    let t = Template::parse(text, Path::new("template.yaml")).unwrap();
+    assert_eq!(t.function("fn-a").unwrap().code_dir, Path::new("."));
+    let t = Template::parse(&text.replace("./", "./src"), Path::new("template.yaml")).unwrap();
+    assert_eq!(t.function("fn-a").unwrap().code_dir, Path::new("./src"));
+}

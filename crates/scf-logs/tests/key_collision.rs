@@ -28,8 +28,11 @@ fn request_ids_with_colliding_keys_keep_separate_rows() {
     store.flush().unwrap();
     // The row now belongs to req-x but keeps req-b's key: req-x "collides" with req-b.
     let raw = rusqlite::Connection::open(&db).unwrap();
-    raw.execute("UPDATE logs SET request_id = 'req-x', ret_msg = '\"x\"'", [])
-        .unwrap();
+    raw.execute(
+        "UPDATE logs SET request_id = 'req-x', ret_msg = '\"x\"'",
+        [],
+    )
+    .unwrap();
 
     // req-b's key is taken by req-x's row: req-b gets a row of its own.
     store.put(record("req-b", RET_CODE_RUNNING, "")).unwrap();

@@ -348,7 +348,11 @@ fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
         }
         Some(v) if v == SCHEMA_VERSION => {}
         Some(v @ (1 | 2)) => {
-            let step = if v == 1 { migrate_v1(&tx) } else { migrate_v2(&tx) };
+            let step = if v == 1 {
+                migrate_v1(&tx)
+            } else {
+                migrate_v2(&tx)
+            };
             step.and_then(|()| finish_migration(&tx)).map_err(|e| {
                 StoreError::Schema(format!(
                     "migrating the database from schema version {v} to {SCHEMA_VERSION}: {e}"
@@ -672,14 +676,18 @@ impl<'c> LogStatements<'c> {
             .optional()?;
         match existing {
             None => {
-                self.tx.prepare_cached(INSERT_COLLIDING_LOG)?.execute(values)?;
+                self.tx
+                    .prepare_cached(INSERT_COLLIDING_LOG)?
+                    .execute(values)?;
             }
             // A late running record never replaces a finished one.
             Some((_, old_ret_code)) if r.is_running() && old_ret_code != RET_CODE_RUNNING => {}
             Some((id, _)) => {
                 let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
                 all.push(&id);
-                self.tx.prepare_cached(UPDATE_LOG)?.execute(all.as_slice())?;
+                self.tx
+                    .prepare_cached(UPDATE_LOG)?
+                    .execute(all.as_slice())?;
             }
         }
         Ok(())
