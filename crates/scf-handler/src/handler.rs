@@ -22,6 +22,15 @@ use crate::json::to_json_value;
 pub trait Handler: Send + Sync + 'static {
     /// Runs one invocation.
     async fn call(&self, event: Value, context: Context) -> Result<Value, FunctionError>;
+
+    /// Whether `call`'s future only ever waits at `.await`s and never blocks its thread or
+    /// spins: then a host may poll it on its own async runtime instead of isolating it on a
+    /// thread of its own, and still stop it at its deadline. A handler that forwards
+    /// invocations to another process (whose timeout kills that process, not a thread)
+    /// says `true`. Default `false`: user code is assumed to possibly block.
+    fn is_cooperative(&self) -> bool {
+        false
+    }
 }
 
 #[async_trait::async_trait]
@@ -29,12 +38,20 @@ impl<H: Handler + ?Sized> Handler for Arc<H> {
     async fn call(&self, event: Value, context: Context) -> Result<Value, FunctionError> {
         (**self).call(event, context).await
     }
+
+    fn is_cooperative(&self) -> bool {
+        (**self).is_cooperative()
+    }
 }
 
 #[async_trait::async_trait]
 impl<H: Handler + ?Sized> Handler for Box<H> {
     async fn call(&self, event: Value, context: Context) -> Result<Value, FunctionError> {
         (**self).call(event, context).await
+    }
+
+    fn is_cooperative(&self) -> bool {
+        (**self).is_cooperative()
     }
 }
 

@@ -58,7 +58,10 @@ pub enum Execution {
     /// On a thread of the invoker's own elastic pool, while the caller waits on its own
     /// task with the deadline. A handler that blocks its thread or spins on the CPU still
     /// ends with 433 at its deadline and never stalls the async runtime or other
-    /// invocations. The safe default.
+    /// invocations. The safe default. Handlers that declare themselves cooperative
+    /// ([`Handler::is_cooperative`](scf_handler::Handler::is_cooperative), such as
+    /// out-of-process functions) run as with `Inline`: they cannot block a thread, so
+    /// they need no thread of their own.
     #[default]
     Isolated,
     /// On the caller's task. Cheapest, for trusted handlers that await rather than block:

@@ -146,16 +146,15 @@ impl Inner {
             shutdown: self.stopping.cancelled(),
             abort: opts.abort.map(Cancellation::cancelled),
         };
-        let ended = match self.config.execution {
-            Execution::Inline => {
-                let run = scope.run(&*entry.handler, event, ctx);
-                self.race(run, deadline, &scope.usage, stops, &cancellation)
-                    .await
-            }
-            Execution::Isolated => {
-                self.run_isolated(entry, &scope, event, ctx, deadline, stops, &cancellation)
-                    .await
-            }
+        let isolate =
+            self.config.execution == Execution::Isolated && !entry.handler.is_cooperative();
+        let ended = if isolate {
+            self.run_isolated(entry, &scope, event, ctx, deadline, stops, &cancellation)
+                .await
+        } else {
+            let run = scope.run(&*entry.handler, event, ctx);
+            self.race(run, deadline, &scope.usage, stops, &cancellation)
+                .await
         };
         let ended_at = Instant::now();
         let ended = match ended {

@@ -180,6 +180,12 @@ impl Handler for ProcessFunction {
         let _ = scf_invoker::report_mem_usage(mem);
         result
     }
+
+    /// The invocation only awaits the instance; a timeout kills the instance, so no host
+    /// thread ever needs isolating from it.
+    fn is_cooperative(&self) -> bool {
+        true
+    }
 }
 
 /// An instance checked out for one invocation. Dropped while it still holds the instance
