@@ -406,9 +406,12 @@ impl Inner {
         }
         // A short handler on an idle (spinning) pool thread answers within microseconds:
         // watch for it briefly before yielding, which saves the runtime a park and a wakeup.
-        // Bounded, so it never holds this thread for long (and never past the deadline).
+        // Bounded, so it never holds this thread for long (and never past the deadline),
+        // and only when this is the one invocation running: with others in flight, this
+        // thread has their work to do instead.
         let mut rx = rx;
-        let spin_until = Instant::now() + CALLER_SPIN;
+        let alone = self.in_flight.load(std::sync::atomic::Ordering::Relaxed) <= 1;
+        let spin_until = Instant::now() + if alone { CALLER_SPIN } else { Duration::ZERO };
         loop {
             match rx.try_recv() {
                 Ok(out) => return Ended::Done(out),
