@@ -2,22 +2,11 @@
 //! never touch the other id's row. A real collision cannot be found by search, so the test
 //! makes one: it renames a stored row, leaving that row's key as the other id's key.
 
-use scf_logs::record::RET_CODE_RUNNING;
-use scf_logs::{LogQuery, LogRecord, LogStore, SqliteStore};
+mod common;
 
-fn record(request_id: &str, ret_code: i64, ret_msg: &str) -> LogRecord {
-    let mut r = LogRecord::new(
-        "f",
-        "default",
-        "$LATEST",
-        request_id,
-        time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1),
-    );
-    r.ret_code = ret_code;
-    r.invoke_finished = ret_code != RET_CODE_RUNNING;
-    r.ret_msg = ret_msg.into();
-    r
-}
+use common::{count_of, rows, with_msg as record};
+use scf_logs::record::RET_CODE_RUNNING;
+use scf_logs::{LogQuery, LogStore, SqliteStore};
 
 #[test]
 fn request_ids_with_colliding_keys_keep_separate_rows() {
@@ -46,21 +35,13 @@ fn request_ids_with_colliding_keys_keep_separate_rows() {
     let b = store.get("req-b").unwrap();
     assert_eq!(b.len(), 1);
     assert_eq!((b[0].ret_code, b[0].ret_msg.as_str()), (0, "\"done\""));
-    let page = store
-        .query(&LogQuery {
-            request_id: Some("req-b".into()),
-            ..LogQuery::default()
-        })
-        .unwrap();
-    assert_eq!(page.total_count, 1);
+    assert_eq!(count_of(&store, "req-b"), 1);
     assert_eq!(store.query(&LogQuery::default()).unwrap().total_count, 2);
-    let rows: Vec<(String, i64, String)> = raw
-        .prepare("SELECT request_id, coll, ret_msg FROM logs ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let rows: Vec<(String, i64, String)> = rows(
+        &raw,
+        "SELECT request_id, coll, ret_msg FROM logs ORDER BY id",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    );
     assert_eq!(
         rows,
         [

@@ -2,6 +2,9 @@
 //! every record and its order: version 1 (a unique text index on `(request_id,
 //! retry_num)`) and version 2 (an integer key `rkey` without the `coll` column).
 
+mod common;
+
+use common::{count_of, rows, with_msg};
 use scf_logs::{LogQuery, LogRecord, LogStore, SqliteStore};
 
 const V1_SCHEMA: &str = "
@@ -78,13 +81,7 @@ fn a_version_1_database_is_migrated_keeping_its_records() {
     assert_eq!((a[0].retry_num, a[0].ret_code), (0, 1));
     assert_eq!((a[1].retry_num, a[1].ret_code), (1, 0));
     assert_eq!(a[0].duration_ms, 1.5);
-    let page = store
-        .query(&LogQuery {
-            request_id: Some("req-b".into()),
-            ..LogQuery::default()
-        })
-        .unwrap();
-    assert_eq!(page.total_count, 1);
+    assert_eq!(count_of(&store, "req-b"), 1);
     // Upserts still find the migrated rows: a running record does not replace a finished one,
     // a finished one does.
     let mut running = a[0].clone();
@@ -101,18 +98,11 @@ fn a_version_1_database_is_migrated_keeping_its_records() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let version: i64 = conn
-        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(schema_version(&conn), 3);
     // The insertion order (the id) is kept.
-    let ids: Vec<(i64, String)> = conn
-        .prepare("SELECT id, request_id FROM logs ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let ids: Vec<(i64, String)> = rows(&conn, "SELECT id, request_id FROM logs ORDER BY id", |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    });
     assert_eq!(
         ids,
         [
@@ -123,19 +113,13 @@ fn a_version_1_database_is_migrated_keeping_its_records() {
     );
 }
 
+fn schema_version(conn: &rusqlite::Connection) -> i64 {
+    conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+        .unwrap()
+}
+
 fn finished(request_id: &str, ret_msg: &str) -> LogRecord {
-    let mut r = LogRecord::new(
-        "f",
-        "default",
-        "$LATEST",
-        request_id,
-        time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1),
-    );
-    r.ret_code = 0;
-    r.status_code = 200;
-    r.invoke_finished = true;
-    r.ret_msg = ret_msg.into();
-    r
+    with_msg(request_id, 0, ret_msg)
 }
 
 #[test]
@@ -178,17 +162,12 @@ fn a_version_2_database_is_migrated_even_with_colliding_keys() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let version: i64 = conn
-        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, 3);
-    let rows: Vec<(i64, String, i64, String)> = conn
-        .prepare("SELECT id, request_id, coll, ret_msg FROM logs ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    assert_eq!(schema_version(&conn), 3);
+    let rows: Vec<(i64, String, i64, String)> = rows(
+        &conn,
+        "SELECT id, request_id, coll, ret_msg FROM logs ORDER BY id",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    );
     assert_eq!(
         rows,
         [

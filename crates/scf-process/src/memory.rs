@@ -157,27 +157,24 @@ impl MemoryProbe {
     /// The group's resident memory now, in bytes (and the sampled peak follows it).
     pub(crate) fn sample(&mut self) -> u64 {
         self.rescan_if_due();
-        let buf = &mut self.buf;
-        let total = self
-            .members
-            .iter_mut()
-            .filter_map(|m| m.status_kb("VmRSS:", buf))
-            .sum::<u64>()
-            * 1024;
+        let total = self.sum_bytes("VmRSS:");
         self.sampled_peak = self.sampled_peak.max(total);
         total
     }
 
     /// The group's peak resident memory since [`MemoryProbe::reset`], in bytes.
     pub(crate) fn peak(&mut self) -> u64 {
+        self.sum_bytes("VmHWM:").max(self.sampled_peak)
+    }
+
+    /// The members' `key` figures (`VmRSS:`, `VmHWM:`) summed, in bytes.
+    fn sum_bytes(&mut self, key: &str) -> u64 {
         let buf = &mut self.buf;
-        let hwm = self
-            .members
+        self.members
             .iter_mut()
-            .filter_map(|m| m.status_kb("VmHWM:", buf))
+            .filter_map(|m| m.status_kb(key, buf))
             .sum::<u64>()
-            * 1024;
-        hwm.max(self.sampled_peak)
+            * 1024
     }
 }
 

@@ -60,3 +60,37 @@ macro_rules! for_each_store {
         }
     )*};
 }
+
+/// A record of function `f` with `ret_code` (2 is running) and `ret_msg`, for upsert tests.
+pub fn with_msg(request_id: &str, ret_code: i64, ret_msg: &str) -> LogRecord {
+    let mut r = rec(
+        "f", "default", "$LATEST", request_id, 1, ret_code, 200, 1.0, 0,
+    );
+    r.ret_msg = ret_msg.into();
+    r
+}
+
+/// Every row `sql` returns from the database at `conn`, mapped by `map`.
+pub fn rows<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Vec<T> {
+    conn.prepare(sql)
+        .expect("a valid query")
+        .query_map([], map)
+        .expect("the query runs")
+        .collect::<Result<_, _>>()
+        .expect("rows of the expected types")
+}
+
+/// `TotalCount` of a `GetFunctionLogs` query for `request_id` alone.
+pub fn count_of(store: &dyn scf_logs::LogStore, request_id: &str) -> u64 {
+    store
+        .query(&scf_logs::LogQuery {
+            request_id: Some(request_id.into()),
+            ..scf_logs::LogQuery::default()
+        })
+        .expect("the query runs")
+        .total_count
+}
