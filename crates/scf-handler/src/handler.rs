@@ -58,6 +58,44 @@ impl<H: Handler + ?Sized> Handler for Box<H> {
 /// A shared, type-erased handler.
 pub type SharedHandler = Arc<dyn Handler>;
 
+/// A handler declared cooperative: see [`cooperative`].
+#[derive(Debug, Clone)]
+pub struct Cooperative<H>(H);
+
+/// Declares that `handler` only ever waits at `.await`s and never blocks its thread or
+/// spins ([`Handler::is_cooperative`]), so that a host may poll it on its own async runtime.
+///
+/// Under `scf-invoker`'s default `Execution::Isolated`, such a handler skips the hop to a
+/// pool thread and back (the cheaper path of `Execution::Inline`) while other functions
+/// stay isolated. Its deadline still holds at its next `.await`; a handler that blocks
+/// despite the declaration stalls a runtime thread until it returns, and its timeout
+/// comes only then.
+///
+/// ```
+/// use scf_handler::{cooperative, handler_fn, FunctionError, Handler};
+/// use serde_json::Value;
+///
+/// async fn echo(event: Value, _ctx: scf_context::Context) -> Result<Value, FunctionError> {
+///     Ok(event)
+/// }
+/// let h = cooperative(handler_fn(echo));
+/// assert!(h.is_cooperative());
+/// ```
+pub fn cooperative<H: Handler>(handler: H) -> Cooperative<H> {
+    Cooperative(handler)
+}
+
+#[async_trait::async_trait]
+impl<H: Handler> Handler for Cooperative<H> {
+    async fn call(&self, event: Value, context: Context) -> Result<Value, FunctionError> {
+        self.0.call(event, context).await
+    }
+
+    fn is_cooperative(&self) -> bool {
+        true
+    }
+}
+
 /// Decodes an event into `E`; the error names the JSON path that failed.
 pub fn decode_event<E: DeserializeOwned>(event: Value) -> Result<E, FunctionError> {
     serde_path_to_error::deserialize(event).map_err(|e| {

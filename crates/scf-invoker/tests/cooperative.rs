@@ -1,5 +1,5 @@
-//! Handlers that declare themselves cooperative (`Handler::is_cooperative`) run on the
-//! caller's task even in `Execution::Isolated`, and their deadline still holds; others
+//! Handlers that declare themselves cooperative (`Handler::is_cooperative`, or wrapped in
+//! `scf_handler::cooperative`) run on the caller's task even in `Execution::Isolated`, and their deadline still holds; others
 //! run on a pool thread.
 
 mod common;
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{function_with_timeout_1s, invoker};
 use scf_context::Context;
-use scf_handler::{FunctionError, FunctionStatus, Handler};
+use scf_handler::{cooperative, FunctionError, FunctionStatus, Handler};
 use scf_invoker::{Execution, InvokeRequest};
 use serde_json::{json, Value};
 
@@ -34,13 +34,10 @@ impl Handler for ThreadName {
     }
 }
 
-async fn thread_of(cooperative: bool) -> String {
+async fn thread_of(handler: impl Handler) -> String {
     let invoker = invoker(Execution::Isolated);
     invoker
-        .add_function(
-            function_with_timeout_1s("fn-threads"),
-            ThreadName { cooperative },
-        )
+        .add_function(function_with_timeout_1s("fn-threads"), handler)
         .unwrap();
     let response = invoker
         .invoke(InvokeRequest::new("fn-threads", "{}"))
@@ -52,7 +49,7 @@ async fn thread_of(cooperative: bool) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cooperative_handler_runs_on_the_callers_runtime_in_isolated_mode() {
-    let name = thread_of(true).await;
+    let name = thread_of(ThreadName { cooperative: true }).await;
     assert!(
         !name.starts_with("scf-invoker-"),
         "ran on the runtime, not a pool thread: {name:?}"
@@ -61,8 +58,17 @@ async fn a_cooperative_handler_runs_on_the_callers_runtime_in_isolated_mode() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_handlers_run_on_a_pool_thread_in_isolated_mode() {
-    let name = thread_of(false).await;
+    let name = thread_of(ThreadName { cooperative: false }).await;
     assert!(name.starts_with("scf-invoker-"), "ran on {name:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_wrapped_in_cooperative_runs_on_the_callers_runtime() {
+    let name = thread_of(cooperative(ThreadName { cooperative: false })).await;
+    assert!(
+        !name.starts_with("scf-invoker-"),
+        "ran on the runtime, not a pool thread: {name:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
