@@ -9,8 +9,10 @@
 //! Configurations: bare hyper; the gateway route and a signed `Invoke`, each with the
 //! invoker's default `Execution::Isolated` (every invocation hops to the invoker's
 //! isolation thread) and with `Execution::Inline` (the setting for trusted async
-//! handlers). Rounds alternate the configurations; the median run of each is reported,
-//! with the server's CPU time per request.
+//! handlers); and the gateway route with the default execution and the handler wrapped in
+//! `scf_handler::cooperative` (it skips the hop, other functions would not). Rounds
+//! alternate the configurations; the median run of each is reported, with the server's CPU
+//! time per request.
 //!
 //! Knobs: `SCF_BENCH_SECS` (default 5 per run), `SCF_BENCH_CONNS` (default 32),
 //! `SCF_BENCH_ROUNDS` (default 3), `SCF_BENCH_ENFORCE=1` exits non-zero unless the Inline
