@@ -16,6 +16,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -184,6 +185,10 @@ pub struct SqliteStoreConfig {
     /// own thread and connection, after a commit, so the writer never copies pages
     /// back into the database file itself.
     pub checkpoint_interval: Duration,
+    /// WAL length, in pages, past which the checkpointer restarts the WAL from its
+    /// beginning (default 16384: 64 MiB of 4 KiB pages). Passive checkpoints alone never
+    /// let a WAL under sustained appends start over, so without this it would only grow.
+    pub wal_restart_pages: u32,
 }
 
 impl Default for SqliteStoreConfig {
@@ -194,6 +199,7 @@ impl Default for SqliteStoreConfig {
             channel_capacity: 65536,
             busy_timeout: Duration::from_secs(5),
             checkpoint_interval: Duration::from_millis(250),
+            wal_restart_pages: 16384,
         }
     }
 }
@@ -447,6 +453,15 @@ impl SqliteStore {
         }
         let mut writer = Connection::open(&path).map_err(|e| open_err(&path, e))?;
         configure(&writer, &config, &path)?;
+        // A safety net for when the checkpoint thread gets no CPU: past twice the restart
+        // length, the writer checkpoints by itself after a commit, as SQLite does by default.
+        writer
+            .pragma_update(
+                None,
+                "wal_autocheckpoint",
+                u64::from(config.wal_restart_pages).saturating_mul(2),
+            )
+            .map_err(|e| open_err(&path, format!("setting wal_autocheckpoint: {e}")))?;
         init_schema(&mut writer)?;
         let reader = Connection::open(&path).map_err(|e| open_err(&path, e))?;
         configure(&reader, &config, &path)?;
@@ -457,16 +472,37 @@ impl SqliteStore {
         let failed = Arc::new(Mutex::new(None));
         let (tick_tx, tick_rx) = mpsc::sync_channel(1);
         let interval = config.checkpoint_interval;
+        let restart_pages = i64::from(config.wal_restart_pages);
+        let restart_due = Arc::new(AtomicBool::new(false));
+        let writer_restart_due = Arc::clone(&restart_due);
         let ckpt_failed = Arc::clone(&failed);
         let checkpointer = std::thread::Builder::new()
             .name("scf-logs-checkpoint".into())
-            .spawn(move || checkpointer_loop(&checkpoint_conn, &tick_rx, interval, &ckpt_failed))
+            .spawn(move || {
+                checkpointer_loop(
+                    &checkpoint_conn,
+                    &tick_rx,
+                    interval,
+                    restart_pages,
+                    &restart_due,
+                    &ckpt_failed,
+                );
+            })
             .map_err(|e| open_err(&path, format!("starting checkpoint thread: {e}")))?;
         let (tx, rx) = mpsc::sync_channel(config.channel_capacity.max(1));
         let thread_failed = Arc::clone(&failed);
         let handle = std::thread::Builder::new()
             .name("scf-logs-writer".into())
-            .spawn(move || writer_loop(writer, rx, &tick_tx, config, thread_failed))
+            .spawn(move || {
+                writer_loop(
+                    writer,
+                    rx,
+                    &tick_tx,
+                    &writer_restart_due,
+                    config,
+                    thread_failed,
+                );
+            })
             .map_err(|e| open_err(&path, format!("starting writer thread: {e}")))?;
         Ok(SqliteStore {
             path,
@@ -518,48 +554,54 @@ impl Drop for SqliteStore {
     }
 }
 
-/// WAL length (in pages) past which the checkpointer restarts the WAL: 64 MiB of 4 KiB pages.
-const RESTART_FRAMES: i64 = 16384;
+/// Runs `PRAGMA wal_checkpoint(mode)` and returns the WAL's length in frames, or `None`
+/// when the checkpoint could not finish (another connection's checkpoint holds the lock, or
+/// a reader still uses the WAL: try again later) or failed; a failure is also reported
+/// through `failed` (it loses nothing: the pages stay in the WAL).
+fn wal_checkpoint(
+    conn: &Connection,
+    mode: &str,
+    failed: &Mutex<Option<StoreError>>,
+) -> Option<i64> {
+    let res: rusqlite::Result<(i64, i64, i64)> =
+        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        });
+    match res {
+        Ok((busy, wal_frames, _copied)) => (busy == 0).then_some(wal_frames),
+        Err(e) => {
+            if e.sqlite_error_code() != Some(rusqlite::ErrorCode::DatabaseBusy) {
+                let mut slot = lock(failed);
+                if slot.is_none() {
+                    *slot = Some(write_err(format!("WAL checkpoint ({mode})"), e));
+                }
+            }
+            None
+        }
+    }
+}
 
 /// Copies committed WAL pages back into the database file, off the writer's thread:
 /// after a commit (the writer's tick), at most once per `interval`, and once more when
-/// the writer stops. PASSIVE checkpoints never block the writer or readers; a busy
-/// database is retried on the next tick, and any other failure is reported through
-/// `failed` (it loses nothing: the pages stay in the WAL).
+/// the writer stops. PASSIVE checkpoints never block the writer or readers.
+///
+/// A passive checkpoint cannot let the WAL start again from its beginning: that needs
+/// every frame copied with no commit in between, which sustained appends never leave time
+/// for, so the WAL would only grow. When it is `restart_pages` long, this sets
+/// `restart_due`, and the writer runs a RESTART checkpoint between two of its own
+/// transactions (`writer_loop`): it copies only the frames written since the passive one
+/// and lets the next commit reuse the file from its start.
 fn checkpointer_loop(
     conn: &Connection,
     ticks: &Receiver<()>,
     interval: Duration,
+    restart_pages: i64,
+    restart_due: &AtomicBool,
     failed: &Mutex<Option<StoreError>>,
 ) {
-    let run = |mode: &str| -> Option<i64> {
-        let res: rusqlite::Result<(i64, i64, i64)> =
-            conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            });
-        match res {
-            Ok((_busy, wal_frames, _copied)) => Some(wal_frames),
-            Err(e) => {
-                let busy = e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy);
-                if !busy {
-                    let mut slot = lock(failed);
-                    if slot.is_none() {
-                        *slot = Some(write_err(format!("WAL checkpoint ({mode})"), e));
-                    }
-                }
-                None
-            }
-        }
-    };
-    // A passive checkpoint copies pages while the writer goes on, but the WAL can start
-    // again from its beginning only once every frame is copied with no commit in between,
-    // which sustained appends never leave time for. So when the WAL is long, a RESTART
-    // checkpoint waits for the writer's current transaction, copies the few frames the
-    // passive one left, and lets the next commit reuse the file from its start: the WAL
-    // stays near `RESTART_FRAMES` pages instead of growing without bound.
     let checkpoint = || {
-        if run("PASSIVE").is_some_and(|frames| frames >= RESTART_FRAMES) {
-            run("RESTART");
+        if wal_checkpoint(conn, "PASSIVE", failed).is_some_and(|frames| frames >= restart_pages) {
+            restart_due.store(true, Ordering::Release);
         }
     };
     let mut due = Instant::now();
@@ -590,6 +632,7 @@ fn writer_loop(
     mut conn: Connection,
     rx: Receiver<Msg>,
     ticks: &SyncSender<()>,
+    restart_due: &AtomicBool,
     cfg: SqliteStoreConfig,
     failed: Arc<Mutex<Option<StoreError>>>,
 ) {
@@ -620,6 +663,13 @@ fn writer_loop(
             batch.push(next);
         }
         commit_batch(&mut conn, batch, &failed);
+        // Between transactions, so it never waits for this writer (see checkpointer_loop);
+        // when the checkpointer's own checkpoint holds the lock, tried after the next commit.
+        if restart_due.load(Ordering::Acquire)
+            && wal_checkpoint(&conn, "RESTART", &failed).is_some()
+        {
+            restart_due.store(false, Ordering::Release);
+        }
         // A full channel means a checkpoint is already due.
         let _ = ticks.try_send(());
     }
