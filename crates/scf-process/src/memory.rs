@@ -218,22 +218,25 @@ mod tests {
         assert_eq!(parse_status_kb(status, "VmSwap:"), None);
     }
 
-    #[test]
-    fn own_process_is_measured() {
+    /// A probe of this test process alone (no `/proc` scan).
+    fn own_probe() -> MemoryProbe {
         let me = i32::try_from(std::process::id()).unwrap();
         let mut probe = MemoryProbe::new(me);
         probe.members = vec![Member::new(me)];
         probe.last_scan = Some(Instant::now());
+        probe
+    }
+
+    #[test]
+    fn own_process_is_measured() {
+        let mut probe = own_probe();
         assert!(probe.sample() > 0);
         assert!(probe.peak() > 0);
     }
 
     #[test]
     fn the_kept_status_file_reads_fresh_figures() {
-        let me = i32::try_from(std::process::id()).unwrap();
-        let mut probe = MemoryProbe::new(me);
-        probe.members = vec![Member::new(me)];
-        probe.last_scan = Some(Instant::now());
+        let mut probe = own_probe();
         let before = probe.sample();
         // 64 MiB, every page touched, so it is resident.
         let block = vec![1_u8; 64 << 20];
