@@ -1,5 +1,6 @@
-//! Under sustained appends the WAL stays bounded: the checkpointer restarts it once it
-//! passes `wal_restart_pages`, so the `-wal` file does not grow with everything written.
+//! Under sustained appends the WAL stays bounded: once it passes `wal_restart_pages` the
+//! writer restarts it, so the `-wal` file does not grow with everything written; and a
+//! reader holding the WAL never stalls the writer.
 
 mod common;
 
@@ -20,7 +21,7 @@ fn the_wal_stays_near_its_restart_size_under_sustained_appends() {
 
     let log = "x".repeat(1000);
     let mut largest_wal = 0;
-    for round in 0..40_u32 {
+    for round in 0..60_u32 {
         for i in 0..500_u32 {
             let id = format!("req-{round}-{i}");
             let mut r = rec("f", "default", "$LATEST", &id, 1, 0, 200, 1.0, 0);
@@ -34,11 +35,62 @@ fn the_wal_stays_near_its_restart_size_under_sustained_appends() {
 
     let db_size = std::fs::metadata(&db).unwrap().len();
     assert!(
-        db_size > 20 << 20,
-        "20,000 records of 1 KB: {db_size} bytes"
+        db_size > 30 << 20,
+        "30,000 records of 1 KB: {db_size} bytes"
     );
+    // Without the restart the WAL holds everything written (about `db_size`); with it,
+    // about what is written while one checkpoint runs, which a loaded machine stretches
+    // (up to 11 MB seen with two test suites sharing 2 cores): a third of the total leaves
+    // room for that and still fails a WAL that keeps growing.
     assert!(
-        largest_wal < 8 << 20,
+        largest_wal < db_size / 3,
         "the WAL reached {largest_wal} bytes while {db_size} were written"
     );
+}
+
+#[test]
+fn a_reader_holding_the_wal_does_not_stall_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("logs.db");
+    let mut config = SqliteStoreConfig::default();
+    config.checkpoint_interval = Duration::from_millis(1);
+    config.wal_restart_pages = 64;
+    let store = SqliteStore::open_with(&db, config).unwrap();
+    store
+        .put(rec("f", "default", "$LATEST", "first", 1, 0, 200, 1.0, 0))
+        .unwrap();
+    store.flush().unwrap();
+    // Another process's open read transaction keeps the WAL from starting over: the
+    // writer's restart must give up at once each time, not wait out its 5 s busy timeout.
+    let reader = rusqlite::Connection::open(&db).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let _: i64 = reader
+        .query_row("SELECT COUNT(*) FROM logs", [], |r| r.get(0))
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let log = "x".repeat(1000);
+    for round in 0..20_u32 {
+        for i in 0..200_u32 {
+            let mut r = rec(
+                "f",
+                "default",
+                "$LATEST",
+                &format!("r{round}-{i}"),
+                1,
+                0,
+                200,
+                1.0,
+                0,
+            );
+            r.log.clone_from(&log);
+            store.put(r).unwrap();
+        }
+        store.flush().unwrap();
+    }
+    // Each stalled restart would cost the 5 s busy timeout, 100 s over these 20 commits.
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(30), "20 commits took {took:?}");
+    reader.execute_batch("COMMIT").unwrap();
+    assert_eq!(common::count_all(&store), 4001);
 }

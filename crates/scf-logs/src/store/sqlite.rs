@@ -663,12 +663,17 @@ fn writer_loop(
             batch.push(next);
         }
         commit_batch(&mut conn, batch, &failed);
-        // Between transactions, so it never waits for this writer (see checkpointer_loop);
-        // when the checkpointer's own checkpoint holds the lock, tried after the next commit.
-        if restart_due.load(Ordering::Acquire)
-            && wal_checkpoint(&conn, "RESTART", &failed).is_some()
-        {
-            restart_due.store(false, Ordering::Release);
+        // Between transactions, so it never waits for this writer (see checkpointer_loop).
+        // Nor for anyone else: without a busy timeout it gives up at once when the
+        // checkpoint thread holds the lock or a reader (perhaps another process) still uses
+        // the WAL, and is tried again after the next commit, so the writer never stalls.
+        if restart_due.load(Ordering::Acquire) {
+            let _ = conn.busy_timeout(Duration::ZERO);
+            let restarted = wal_checkpoint(&conn, "RESTART", &failed).is_some();
+            let _ = conn.busy_timeout(cfg.busy_timeout);
+            if restarted {
+                restart_due.store(false, Ordering::Release);
+            }
         }
         // A full channel means a checkpoint is already due.
         let _ = ticks.try_send(());

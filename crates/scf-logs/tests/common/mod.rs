@@ -94,3 +94,11 @@ pub fn count_of(store: &dyn scf_logs::LogStore, request_id: &str) -> u64 {
         .expect("the query runs")
         .total_count
 }
+
+/// `TotalCount` of a `GetFunctionLogs` query with no filter.
+pub fn count_all(store: &dyn scf_logs::LogStore) -> u64 {
+    store
+        .query(&scf_logs::LogQuery::default())
+        .expect("the query runs")
+        .total_count
+}
