@@ -38,10 +38,9 @@ fn the_wal_stays_near_its_restart_size_under_sustained_appends() {
         db_size > 30 << 20,
         "30,000 records of 1 KB: {db_size} bytes"
     );
-    // Without the restart the WAL holds everything written (about `db_size`); with it,
-    // about what is written while one checkpoint runs, which a loaded machine stretches
-    // (up to 11 MB seen with two test suites sharing 2 cores): a third of the total leaves
-    // room for that and still fails a WAL that keeps growing.
+    // Without the restart the WAL holds everything written (64 MB seen); with it, the
+    // restart length plus what is written while one checkpoint runs (3-4 MB seen). A third
+    // of the total leaves room for a slow machine and still fails a WAL that keeps growing.
     assert!(
         largest_wal < db_size / 3,
         "the WAL reached {largest_wal} bytes while {db_size} were written"

@@ -554,21 +554,29 @@ impl Drop for SqliteStore {
     }
 }
 
-/// Runs `PRAGMA wal_checkpoint(mode)` and returns the WAL's length in frames, or `None`
-/// when the checkpoint could not finish (another connection's checkpoint holds the lock, or
-/// a reader still uses the WAL: try again later) or failed; a failure is also reported
-/// through `failed` (it loses nothing: the pages stay in the WAL).
-fn wal_checkpoint(
-    conn: &Connection,
-    mode: &str,
-    failed: &Mutex<Option<StoreError>>,
-) -> Option<i64> {
+/// How a `PRAGMA wal_checkpoint` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checkpoint {
+    /// Finished; the WAL is this many frames long.
+    Done(i64),
+    /// Another connection's checkpoint holds the checkpoint lock: nothing was done.
+    LockHeld,
+    /// Started but could not finish (a reader still uses the WAL), or failed.
+    Unfinished,
+}
+
+/// Runs `PRAGMA wal_checkpoint(mode)`. A failure other than a busy database is also
+/// reported through `failed` (it loses nothing: the pages stay in the WAL).
+fn wal_checkpoint(conn: &Connection, mode: &str, failed: &Mutex<Option<StoreError>>) -> Checkpoint {
     let res: rusqlite::Result<(i64, i64, i64)> =
         conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         });
     match res {
-        Ok((busy, wal_frames, _copied)) => (busy == 0).then_some(wal_frames),
+        Ok((0, wal_frames, _copied)) => Checkpoint::Done(wal_frames),
+        // SQLite answers -1 frames when it could not take the checkpoint lock at all.
+        Ok((_busy, -1, _)) => Checkpoint::LockHeld,
+        Ok(_) => Checkpoint::Unfinished,
         Err(e) => {
             if e.sqlite_error_code() != Some(rusqlite::ErrorCode::DatabaseBusy) {
                 let mut slot = lock(failed);
@@ -576,7 +584,7 @@ fn wal_checkpoint(
                     *slot = Some(write_err(format!("WAL checkpoint ({mode})"), e));
                 }
             }
-            None
+            Checkpoint::Unfinished
         }
     }
 }
@@ -600,8 +608,10 @@ fn checkpointer_loop(
     failed: &Mutex<Option<StoreError>>,
 ) {
     let checkpoint = || {
-        if wal_checkpoint(conn, "PASSIVE", failed).is_some_and(|frames| frames >= restart_pages) {
-            restart_due.store(true, Ordering::Release);
+        if let Checkpoint::Done(frames) = wal_checkpoint(conn, "PASSIVE", failed) {
+            if frames >= restart_pages {
+                restart_due.store(true, Ordering::Release);
+            }
         }
     };
     let mut due = Instant::now();
@@ -663,21 +673,37 @@ fn writer_loop(
             batch.push(next);
         }
         commit_batch(&mut conn, batch, &failed);
-        // Between transactions, so it never waits for this writer (see checkpointer_loop).
-        // Nor for anyone else: without a busy timeout it gives up at once when the
-        // checkpoint thread holds the lock or a reader (perhaps another process) still uses
-        // the WAL, and is tried again after the next commit, so the writer never stalls.
-        if restart_due.load(Ordering::Acquire) {
-            let _ = conn.busy_timeout(Duration::ZERO);
-            let restarted = wal_checkpoint(&conn, "RESTART", &failed).is_some();
-            let _ = conn.busy_timeout(cfg.busy_timeout);
-            if restarted {
-                restart_due.store(false, Ordering::Release);
-            }
+        if restart_due.load(Ordering::Acquire) && restart_wal(&conn, &cfg, &failed) {
+            restart_due.store(false, Ordering::Release);
         }
         // A full channel means a checkpoint is already due.
         let _ = ticks.try_send(());
     }
+}
+
+/// The writer's RESTART checkpoint, between two of its transactions (so it never waits for
+/// itself; see `checkpointer_loop`); true when the WAL will start over. While the checkpoint
+/// thread's own checkpoint holds the lock, it waits for that one to end (up to the busy
+/// timeout): the WAL cannot grow meanwhile, which is what keeps it bounded. It never waits
+/// for readers (perhaps another process's open transaction): without a busy timeout it
+/// gives up at once and is tried again after the next commit, so the writer never stalls.
+fn restart_wal(
+    conn: &Connection,
+    cfg: &SqliteStoreConfig,
+    failed: &Mutex<Option<StoreError>>,
+) -> bool {
+    let _ = conn.busy_timeout(Duration::ZERO);
+    let give_up = Instant::now() + cfg.busy_timeout;
+    let outcome = loop {
+        match wal_checkpoint(conn, "RESTART", failed) {
+            Checkpoint::LockHeld if Instant::now() < give_up => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            other => break other,
+        }
+    };
+    let _ = conn.busy_timeout(cfg.busy_timeout);
+    matches!(outcome, Checkpoint::Done(_))
 }
 
 /// The writer's prepared log statement for one transaction; the rare paths prepare
