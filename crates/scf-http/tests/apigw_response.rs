@@ -1,39 +1,22 @@
 //! A function's integration response → the HTTP response, and the gateway's own answers
 //! when the return value is not one.
 
-use std::path::Path;
+mod common;
 
-use http_body_util::BodyExt;
+use common::{body_bytes, fixture};
 use scf_http::apigw::{integration_response, GatewayError, INVALID_RESPONSE_BODY};
-use serde_json::{json, Value};
-
-fn fixture(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/apigw")
-        .join(name);
-    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
-}
-
-async fn body_of(response: http::Response<http_body_util::Full<bytes::Bytes>>) -> Vec<u8> {
-    response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec()
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn status_headers_and_body_are_taken_from_the_integration_response() {
-    let response = integration_response(&fixture("integration_response.json")).unwrap();
+    let response = integration_response(&fixture("apigw/integration_response.json")).unwrap();
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["content-type"], "text/html");
     assert_eq!(response.headers()["x-custom"], "yes");
     let cookies: Vec<_> = response.headers().get_all("set-cookie").iter().collect();
     assert_eq!(cookies, ["a=1", "b=2"]);
     assert_eq!(
-        body_of(response).await,
+        body_bytes(response).await,
         b"<html><body><h1>Heading</h1><p>Paragraph.</p></body></html>"
     );
 }
@@ -46,7 +29,7 @@ async fn a_base64_body_is_decoded() {
     }))
     .unwrap();
     assert_eq!(
-        body_of(response).await,
+        body_bytes(response).await,
         vec![0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]
     );
 }
@@ -56,7 +39,7 @@ async fn only_status_code_is_required() {
     let response = integration_response(&json!({"statusCode": 204})).unwrap();
     assert_eq!(response.status(), 204);
     assert!(response.headers().is_empty());
-    assert!(body_of(response).await.is_empty());
+    assert!(body_bytes(response).await.is_empty());
 }
 
 #[test]
@@ -99,7 +82,7 @@ async fn a_failed_function_is_a_200_with_the_scf_error_json() {
     let response = err.to_response();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
-    assert_eq!(body_of(response).await, error.as_bytes());
+    assert_eq!(body_bytes(response).await, error.as_bytes());
 }
 
 #[test]

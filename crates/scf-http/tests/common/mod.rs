@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use scf_context::{Context, FunctionConfig};
 use scf_handler::{handler_fn, FunctionError};
 use scf_http::auth::SigningRequest;
-use scf_http::{ResponseBody, ScfService, Server, ServerConfig};
+use scf_http::{ScfService, Server, ServerConfig};
 use scf_invoker::{Invoker, InvokerConfig};
 use scf_logs::MemoryStore;
 use serde_json::{json, Value};
@@ -177,7 +177,12 @@ pub fn full(request: Request<Vec<u8>>) -> Request<http_body_util::Full<bytes::By
     request.map(|b| http_body_util::Full::new(bytes::Bytes::from(b)))
 }
 
-pub async fn body_bytes(response: Response<ResponseBody>) -> Vec<u8> {
+/// The whole body of a response (of the service, or a bare integration response).
+pub async fn body_bytes<B>(response: Response<B>) -> Vec<u8>
+where
+    B: hyper::body::Body,
+    B::Error: std::fmt::Debug,
+{
     response
         .into_body()
         .collect()
