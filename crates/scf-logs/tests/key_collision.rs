@@ -1,18 +1,28 @@
 //! Two request ids whose 64-bit keys (`rkey`) collide still get a row each, and upserts
 //! never touch the other id's row. A real collision cannot be found by search, so the test
-//! makes one: it renames a stored row, leaving that row's key as the other id's key.
+//! makes one: it renames a stored row, leaving that row's key as the other id's key. Both
+//! with the key in the small key table and after it moved into the large one.
 
 mod common;
 
-use common::{count_of, rows, with_msg as record};
+use common::{count_of, rows, sqlite, sqlite_merging, with_msg as record};
 use scf_logs::record::RET_CODE_RUNNING;
 use scf_logs::{LogQuery, LogStore, SqliteStore};
 
 #[test]
 fn request_ids_with_colliding_keys_keep_separate_rows() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, store) = sqlite();
+    colliding_keys_keep_separate_rows(&dir, &store);
+}
+
+#[test]
+fn request_ids_with_colliding_merged_keys_keep_separate_rows() {
+    let (dir, store) = sqlite_merging();
+    colliding_keys_keep_separate_rows(&dir, &store);
+}
+
+fn colliding_keys_keep_separate_rows(dir: &tempfile::TempDir, store: &SqliteStore) {
     let db = dir.path().join("logs.db");
-    let store = SqliteStore::open(&db).unwrap();
     store.put(record("req-b", 0, "\"first\"")).unwrap();
     store.flush().unwrap();
     // The row now belongs to req-x but keeps req-b's key: req-x "collides" with req-b.
@@ -35,7 +45,7 @@ fn request_ids_with_colliding_keys_keep_separate_rows() {
     let b = store.get("req-b").unwrap();
     assert_eq!(b.len(), 1);
     assert_eq!((b[0].ret_code, b[0].ret_msg.as_str()), (0, "\"done\""));
-    assert_eq!(count_of(&store, "req-b"), 1);
+    assert_eq!(count_of(store, "req-b"), 1);
     assert_eq!(store.query(&LogQuery::default()).unwrap().total_count, 2);
     let rows: Vec<(String, i64, String)> = rows(
         &raw,

@@ -1,6 +1,7 @@
-//! Databases written by older schema versions are migrated to version 3 on open, keeping
+//! Databases written by older schema versions are migrated to version 4 on open, keeping
 //! every record and its order: version 1 (a unique text index on `(request_id,
-//! retry_num)`) and version 2 (an integer key `rkey` without the `coll` column).
+//! retry_num)`), version 2 (an integer key `rkey` without the `coll` column) and version 3
+//! (the keys in a unique index on `logs` instead of the key tables).
 
 mod common;
 
@@ -98,7 +99,8 @@ fn a_version_1_database_is_migrated_keeping_its_records() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 3);
+    assert_eq!(schema_version(&conn), 4);
+    assert_keys_match_rows(&conn);
     // The insertion order (the id) is kept.
     let ids: Vec<(i64, String)> = rows(&conn, "SELECT id, request_id FROM logs ORDER BY id", |r| {
         Ok((r.get(0)?, r.get(1)?))
@@ -111,6 +113,66 @@ fn a_version_1_database_is_migrated_keeping_its_records() {
             (3, "req-a".into())
         ]
     );
+}
+
+#[test]
+fn a_version_3_database_is_migrated_with_its_keys_in_the_key_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v3.db");
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        store.put(finished("req-a", "\"a\"")).unwrap();
+        store.put(with_msg("req-b", 2, "")).unwrap();
+        store.flush().unwrap();
+    }
+    {
+        // Back to the version 3 layout: the keys in a unique index on logs.
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "DROP TABLE logs_key;
+             DROP TABLE logs_key_new;
+             CREATE UNIQUE INDEX logs_key ON logs (rkey, retry_num, coll);
+             UPDATE schema_version SET version = 3;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(store.get("req-a").unwrap()[0].ret_msg, "\"a\"");
+    // The migrated key still finds req-b's running row: its finished record replaces it.
+    store.put(finished("req-b", "\"b\"")).unwrap();
+    store.flush().unwrap();
+    let b = store.get("req-b").unwrap();
+    assert_eq!((b.len(), b[0].ret_msg.as_str()), (1, "\"b\""));
+    assert_eq!(store.query(&LogQuery::default()).unwrap().total_count, 2);
+    drop(store);
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    assert_eq!(schema_version(&conn), 4);
+    assert_keys_match_rows(&conn);
+    let index: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'logs_key'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(index, 0, "the version 3 index is gone");
+}
+
+/// Every row's key is in exactly one of the two key tables, pointing at that row.
+fn assert_keys_match_rows(conn: &rusqlite::Connection) {
+    let keys: Vec<(i64, i64, i64, i64)> = rows(
+        conn,
+        "SELECT rkey, retry_num, coll, id FROM logs_key \
+         UNION ALL SELECT rkey, retry_num, coll, id FROM logs_key_new ORDER BY 4",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    );
+    let from_rows: Vec<(i64, i64, i64, i64)> = rows(
+        conn,
+        "SELECT rkey, retry_num, coll, id FROM logs ORDER BY id",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    );
+    assert_eq!(keys, from_rows);
 }
 
 fn schema_version(conn: &rusqlite::Connection) -> i64 {
@@ -137,7 +199,8 @@ fn a_version_2_database_is_migrated_even_with_colliding_keys() {
         // (version 2 allowed it: its index on rkey was not unique).
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
-            "DROP INDEX logs_key;
+            "DROP TABLE logs_key;
+             DROP TABLE logs_key_new;
              ALTER TABLE logs DROP COLUMN coll;
              CREATE INDEX logs_rkey ON logs (rkey);
              UPDATE schema_version SET version = 2;
@@ -162,7 +225,8 @@ fn a_version_2_database_is_migrated_even_with_colliding_keys() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 3);
+    assert_eq!(schema_version(&conn), 4);
+    assert_keys_match_rows(&conn);
     let rows: Vec<(i64, String, i64, String)> = rows(
         &conn,
         "SELECT id, request_id, coll, ret_msg FROM logs ORDER BY id",

@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rusqlite::types::Value;
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, Row, Transaction};
 use time::OffsetDateTime;
 
 use super::query::{
@@ -33,15 +33,15 @@ use super::LogStore;
 use crate::error::StoreError;
 use crate::record::{InvocationType, LogRecord, RET_CODE_RUNNING};
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
-/// The `logs` table of schema version 3. `id` is the insertion order (appends go to the end
-/// of the table's B-tree); `rkey` is [`request_key`] of `request_id`, indexed instead of the
-/// request id text: an 8-byte integer key keeps the index small, so inserting random
-/// request ids stays cheap. `(rkey, retry_num, coll)` is unique, so an append is one
-/// `INSERT … ON CONFLICT DO UPDATE` with no lookup before it. `coll` is 0 except on the
-/// (astronomically rare) row whose request id shares its `rkey` with another's: the writer
-/// gives that row the next free `coll`. Lookups always compare `request_id` too.
+/// The `logs` table of schema version 4. `id` is the insertion order (appends go to the end
+/// of the table's B-tree); `rkey` is [`request_key`] of `request_id`, an 8-byte integer that
+/// stands for the request id text in the key tables ([`KEY_TABLES`]). `coll` is 0 except on
+/// the (astronomically rare) row whose request id shares its `rkey` with another's: the
+/// writer gives that row the next free `coll`, so `(rkey, retry_num, coll)` is unique.
+/// Lookups always compare `request_id` too. Both stay in the row, so the key tables can be
+/// rebuilt from it.
 const LOGS_TABLE: &str = "
 CREATE TABLE IF NOT EXISTS logs (
     id               INTEGER PRIMARY KEY,
@@ -68,8 +68,6 @@ CREATE TABLE IF NOT EXISTS logs (
 ";
 
 const LOGS_INDEXES: &str = "
--- Upserts and lookups by request id (get, the RequestId filter).
-CREATE UNIQUE INDEX IF NOT EXISTS logs_key ON logs (rkey, retry_num, coll);
 -- GetFunctionLogs by function, newest first: walks this index backwards and
 -- tests the RetCode filter on index columns, reading only the rows it returns.
 CREATE INDEX IF NOT EXISTS logs_fn_time ON logs (function_name, start_time, ret_code, status_code);
@@ -80,6 +78,37 @@ CREATE INDEX IF NOT EXISTS logs_fn_fail ON logs (function_name, ret_code, status
 -- Queries without a function name (time ranges, status codes).
 CREATE INDEX IF NOT EXISTS logs_time ON logs (start_time);
 ";
+
+/// Where each row's `(rkey, retry_num, coll)` key is, for upserts and lookups by request id:
+/// a two-level index (a small log-structured merge). Request ids are random, so a B-tree
+/// keyed by them takes every insert at a random page; once that tree is much larger than a
+/// commit, each commit rewrites about one page of it per record into the WAL (4 KiB for a
+/// ~500-byte record, and growing with the table: appends fell from 117k to 25k records/s
+/// over the first 5M records of one file). New keys go to `logs_key_new`, which stays small
+/// enough that a commit rewrites few of its pages; the writer moves them into `logs_key`
+/// in key order, a sixteenth of the key space at a time, whenever `logs_key_new` holds
+/// `key_merge_rows` keys, so each page of the large tree is rewritten once per many keys.
+/// Every key is in exactly one of the two tables.
+const KEY_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS logs_key_new (
+    rkey      INTEGER NOT NULL,
+    retry_num INTEGER NOT NULL,
+    coll      INTEGER NOT NULL,
+    id        INTEGER NOT NULL,
+    PRIMARY KEY (rkey, retry_num, coll)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS logs_key (
+    rkey      INTEGER NOT NULL,
+    retry_num INTEGER NOT NULL,
+    coll      INTEGER NOT NULL,
+    id        INTEGER NOT NULL,
+    PRIMARY KEY (rkey, retry_num, coll)
+) WITHOUT ROWID;
+";
+
+/// The ids of the rows with this `rkey` (?1), in either key table.
+const IDS_BY_KEY: &str = "SELECT id FROM logs_key_new WHERE rkey = ?1 \
+    UNION ALL SELECT id FROM logs_key WHERE rkey = ?1";
 
 const ASYNC_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS async_events (
@@ -120,42 +149,31 @@ const LOG_COLS: &str = "request_id, retry_num, function_name, namespace, qualifi
     ret_code, status_code, invoke_finished, ret_msg, duration_ms, bill_duration_ms, \
     mem_usage_bytes, log, level, source, invocation_type";
 
-const FIND_LOG: &str =
-    "SELECT id, ret_code FROM logs WHERE rkey = ?1 AND request_id = ?2 AND retry_num = ?3";
+/// The rows holding `(rkey, retry_num)` (?1, ?2) in each key table: usually none.
+const FIND_NEW_KEY: &str = "SELECT id, coll FROM logs_key_new WHERE rkey = ?1 AND retry_num = ?2";
+const FIND_OLD_KEY: &str = "SELECT id, coll FROM logs_key WHERE rkey = ?1 AND retry_num = ?2";
+/// The request id and return code of a row found by key.
+const KEYED_ROW: &str = "SELECT request_id, ret_code FROM logs WHERE id = ?1";
 
-/// The append: inserts, or replaces the row of the same request id and retry, except that
-/// a running record never replaces a finished one. Changes no row when the conflicting
-/// row is another request id's (an `rkey` collision) or the record is a late running one;
-/// the writer then looks closer (`LogStatements::upsert`).
-const UPSERT_LOG: &str = "INSERT INTO logs (rkey, request_id, retry_num, function_name, \
+const INSERT_LOG: &str = "INSERT INTO logs (rkey, request_id, retry_num, function_name, \
     namespace, qualifier, start_time, ret_code, status_code, invoke_finished, ret_msg, \
-    duration_ms, bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
-    ON CONFLICT (rkey, retry_num, coll) DO UPDATE SET function_name = excluded.function_name, \
-    namespace = excluded.namespace, qualifier = excluded.qualifier, \
-    start_time = excluded.start_time, ret_code = excluded.ret_code, \
-    status_code = excluded.status_code, invoke_finished = excluded.invoke_finished, \
-    ret_msg = excluded.ret_msg, duration_ms = excluded.duration_ms, \
-    bill_duration_ms = excluded.bill_duration_ms, mem_usage_bytes = excluded.mem_usage_bytes, \
-    log = excluded.log, level = excluded.level, source = excluded.source, \
-    invocation_type = excluded.invocation_type \
-    WHERE logs.request_id = excluded.request_id AND (excluded.ret_code <> 2 OR logs.ret_code = 2)";
+    duration_ms, bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type, coll) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
 
-/// A row for a request id whose `rkey` another request id's row already holds: the next
-/// free `coll` of that key.
-const INSERT_COLLIDING_LOG: &str = "INSERT INTO logs (rkey, request_id, retry_num, \
-    function_name, namespace, qualifier, start_time, ret_code, status_code, invoke_finished, \
-    ret_msg, duration_ms, bill_duration_ms, mem_usage_bytes, log, level, source, \
-    invocation_type, coll) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-    (SELECT IFNULL(MAX(coll), 0) + 1 FROM logs WHERE rkey = ?1 AND retry_num = ?3))";
+const INSERT_KEY: &str =
+    "INSERT INTO logs_key_new (rkey, retry_num, coll, id) VALUES (?1, ?2, ?3, ?4)";
 
-/// Replaces a colliding row found by `FIND_LOG` (its key columns stay as they are).
+/// Replaces the row of the same request id and retry (its key columns stay as they are).
 const UPDATE_LOG: &str = "UPDATE logs SET function_name = ?4, namespace = ?5, \
     qualifier = ?6, start_time = ?7, ret_code = ?8, status_code = ?9, invoke_finished = ?10, \
     ret_msg = ?11, duration_ms = ?12, bill_duration_ms = ?13, mem_usage_bytes = ?14, \
-    log = ?15, level = ?16, source = ?17, invocation_type = ?18 \
-    WHERE id = ?19 AND rkey = ?1 AND request_id = ?2 AND retry_num = ?3";
+    log = ?15, level = ?16, source = ?17, invocation_type = ?18 WHERE id = ?19";
+
+/// Moves the keys in `[?1, ?2]` from `logs_key_new` into `logs_key`, in key order.
+const MERGE_KEYS: &str = "INSERT INTO logs_key (rkey, retry_num, coll, id) \
+    SELECT rkey, retry_num, coll, id FROM logs_key_new WHERE rkey BETWEEN ?1 AND ?2 \
+    ORDER BY rkey, retry_num, coll";
+const DROP_MERGED_KEYS: &str = "DELETE FROM logs_key_new WHERE rkey BETWEEN ?1 AND ?2";
 
 const ASYNC_COLS: &str = "invoke_request_id, function_name, namespace, qualifier, invoke_type, \
     status, status_code, start_time, end_time, event, attempts";
@@ -189,6 +207,10 @@ pub struct SqliteStoreConfig {
     /// beginning (default 16384: 64 MiB of 4 KiB pages). Passive checkpoints alone never
     /// let a WAL under sustained appends start over, so without this it would only grow.
     pub wal_restart_pages: u32,
+    /// Keys `logs_key_new` may hold before the writer moves them into `logs_key` (default
+    /// 262144; see [`KEY_TABLES`]). Larger: fewer rewrites of the large tree's pages per
+    /// record, more of the small one's per commit.
+    pub key_merge_rows: u64,
 }
 
 impl Default for SqliteStoreConfig {
@@ -200,6 +222,7 @@ impl Default for SqliteStoreConfig {
             busy_timeout: Duration::from_secs(5),
             checkpoint_interval: Duration::from_millis(250),
             wal_restart_pages: 16384,
+            key_merge_rows: 262_144,
         }
     }
 }
@@ -345,6 +368,7 @@ fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
         None => {
             tx.execute_batch(LOGS_TABLE).map_err(schema)?;
             tx.execute_batch(LOGS_INDEXES).map_err(schema)?;
+            tx.execute_batch(KEY_TABLES).map_err(schema)?;
             tx.execute_batch(ASYNC_SCHEMA).map_err(schema)?;
             tx.execute(
                 "INSERT INTO schema_version (version) VALUES (?1)",
@@ -353,11 +377,11 @@ fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             .map_err(schema)?;
         }
         Some(v) if v == SCHEMA_VERSION => {}
-        Some(v @ (1 | 2)) => {
-            let step = if v == 1 {
-                migrate_v1(&tx)
-            } else {
-                migrate_v2(&tx)
+        Some(v @ 1..=3) => {
+            let step = match v {
+                1 => migrate_v1(&tx).and_then(|()| set_colliding_colls(&tx)),
+                2 => migrate_v2(&tx).and_then(|()| set_colliding_colls(&tx)),
+                _ => migrate_v3(&tx),
             };
             step.and_then(|()| finish_migration(&tx)).map_err(|e| {
                 StoreError::Schema(format!(
@@ -402,7 +426,7 @@ fn migrate_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 }
 
 /// Schema 2 had no `coll` and a plain index on `rkey`: adds the column (0 everywhere) and
-/// drops that index; [`finish_migration`] builds the unique one.
+/// drops that index.
 fn migrate_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         "ALTER TABLE logs ADD COLUMN coll INTEGER NOT NULL DEFAULT 0;
@@ -410,16 +434,32 @@ fn migrate_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     )
 }
 
-/// The steps every migration ends with: rows whose `(rkey, retry_num)` an earlier row
-/// already has (request ids whose keys collide) get their own `id` as `coll`, so the
-/// unique index can be built; then the indexes, the async table, and the version.
-fn finish_migration(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+/// For schemas 1 and 2, which allowed it: rows whose `(rkey, retry_num)` an earlier row
+/// already has (request ids whose keys collide) get their own `id` as `coll`, so that
+/// every key is unique.
+fn set_colliding_colls(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         "UPDATE logs SET coll = id
-         WHERE id NOT IN (SELECT MIN(id) FROM logs GROUP BY rkey, retry_num);
-         DROP INDEX IF EXISTS logs_fn_ret;",
-    )?;
+         WHERE id NOT IN (SELECT MIN(id) FROM logs GROUP BY rkey, retry_num);",
+    )
+}
+
+/// Schema 3 kept the keys in a unique index on `logs`; [`finish_migration`] moves them
+/// into `logs_key`.
+fn migrate_v3(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("DROP INDEX IF EXISTS logs_key;")
+}
+
+/// The steps every migration ends with: the indexes, the key tables (every row's key in
+/// `logs_key`, inserted in key order), the async table, and the version.
+fn finish_migration(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("DROP INDEX IF EXISTS logs_fn_ret;")?;
     tx.execute_batch(LOGS_INDEXES)?;
+    tx.execute_batch(KEY_TABLES)?;
+    tx.execute_batch(
+        "INSERT INTO logs_key (rkey, retry_num, coll, id)
+         SELECT rkey, retry_num, coll, id FROM logs ORDER BY rkey, retry_num, coll;",
+    )?;
     tx.execute_batch(ASYNC_SCHEMA)?;
     tx.execute(
         "DELETE FROM schema_version WHERE version <> ?1",
@@ -647,6 +687,15 @@ fn writer_loop(
     failed: Arc<Mutex<Option<StoreError>>>,
 ) {
     let batch_size = cfg.batch_size.max(1);
+    let mut keys = match KeyMerge::open(&conn, cfg.key_merge_rows) {
+        Ok(k) => k,
+        Err(e) => {
+            // The schema was checked at open, so this is an I/O failure: report it, and
+            // let the first commit's merge count from zero.
+            lock(&failed).get_or_insert_with(|| write_err("counting request-id keys", e));
+            KeyMerge::open_empty(cfg.key_merge_rows)
+        }
+    };
     while let Ok(first) = rx.recv() {
         let mut urgent = first.waits();
         let mut puts = first.puts();
@@ -672,7 +721,8 @@ fn writer_loop(
             puts += next.puts();
             batch.push(next);
         }
-        commit_batch(&mut conn, batch, &failed);
+        keys.new_rows += commit_batch(&mut conn, batch, &failed);
+        keys.run(&mut conn, &failed);
         if restart_due.load(Ordering::Acquire) && restart_wal(&conn, &cfg, &failed) {
             restart_due.store(false, Ordering::Release);
         }
@@ -706,24 +756,53 @@ fn restart_wal(
     matches!(outcome, Checkpoint::Done(_))
 }
 
-/// The writer's prepared log statement for one transaction; the rare paths prepare
+/// The writer's prepared log statements for one transaction; the rare paths prepare
 /// theirs when needed.
 struct LogStatements<'c> {
     tx: &'c Transaction<'c>,
-    upsert: rusqlite::CachedStatement<'c>,
+    find_new: rusqlite::CachedStatement<'c>,
+    find_old: rusqlite::CachedStatement<'c>,
+    insert: rusqlite::CachedStatement<'c>,
+    insert_key: rusqlite::CachedStatement<'c>,
+    /// Keys added to `logs_key_new` by this transaction.
+    new_keys: u64,
 }
 
 impl<'c> LogStatements<'c> {
     fn prepare(tx: &'c Transaction<'c>) -> rusqlite::Result<Self> {
         Ok(LogStatements {
             tx,
-            upsert: tx.prepare_cached(UPSERT_LOG)?,
+            find_new: tx.prepare_cached(FIND_NEW_KEY)?,
+            find_old: tx.prepare_cached(FIND_OLD_KEY)?,
+            insert: tx.prepare_cached(INSERT_LOG)?,
+            insert_key: tx.prepare_cached(INSERT_KEY)?,
+            new_keys: 0,
         })
     }
 
     /// Upserts by `(request_id, retry_num)`; a running record never replaces a finished one.
     fn upsert(&mut self, r: &LogRecord) -> rusqlite::Result<()> {
         let rkey = request_key(&r.request_id);
+        // The rows holding this key: usually none; more than one only when request ids'
+        // keys collide, each then with its own `coll`.
+        let mut held: Vec<(i64, i64)> = Vec::new();
+        for find in [&mut self.find_new, &mut self.find_old] {
+            let mut rows = find.query(params![rkey, r.retry_num])?;
+            while let Some(row) = rows.next()? {
+                held.push((row.get(0)?, row.get(1)?));
+            }
+        }
+        let mut next_coll = 0_i64;
+        let mut mine: Option<(i64, i64)> = None;
+        for (id, coll) in held {
+            next_coll = next_coll.max(coll + 1);
+            let mut row = self.tx.prepare_cached(KEYED_ROW)?;
+            let (request_id, ret_code): (String, i64) =
+                row.query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            if request_id == r.request_id {
+                mine = Some((id, ret_code));
+            }
+        }
         let values = params![
             rkey,
             r.request_id,
@@ -744,34 +823,95 @@ impl<'c> LogStatements<'c> {
             r.source,
             r.invocation_type.as_str(),
         ];
-        if self.upsert.execute(values)? == 1 {
-            return Ok(());
-        }
-        // The key's row is another request id's, or this record is a late running one.
-        let existing: Option<(i64, i64)> = self
-            .tx
-            .prepare_cached(FIND_LOG)?
-            .query_row(params![rkey, r.request_id, r.retry_num], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()?;
-        match existing {
-            None => {
-                self.tx
-                    .prepare_cached(INSERT_COLLIDING_LOG)?
-                    .execute(values)?;
-            }
+        let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
+        match mine {
             // A late running record never replaces a finished one.
             Some((_, old_ret_code)) if r.is_running() && old_ret_code != RET_CODE_RUNNING => {}
             Some((id, _)) => {
-                let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
                 all.push(&id);
                 self.tx
                     .prepare_cached(UPDATE_LOG)?
                     .execute(all.as_slice())?;
             }
+            None => {
+                all.push(&next_coll);
+                self.insert.execute(all.as_slice())?;
+                let id = self.tx.last_insert_rowid();
+                self.insert_key
+                    .execute(params![rkey, r.retry_num, next_coll, id])?;
+                self.new_keys += 1;
+            }
         }
         Ok(())
+    }
+}
+
+/// The writer's state of the key tables (see [`KEY_TABLES`]).
+struct KeyMerge {
+    /// Rows in `logs_key_new`.
+    new_rows: u64,
+    /// The sixteenth of the key space the next merge moves.
+    next_slice: u64,
+    threshold: u64,
+}
+
+impl KeyMerge {
+    const SLICES: u64 = 16;
+
+    fn open(conn: &Connection, threshold: u64) -> rusqlite::Result<Self> {
+        let n: i64 = conn.query_row("SELECT COUNT(*) FROM logs_key_new", [], |r| r.get(0))?;
+        Ok(KeyMerge {
+            new_rows: u64::try_from(n).unwrap_or(0),
+            ..Self::open_empty(threshold)
+        })
+    }
+
+    fn open_empty(threshold: u64) -> Self {
+        KeyMerge {
+            new_rows: 0,
+            next_slice: 0,
+            threshold: threshold.max(1),
+        }
+    }
+
+    /// The `rkey` range of a slice: the keys whose top four bits (as unsigned) are `slice`.
+    fn range(slice: u64) -> (i64, i64) {
+        let lo = slice << 60;
+        let hi = lo | ((1 << 60) - 1);
+        (
+            i64::from_ne_bytes(lo.to_ne_bytes()),
+            i64::from_ne_bytes(hi.to_ne_bytes()),
+        )
+    }
+
+    /// After a commit: while `logs_key_new` holds `threshold` keys, moves slices of it (at
+    /// most all sixteen), each in its own transaction.
+    fn run(&mut self, conn: &mut Connection, failed: &Mutex<Option<StoreError>>) {
+        let mut moved_slices = 0;
+        while self.new_rows >= self.threshold && moved_slices < Self::SLICES {
+            let (lo, hi) = Self::range(self.next_slice);
+            let moved = (|| -> rusqlite::Result<usize> {
+                let tx = conn.transaction()?;
+                tx.prepare_cached(MERGE_KEYS)?.execute(params![lo, hi])?;
+                let n = tx
+                    .prepare_cached(DROP_MERGED_KEYS)?
+                    .execute(params![lo, hi])?;
+                tx.commit()?;
+                Ok(n)
+            })();
+            match moved {
+                Ok(n) => self.new_rows = self.new_rows.saturating_sub(n as u64),
+                Err(e) => {
+                    // Nothing moved (the transaction rolled back); appends go on, the
+                    // failure is reported once, and the next commit tries again.
+                    let mut slot = lock(failed);
+                    slot.get_or_insert_with(|| write_err("merging request-id keys", e));
+                    return;
+                }
+            }
+            self.next_slice = (self.next_slice + 1) % Self::SLICES;
+            moved_slices += 1;
+        }
     }
 }
 
@@ -825,13 +965,14 @@ fn apply_async(tx: &Transaction<'_>, op: &AsyncOp) -> Result<(), StoreError> {
     }
 }
 
-fn commit_batch(conn: &mut Connection, batch: Vec<Msg>, failed: &Mutex<Option<StoreError>>) {
+/// Commits one batch; returns the keys it added to `logs_key_new` (0 if it rolled back).
+fn commit_batch(conn: &mut Connection, batch: Vec<Msg>, failed: &Mutex<Option<StoreError>>) -> u64 {
     // Everything runs in order in one transaction. A failed statement in SQLite
     // undoes only that statement, so one bad record or a missing async event
     // does not roll back the rest of the batch.
     let mut replies: Vec<(Reply, Result<(), StoreError>)> = Vec::new();
     let mut put_error: Option<StoreError> = None;
-    let committed = (|| -> Result<(), StoreError> {
+    let committed = (|| -> Result<u64, StoreError> {
         let tx = conn
             .transaction()
             .map_err(|e| write_err("begin transaction", e))?;
@@ -861,8 +1002,10 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Msg>, failed: &Mutex<Option<St
                 Msg::Flush(reply) => replies.push((reply, Ok(()))),
             }
         }
+        let new_keys = stmt.new_keys;
         drop(stmt);
-        tx.commit().map_err(|e| write_err("commit", e))
+        tx.commit().map_err(|e| write_err("commit", e))?;
+        Ok(new_keys)
     })();
     let commit_detail = committed.as_ref().err().map(ToString::to_string);
     if let Some(detail) = &commit_detail {
@@ -883,6 +1026,7 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Msg>, failed: &Mutex<Option<St
         };
         let _ = reply.send(res);
     }
+    committed.unwrap_or(0)
 }
 
 fn row_to_record(row: &Row<'_>) -> Result<LogRecord, StoreError> {
@@ -1001,7 +1145,8 @@ impl LogStore for SqliteStore {
     fn get(&self, request_id: &str) -> Result<Vec<LogRecord>, StoreError> {
         let conn = lock(&self.reader);
         let sql = format!(
-            "SELECT {LOG_COLS} FROM logs WHERE rkey = ?1 AND request_id = ?2 ORDER BY retry_num"
+            "SELECT {LOG_COLS} FROM logs WHERE id IN ({IDS_BY_KEY}) AND request_id = ?2 \
+             ORDER BY retry_num"
         );
         collect(
             &conn,
@@ -1031,7 +1176,8 @@ impl LogStore for SqliteStore {
         eq("request_id", &q.request_id, &mut conds);
         if let Some(id) = &q.request_id {
             params.push(Value::Integer(request_key(id)));
-            conds.push(format!("rkey = ?{}", params.len()));
+            let key = format!("?{}", params.len());
+            conds.push(format!("id IN ({})", IDS_BY_KEY.replace("?1", &key)));
         }
         if let Some(s) = q.start_time {
             params.push(Value::Integer(to_micros(s)));
@@ -1057,7 +1203,8 @@ impl LogStore for SqliteStore {
         let wh = where_clause(&conds);
         // Without statistics the planner may sort every match; pin the indexes
         // built for the GetFunctionLogs shapes when the function name is given.
-        let by_function = q.function_name.is_some();
+        // A request id finds its few rows by key; pinning an index would scan instead.
+        let by_function = q.function_name.is_some() && q.request_id.is_none();
         let count_from = match (by_function, q.ret_code) {
             (true, Some(RetCodeFilter::Not0)) => "logs INDEXED BY logs_fn_fail",
             (true, _) => "logs INDEXED BY logs_fn_time",

@@ -42,8 +42,18 @@ pub fn sqlite() -> (tempfile::TempDir, SqliteStore) {
     (dir, store)
 }
 
+/// A SQLite store that moves every commit's request-id keys into its large key table
+/// (`logs_key`) right away, so lookups and upserts go through that table, not the small one.
+pub fn sqlite_merging() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = scf_logs::SqliteStoreConfig::default();
+    cfg.key_merge_rows = 1;
+    let store = SqliteStore::open_with(dir.path().join("logs.db"), cfg).expect("open store");
+    (dir, store)
+}
+
 /// For each named generic check `fn name(store: &dyn LogStore)`, makes
-/// `name::memory` and `name::sqlite` tests.
+/// `name::memory`, `name::sqlite` and `name::sqlite_merging` tests.
 #[macro_export]
 macro_rules! for_each_store {
     ($($name:ident),* $(,)?) => {$(
@@ -55,6 +65,11 @@ macro_rules! for_each_store {
             #[test]
             fn sqlite() {
                 let (_dir, store) = $crate::common::sqlite();
+                super::$name(&store);
+            }
+            #[test]
+            fn sqlite_merging() {
+                let (_dir, store) = $crate::common::sqlite_merging();
                 super::$name(&store);
             }
         }
