@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rusqlite::types::Value;
-use rusqlite::{params, Connection, Row, Transaction};
+use rusqlite::{params, Connection, Row, Transaction, TransactionBehavior};
 use time::OffsetDateTime;
 
 use super::query::{
@@ -174,6 +174,7 @@ const MERGE_KEYS: &str = "INSERT INTO logs_key (rkey, retry_num, coll, id) \
     SELECT rkey, retry_num, coll, id FROM logs_key_new WHERE rkey BETWEEN ?1 AND ?2 \
     ORDER BY rkey, retry_num, coll";
 const DROP_MERGED_KEYS: &str = "DELETE FROM logs_key_new WHERE rkey BETWEEN ?1 AND ?2";
+const NEW_KEYS_IN: &str = "SELECT rkey FROM logs_key_new WHERE rkey BETWEEN ?1 AND ?2";
 
 const ASYNC_COLS: &str = "invoke_request_id, function_name, namespace, qualifier, invoke_type, \
     status, status_code, start_time, end_time, event, attempts";
@@ -690,9 +691,9 @@ fn writer_loop(
     let mut keys = match KeyMerge::open(&conn, cfg.key_merge_rows) {
         Ok(k) => k,
         Err(e) => {
-            // The schema was checked at open, so this is an I/O failure: report it, and
-            // let the first commit's merge count from zero.
-            lock(&failed).get_or_insert_with(|| write_err("counting request-id keys", e));
+            // The schema was checked at open, so this is an I/O failure: report it; the
+            // merge counts from zero and every lookup reads the large key table.
+            lock(&failed).get_or_insert_with(|| write_err("reading request-id keys", e));
             KeyMerge::open_empty(cfg.key_merge_rows)
         }
     };
@@ -721,7 +722,7 @@ fn writer_loop(
             puts += next.puts();
             batch.push(next);
         }
-        keys.new_rows += commit_batch(&mut conn, batch, &failed);
+        keys.new_rows += commit_batch(&mut conn, batch, &keys.merged, &failed);
         keys.run(&mut conn, &failed);
         if restart_due.load(Ordering::Acquire) && restart_wal(&conn, &cfg, &failed) {
             restart_due.store(false, Ordering::Release);
@@ -764,14 +765,16 @@ struct LogStatements<'c> {
     find_old: rusqlite::CachedStatement<'c>,
     insert: rusqlite::CachedStatement<'c>,
     insert_key: rusqlite::CachedStatement<'c>,
+    merged: &'c MergedKeys,
     /// Keys added to `logs_key_new` by this transaction.
     new_keys: u64,
 }
 
 impl<'c> LogStatements<'c> {
-    fn prepare(tx: &'c Transaction<'c>) -> rusqlite::Result<Self> {
+    fn prepare(tx: &'c Transaction<'c>, merged: &'c MergedKeys) -> rusqlite::Result<Self> {
         Ok(LogStatements {
             tx,
+            merged,
             find_new: tx.prepare_cached(FIND_NEW_KEY)?,
             find_old: tx.prepare_cached(FIND_OLD_KEY)?,
             insert: tx.prepare_cached(INSERT_LOG)?,
@@ -786,7 +789,12 @@ impl<'c> LogStatements<'c> {
         // The rows holding this key: usually none; more than one only when request ids'
         // keys collide, each then with its own `coll`.
         let mut held: Vec<(i64, i64)> = Vec::new();
-        for find in [&mut self.find_new, &mut self.find_old] {
+        let finds = if self.merged.may_contain(rkey) {
+            [Some(&mut self.find_new), Some(&mut self.find_old)]
+        } else {
+            [Some(&mut self.find_new), None]
+        };
+        for find in finds.into_iter().flatten() {
             let mut rows = find.query(params![rkey, r.retry_num])?;
             while let Some(row) = rows.next()? {
                 held.push((row.get(0)?, row.get(1)?));
@@ -846,10 +854,115 @@ impl<'c> LogStatements<'c> {
     }
 }
 
+/// A Bloom filter of the `rkey`s in `logs_key`, kept by the writer: a new record's key (the
+/// usual case) is then known to be absent from the large table without reading it, which
+/// was a quarter of the writer's time once that table outgrew the page cache. It never
+/// says no for a key the table has; about 1% of absent keys get a lookup anyway. It grows
+/// by adding filters of twice the capacity, so it is never rebuilt; 10 bits per key
+/// (about 1.2 MiB per million merged keys), rebuilt from the table on open.
+#[derive(Debug)]
+struct MergedKeys {
+    /// Filters, each full at `capacity` keys; keys go into the last one.
+    filters: Vec<Bloom>,
+    /// False when the table could not be read at open: every key may be in it.
+    known: bool,
+}
+
+#[derive(Debug)]
+struct Bloom {
+    bits: Vec<u64>,
+    /// Number of bits minus one (a power of two minus one).
+    mask: u64,
+    capacity: u64,
+    len: u64,
+}
+
+impl Bloom {
+    const BITS_PER_KEY: u64 = 10;
+    const PROBES: u64 = 4;
+
+    fn new(capacity: u64) -> Self {
+        let capacity = capacity.max(1 << 16);
+        let bits = (capacity * Self::BITS_PER_KEY).next_power_of_two();
+        Bloom {
+            bits: vec![0; usize::try_from(bits / 64).unwrap_or(usize::MAX)],
+            mask: bits - 1,
+            capacity,
+            len: 0,
+        }
+    }
+
+    /// The probed bits of a key, as (word, bit mask): `rkey` is already a well-mixed hash,
+    /// so its two halves serve as the two hashes of double hashing.
+    fn positions(mask: u64, rkey: i64) -> impl Iterator<Item = (usize, u64)> {
+        let h = u64::from_ne_bytes(rkey.to_ne_bytes());
+        let (h1, h2) = (h, h.rotate_left(32) | 1);
+        (0..Self::PROBES).map(move |i| {
+            let pos = h1.wrapping_add(i.wrapping_mul(h2)) & mask;
+            (usize::try_from(pos / 64).unwrap_or(0), 1 << (pos % 64))
+        })
+    }
+
+    fn insert(&mut self, rkey: i64) {
+        for (w, b) in Self::positions(self.mask, rkey) {
+            if let Some(word) = self.bits.get_mut(w) {
+                *word |= b;
+            }
+        }
+        self.len += 1;
+    }
+
+    fn contains(&self, rkey: i64) -> bool {
+        Self::positions(self.mask, rkey)
+            .all(|(w, b)| self.bits.get(w).is_some_and(|word| word & b != 0))
+    }
+}
+
+impl MergedKeys {
+    /// A filter sized for `expected` keys.
+    fn new(expected: u64) -> Self {
+        MergedKeys {
+            filters: vec![Bloom::new(expected.saturating_mul(2))],
+            known: true,
+        }
+    }
+
+    /// Nothing is known: every key may be in the table.
+    fn unknown() -> Self {
+        MergedKeys {
+            filters: Vec::new(),
+            known: false,
+        }
+    }
+
+    fn insert(&mut self, rkey: i64) {
+        if !self.known {
+            return;
+        }
+        let full = self.filters.last().is_none_or(|f| f.len >= f.capacity);
+        if full {
+            let capacity = self
+                .filters
+                .last()
+                .map_or(0, |f| f.capacity.saturating_mul(2));
+            self.filters.push(Bloom::new(capacity));
+        }
+        if let Some(f) = self.filters.last_mut() {
+            f.insert(rkey);
+        }
+    }
+
+    fn may_contain(&self, rkey: i64) -> bool {
+        !self.known || self.filters.iter().any(|f| f.contains(rkey))
+    }
+}
+
 /// The writer's state of the key tables (see [`KEY_TABLES`]).
 struct KeyMerge {
     /// Rows in `logs_key_new`.
     new_rows: u64,
+    /// The keys in `logs_key`, approximately.
+    merged: MergedKeys,
     /// The sixteenth of the key space the next merge moves.
     next_slice: u64,
     threshold: u64,
@@ -860,8 +973,16 @@ impl KeyMerge {
 
     fn open(conn: &Connection, threshold: u64) -> rusqlite::Result<Self> {
         let n: i64 = conn.query_row("SELECT COUNT(*) FROM logs_key_new", [], |r| r.get(0))?;
+        let merged_rows: i64 = conn.query_row("SELECT COUNT(*) FROM logs_key", [], |r| r.get(0))?;
+        let mut merged = MergedKeys::new(u64::try_from(merged_rows).unwrap_or(0));
+        let mut scan = conn.prepare("SELECT rkey FROM logs_key")?;
+        let mut rows = scan.query([])?;
+        while let Some(row) = rows.next()? {
+            merged.insert(row.get(0)?);
+        }
         Ok(KeyMerge {
             new_rows: u64::try_from(n).unwrap_or(0),
+            merged,
             ..Self::open_empty(threshold)
         })
     }
@@ -869,6 +990,7 @@ impl KeyMerge {
     fn open_empty(threshold: u64) -> Self {
         KeyMerge {
             new_rows: 0,
+            merged: MergedKeys::unknown(),
             next_slice: 0,
             threshold: threshold.max(1),
         }
@@ -890,8 +1012,18 @@ impl KeyMerge {
         let mut moved_slices = 0;
         while self.new_rows >= self.threshold && moved_slices < Self::SLICES {
             let (lo, hi) = Self::range(self.next_slice);
+            let merged = &mut self.merged;
             let moved = (|| -> rusqlite::Result<usize> {
-                let tx = conn.transaction()?;
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                {
+                    // Into the filter first: a key it has but the table lacks (if the
+                    // transaction rolls back) costs a lookup; the other way would lose rows.
+                    let mut slice = tx.prepare_cached(NEW_KEYS_IN)?;
+                    let mut rows = slice.query(params![lo, hi])?;
+                    while let Some(row) = rows.next()? {
+                        merged.insert(row.get(0)?);
+                    }
+                }
                 tx.prepare_cached(MERGE_KEYS)?.execute(params![lo, hi])?;
                 let n = tx
                     .prepare_cached(DROP_MERGED_KEYS)?
@@ -966,19 +1098,28 @@ fn apply_async(tx: &Transaction<'_>, op: &AsyncOp) -> Result<(), StoreError> {
 }
 
 /// Commits one batch; returns the keys it added to `logs_key_new` (0 if it rolled back).
-fn commit_batch(conn: &mut Connection, batch: Vec<Msg>, failed: &Mutex<Option<StoreError>>) -> u64 {
+fn commit_batch(
+    conn: &mut Connection,
+    batch: Vec<Msg>,
+    merged: &MergedKeys,
+    failed: &Mutex<Option<StoreError>>,
+) -> u64 {
     // Everything runs in order in one transaction. A failed statement in SQLite
     // undoes only that statement, so one bad record or a missing async event
     // does not roll back the rest of the batch.
     let mut replies: Vec<(Reply, Result<(), StoreError>)> = Vec::new();
     let mut put_error: Option<StoreError> = None;
     let committed = (|| -> Result<u64, StoreError> {
+        // Immediate: the write lock is taken at the start, waiting (busy timeout) for
+        // another process's writer. A deferred transaction would start reading (each
+        // record's key lookup) and could not become a writer if another process wrote
+        // meanwhile ("database is locked" at once, no wait).
         let tx = conn
-            .transaction()
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| write_err("begin transaction", e))?;
         // Prepared once per batch: looking up the cached statement hashes the SQL text.
         let mut stmt =
-            LogStatements::prepare(&tx).map_err(|e| write_err("prepare log upsert", e))?;
+            LogStatements::prepare(&tx, merged).map_err(|e| write_err("prepare log upsert", e))?;
         for msg in batch {
             match msg {
                 Msg::Put(r) => {
@@ -1364,5 +1505,38 @@ impl LogStore for SqliteStore {
             "SELECT {ASYNC_COLS} FROM async_events WHERE status = 'RUNNING' ORDER BY start_time, id"
         );
         collect(&conn, "unfinished async events", &sql, &[], row_to_event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{request_key, MergedKeys};
+
+    #[test]
+    fn merged_keys_filter_never_misses_a_key_and_rarely_claims_an_absent_one() {
+        // Past the first filter's capacity (65536 × 2), so a second filter is added.
+        let mut merged = MergedKeys::new(0);
+        let keys: Vec<i64> = (0..300_000)
+            .map(|i| request_key(&format!("in-{i}")))
+            .collect();
+        for &k in &keys {
+            merged.insert(k);
+        }
+        assert!(merged.filters.len() >= 2);
+        assert!(keys.iter().all(|&k| merged.may_contain(k)));
+        let false_positives = (0..100_000)
+            .filter(|i| merged.may_contain(request_key(&format!("out-{i}"))))
+            .count();
+        assert!(
+            false_positives < 5_000,
+            "{false_positives} of 100000 absent keys claimed"
+        );
+    }
+
+    #[test]
+    fn an_unknown_merged_key_set_may_contain_every_key() {
+        let mut merged = MergedKeys::unknown();
+        merged.insert(1);
+        assert!(merged.may_contain(2));
     }
 }
