@@ -208,9 +208,12 @@ pub struct SqliteStoreConfig {
     /// beginning (default 16384: 64 MiB of 4 KiB pages). Passive checkpoints alone never
     /// let a WAL under sustained appends start over, so without this it would only grow.
     pub wal_restart_pages: u32,
-    /// Keys `logs_key_new` may hold before the writer moves them into `logs_key` (default
-    /// 262144; see [`KEY_TABLES`]). Larger: fewer rewrites of the large tree's pages per
-    /// record, more of the small one's per commit.
+    /// Request-id keys the small key table (`logs_key_new`) may hold before the writer
+    /// moves them into the large one (`logs_key`), in key order (default 262144). Random
+    /// request ids make every insert into a large B-tree rewrite one of its pages; new
+    /// keys go to the small table, whose pages a commit rewrites a few times over, and
+    /// the merge rewrites each page of the large one once per many keys. Larger: fewer
+    /// rewrites of the large table's pages per record, more of the small one's per commit.
     pub key_merge_rows: u64,
 }
 
