@@ -862,7 +862,8 @@ impl<'c> LogStatements<'c> {
 /// was a quarter of the writer's time once that table outgrew the page cache. It never
 /// says no for a key the table has; about 1% of absent keys get a lookup anyway. It grows
 /// by adding filters of twice the capacity, so it is never rebuilt; 10 bits per key
-/// (about 1.2 MiB per million merged keys), rebuilt from the table on open.
+/// (1.2 MiB per million merged keys, up to twice that just after it grows), rebuilt from
+/// the table on open.
 #[derive(Debug)]
 struct MergedKeys {
     /// Filters, each full at `capacity` keys; keys go into the last one.
@@ -874,8 +875,8 @@ struct MergedKeys {
 #[derive(Debug)]
 struct Bloom {
     bits: Vec<u64>,
-    /// Number of bits minus one (a power of two minus one).
-    mask: u64,
+    /// Number of bits (a multiple of 64).
+    nbits: u64,
     capacity: u64,
     len: u64,
 }
@@ -886,28 +887,30 @@ impl Bloom {
 
     fn new(capacity: u64) -> Self {
         let capacity = capacity.max(1 << 16);
-        let bits = (capacity * Self::BITS_PER_KEY).next_power_of_two();
+        let words = capacity.saturating_mul(Self::BITS_PER_KEY).div_ceil(64);
         Bloom {
-            bits: vec![0; usize::try_from(bits / 64).unwrap_or(usize::MAX)],
-            mask: bits - 1,
+            bits: vec![0; usize::try_from(words).unwrap_or(usize::MAX)],
+            nbits: words * 64,
             capacity,
             len: 0,
         }
     }
 
     /// The probed bits of a key, as (word, bit mask): `rkey` is already a well-mixed hash,
-    /// so its two halves serve as the two hashes of double hashing.
-    fn positions(mask: u64, rkey: i64) -> impl Iterator<Item = (usize, u64)> {
+    /// so its two halves serve as the two hashes of double hashing, each mapped onto the
+    /// bits by a multiply-shift (no power-of-two size needed).
+    fn positions(nbits: u64, rkey: i64) -> impl Iterator<Item = (usize, u64)> {
         let h = u64::from_ne_bytes(rkey.to_ne_bytes());
         let (h1, h2) = (h, h.rotate_left(32) | 1);
         (0..Self::PROBES).map(move |i| {
-            let pos = h1.wrapping_add(i.wrapping_mul(h2)) & mask;
+            let mixed = h1.wrapping_add(i.wrapping_mul(h2));
+            let pos = u64::try_from((u128::from(mixed) * u128::from(nbits)) >> 64).unwrap_or(0);
             (usize::try_from(pos / 64).unwrap_or(0), 1 << (pos % 64))
         })
     }
 
     fn insert(&mut self, rkey: i64) {
-        for (w, b) in Self::positions(self.mask, rkey) {
+        for (w, b) in Self::positions(self.nbits, rkey) {
             if let Some(word) = self.bits.get_mut(w) {
                 *word |= b;
             }
@@ -916,16 +919,16 @@ impl Bloom {
     }
 
     fn contains(&self, rkey: i64) -> bool {
-        Self::positions(self.mask, rkey)
+        Self::positions(self.nbits, rkey)
             .all(|(w, b)| self.bits.get(w).is_some_and(|word| word & b != 0))
     }
 }
 
 impl MergedKeys {
-    /// A filter sized for `expected` keys.
+    /// A filter sized for `expected` keys and a quarter more.
     fn new(expected: u64) -> Self {
         MergedKeys {
-            filters: vec![Bloom::new(expected.saturating_mul(2))],
+            filters: vec![Bloom::new(expected.saturating_add(expected / 4))],
             known: true,
         }
     }
