@@ -79,6 +79,20 @@ CREATE INDEX IF NOT EXISTS logs_fn_fail ON logs (function_name, ret_code, status
 CREATE INDEX IF NOT EXISTS logs_time ON logs (start_time);
 ";
 
+/// The columns of both key tables (a literal, for `concat!`).
+macro_rules! key_table_columns {
+    () => {
+        " (
+    rkey      INTEGER NOT NULL,
+    retry_num INTEGER NOT NULL,
+    coll      INTEGER NOT NULL,
+    id        INTEGER NOT NULL,
+    PRIMARY KEY (rkey, retry_num, coll)
+) WITHOUT ROWID;
+"
+    };
+}
+
 /// Where each row's `(rkey, retry_num, coll)` key is, for upserts and lookups by request id:
 /// a two-level index (a small log-structured merge). Request ids are random, so a B-tree
 /// keyed by them takes every insert at a random page; once that tree is much larger than a
@@ -89,22 +103,12 @@ CREATE INDEX IF NOT EXISTS logs_time ON logs (start_time);
 /// in key order, a sixteenth of the key space at a time, whenever `logs_key_new` holds
 /// `key_merge_rows` keys, so each page of the large tree is rewritten once per many keys.
 /// Every key is in exactly one of the two tables.
-const KEY_TABLES: &str = "
-CREATE TABLE IF NOT EXISTS logs_key_new (
-    rkey      INTEGER NOT NULL,
-    retry_num INTEGER NOT NULL,
-    coll      INTEGER NOT NULL,
-    id        INTEGER NOT NULL,
-    PRIMARY KEY (rkey, retry_num, coll)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS logs_key (
-    rkey      INTEGER NOT NULL,
-    retry_num INTEGER NOT NULL,
-    coll      INTEGER NOT NULL,
-    id        INTEGER NOT NULL,
-    PRIMARY KEY (rkey, retry_num, coll)
-) WITHOUT ROWID;
-";
+const KEY_TABLES: &str = concat!(
+    "CREATE TABLE IF NOT EXISTS logs_key_new",
+    key_table_columns!(),
+    "CREATE TABLE IF NOT EXISTS logs_key",
+    key_table_columns!(),
+);
 
 /// The ids of the rows with this `rkey` (?1), in either key table.
 const IDS_BY_KEY: &str = "SELECT id FROM logs_key_new WHERE rkey = ?1 \
@@ -861,9 +865,9 @@ impl<'c> LogStatements<'c> {
 /// usual case) is then known to be absent from the large table without reading it, which
 /// was a quarter of the writer's time once that table outgrew the page cache. It never
 /// says no for a key the table has; about 1% of absent keys get a lookup anyway. It grows
-/// by adding filters of twice the capacity, so it is never rebuilt; 10 bits per key
-/// (1.2 MiB per million merged keys, up to twice that just after it grows), rebuilt from
-/// the table on open.
+/// by adding filters of twice the capacity, so it is never rebuilt while the store is
+/// open (it is built from the table on open); 10 bits per key: 1.2 MiB per million merged
+/// keys, up to twice that just after it grows.
 #[derive(Debug)]
 struct MergedKeys {
     /// Filters, each full at `capacity` keys; keys go into the last one.
