@@ -97,3 +97,29 @@ fn keys_stay_in_the_small_table_below_the_threshold() {
     let raw = rusqlite::Connection::open(&db).unwrap();
     assert_eq!(key_counts(&raw), (100, 0));
 }
+
+#[test]
+fn keys_merged_by_another_writer_on_the_same_file_are_still_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("logs.db");
+    // Two stores on one file, as two processes would have: each its own writer and its
+    // own filter of the merged keys.
+    let a = open(&db, 1_000_000);
+    a.put(with_msg("req-1", RET_CODE_RUNNING, "")).unwrap();
+    a.flush().unwrap();
+    // b counts req-1's key at open; its commit is followed by a merge of every key.
+    let b = open(&db, 1);
+    b.put(with_msg("req-2", 0, "\"2\"")).unwrap();
+    drop(b);
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    assert_eq!(key_counts(&raw), (0, 2), "b merged both keys");
+
+    // a's filter never saw req-1's key move; its finished record must still replace the
+    // running one, not add a second row.
+    a.put(with_msg("req-1", 0, "\"1\"")).unwrap();
+    a.flush().unwrap();
+    let got = a.get("req-1").unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0].ret_code, got[0].ret_msg.as_str()), (0, "\"1\""));
+    assert_eq!(a.query(&LogQuery::default()).unwrap().total_count, 2);
+}

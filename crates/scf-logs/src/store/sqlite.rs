@@ -102,12 +102,17 @@ macro_rules! key_table_columns {
 /// enough that a commit rewrites few of its pages; the writer moves them into `logs_key`
 /// in key order, a sixteenth of the key space at a time, whenever `logs_key_new` holds
 /// `key_merge_rows` keys, so each page of the large tree is rewritten once per many keys.
-/// Every key is in exactly one of the two tables.
+/// Every key is in exactly one of the two tables. `key_merges` counts the merges, so that a
+/// writer sees when another connection (another process on the same file) moved keys its
+/// Bloom filter of `logs_key` does not hold ([`KeyMerge::sync`]).
 const KEY_TABLES: &str = concat!(
     "CREATE TABLE IF NOT EXISTS logs_key_new",
     key_table_columns!(),
     "CREATE TABLE IF NOT EXISTS logs_key",
     key_table_columns!(),
+    "CREATE TABLE IF NOT EXISTS key_merges (n INTEGER NOT NULL);
+INSERT INTO key_merges (n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM key_merges);
+",
 );
 
 /// The ids of the rows with this `rkey` (?1), in either key table.
@@ -695,7 +700,7 @@ fn writer_loop(
     failed: Arc<Mutex<Option<StoreError>>>,
 ) {
     let batch_size = cfg.batch_size.max(1);
-    let mut keys = match KeyMerge::open(&conn, cfg.key_merge_rows) {
+    let mut keys = match KeyMerge::open(&mut conn, cfg.key_merge_rows) {
         Ok(k) => k,
         Err(e) => {
             // The schema was checked at open, so this is an I/O failure: report it; the
@@ -729,7 +734,7 @@ fn writer_loop(
             puts += next.puts();
             batch.push(next);
         }
-        keys.new_rows += commit_batch(&mut conn, batch, &keys.merged, &failed);
+        commit_batch(&mut conn, batch, &mut keys, &failed);
         keys.run(&mut conn, &failed);
         if restart_due.load(Ordering::Acquire) && restart_wal(&conn, &cfg, &failed) {
             restart_due.store(false, Ordering::Release);
@@ -973,6 +978,8 @@ struct KeyMerge {
     new_rows: u64,
     /// The keys in `logs_key`, approximately.
     merged: MergedKeys,
+    /// `key_merges.n` when `merged` was last brought up to date.
+    generation: i64,
     /// The sixteenth of the key space the next merge moves.
     next_slice: u64,
     threshold: u64,
@@ -981,29 +988,54 @@ struct KeyMerge {
 impl KeyMerge {
     const SLICES: u64 = 16;
 
-    fn open(conn: &Connection, threshold: u64) -> rusqlite::Result<Self> {
-        let n: i64 = conn.query_row("SELECT COUNT(*) FROM logs_key_new", [], |r| r.get(0))?;
-        let merged_rows: i64 = conn.query_row("SELECT COUNT(*) FROM logs_key", [], |r| r.get(0))?;
-        let mut merged = MergedKeys::new(u64::try_from(merged_rows).unwrap_or(0));
-        let mut scan = conn.prepare("SELECT rkey FROM logs_key")?;
-        let mut rows = scan.query([])?;
-        while let Some(row) = rows.next()? {
-            merged.insert(row.get(0)?);
-        }
-        Ok(KeyMerge {
+    fn open(conn: &mut Connection, threshold: u64) -> rusqlite::Result<Self> {
+        let tx = conn.transaction()?;
+        let n: i64 = tx.query_row("SELECT COUNT(*) FROM logs_key_new", [], |r| r.get(0))?;
+        let mut keys = KeyMerge {
             new_rows: u64::try_from(n).unwrap_or(0),
-            merged,
             ..Self::open_empty(threshold)
-        })
+        };
+        keys.reload(&tx)?;
+        tx.commit()?;
+        Ok(keys)
     }
 
     fn open_empty(threshold: u64) -> Self {
         KeyMerge {
             new_rows: 0,
             merged: MergedKeys::unknown(),
+            generation: -1,
             next_slice: 0,
             threshold: threshold.max(1),
         }
+    }
+
+    /// Rebuilds the filter from `logs_key` as `tx` sees it.
+    fn reload(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        let generation: i64 = tx.query_row("SELECT n FROM key_merges", [], |r| r.get(0))?;
+        let merged_rows: i64 = tx.query_row("SELECT COUNT(*) FROM logs_key", [], |r| r.get(0))?;
+        let mut merged = MergedKeys::new(u64::try_from(merged_rows).unwrap_or(0));
+        let mut scan = tx.prepare("SELECT rkey FROM logs_key")?;
+        let mut rows = scan.query([])?;
+        while let Some(row) = rows.next()? {
+            merged.insert(row.get(0)?);
+        }
+        self.merged = merged;
+        self.generation = generation;
+        Ok(())
+    }
+
+    /// At the start of each write transaction (which holds the write lock, so no merge can
+    /// happen until it ends): if another connection merged keys since the filter was last
+    /// brought up to date, rebuilds it, so that no key in `logs_key` is missed.
+    fn sync(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        let generation: i64 = tx
+            .prepare_cached("SELECT n FROM key_merges")?
+            .query_row([], |r| r.get(0))?;
+        if generation != self.generation {
+            self.reload(tx)?;
+        }
+        Ok(())
     }
 
     /// The `rkey` range of a slice: the keys whose top four bits (as unsigned) are `slice`.
@@ -1022,23 +1054,26 @@ impl KeyMerge {
         let mut moved_slices = 0;
         while self.new_rows >= self.threshold && moved_slices < Self::SLICES {
             let (lo, hi) = Self::range(self.next_slice);
-            let merged = &mut self.merged;
             let moved = (|| -> rusqlite::Result<usize> {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                self.sync(&tx)?;
                 {
                     // Into the filter first: a key it has but the table lacks (if the
                     // transaction rolls back) costs a lookup; the other way would lose rows.
                     let mut slice = tx.prepare_cached(NEW_KEYS_IN)?;
                     let mut rows = slice.query(params![lo, hi])?;
                     while let Some(row) = rows.next()? {
-                        merged.insert(row.get(0)?);
+                        self.merged.insert(row.get(0)?);
                     }
                 }
                 tx.prepare_cached(MERGE_KEYS)?.execute(params![lo, hi])?;
                 let n = tx
                     .prepare_cached(DROP_MERGED_KEYS)?
                     .execute(params![lo, hi])?;
+                tx.execute("UPDATE key_merges SET n = n + 1", [])?;
                 tx.commit()?;
+                // Ours is the only merge since `sync` (the write lock was held).
+                self.generation += 1;
                 Ok(n)
             })();
             match moved {
@@ -1107,13 +1142,13 @@ fn apply_async(tx: &Transaction<'_>, op: &AsyncOp) -> Result<(), StoreError> {
     }
 }
 
-/// Commits one batch; returns the keys it added to `logs_key_new` (0 if it rolled back).
+/// Commits one batch, counting the keys it added to `logs_key_new` in `keys`.
 fn commit_batch(
     conn: &mut Connection,
     batch: Vec<Msg>,
-    merged: &MergedKeys,
+    keys: &mut KeyMerge,
     failed: &Mutex<Option<StoreError>>,
-) -> u64 {
+) {
     // Everything runs in order in one transaction. A failed statement in SQLite
     // undoes only that statement, so one bad record or a missing async event
     // does not roll back the rest of the batch.
@@ -1128,8 +1163,12 @@ fn commit_batch(
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| write_err("begin transaction", e))?;
         // Prepared once per batch: looking up the cached statement hashes the SQL text.
-        let mut stmt =
-            LogStatements::prepare(&tx, merged).map_err(|e| write_err("prepare log upsert", e))?;
+        let mut stmt = {
+            keys.sync(&tx)
+                .map_err(|e| write_err("reading request-id keys", e))?;
+            LogStatements::prepare(&tx, &keys.merged)
+                .map_err(|e| write_err("prepare log upsert", e))?
+        };
         for msg in batch {
             match msg {
                 Msg::Put(r) => {
@@ -1177,7 +1216,7 @@ fn commit_batch(
         };
         let _ = reply.send(res);
     }
-    committed.unwrap_or(0)
+    keys.new_rows += committed.unwrap_or(0);
 }
 
 fn row_to_record(row: &Row<'_>) -> Result<LogRecord, StoreError> {
