@@ -17,6 +17,7 @@ use crate::config::Execution;
 use crate::functions::FunctionEntry;
 use crate::invoker::Inner;
 use crate::memory::{Probe, Usage};
+use crate::pool::{spin_until, Finish};
 use crate::request::{InvokeResponse, INVOKE_RESULT_FAILURE, INVOKE_RESULT_SUCCESS};
 use crate::scope::{Outcome, Scope};
 
@@ -373,7 +374,7 @@ impl Inner {
         let scope = scope.clone();
         let handle = self.handle.clone();
         let cancel = cancellation.clone();
-        let job = Box::new(move || {
+        let job = Box::new(move |finish: &mut Finish<'_>| {
             if cancel.is_cancelled() {
                 // Abandoned (timed out, terminated) while waiting for a thread.
                 return;
@@ -394,6 +395,9 @@ impl Inner {
                 })
                 .await
             });
+            // Back among the idle threads before the caller wakes, so that the caller's
+            // next invocation finds this thread still spinning rather than a parked one.
+            finish.now();
             if let Some(out) = out {
                 let _ = tx.send(out);
             }
@@ -410,20 +414,17 @@ impl Inner {
         // and only when this is the one invocation running: with others in flight, this
         // thread has their work to do instead.
         let mut rx = rx;
-        let alone = self.in_flight.load(std::sync::atomic::Ordering::Relaxed) <= 1;
-        let spin_until = Instant::now() + if alone { CALLER_SPIN } else { Duration::ZERO };
-        loop {
-            match rx.try_recv() {
-                Ok(out) => return Ended::Done(out),
-                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => break,
-                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {
-                    if Instant::now() >= spin_until.min(deadline) {
-                        break;
-                    }
-                    for _ in 0..32 {
-                        std::hint::spin_loop();
-                    }
+        if self.in_flight.load(std::sync::atomic::Ordering::Relaxed) <= 1 {
+            use tokio::sync::oneshot::error::TryRecvError;
+            let watched = spin_until((Instant::now() + CALLER_SPIN).min(deadline), || {
+                match rx.try_recv() {
+                    Ok(out) => Some(Some(out)),
+                    Err(TryRecvError::Closed) => Some(None),
+                    Err(TryRecvError::Empty) => None,
                 }
+            });
+            if let Some(Some(out)) = watched {
+                return Ended::Done(out);
             }
         }
         let result = async {
