@@ -45,7 +45,8 @@ pub(crate) struct Inner {
     pub(crate) draining: Cancellation,
     /// Fired when the grace period ends: running invocations are cancelled.
     pub(crate) stopping: Cancellation,
-    pub(crate) in_flight: AtomicUsize,
+    /// Shared with the isolation jobs, which read it to decide whether to spin.
+    pub(crate) in_flight: Arc<AtomicUsize>,
     /// Async attempts between the start of their run and the write of their outcome, so
     /// that a graceful shutdown also waits for that write.
     pub(crate) settling: AtomicUsize,
@@ -123,7 +124,7 @@ impl Invoker {
             accepting: AtomicBool::new(true),
             draining: Cancellation::new(),
             stopping: Cancellation::new(),
-            in_flight: AtomicUsize::new(0),
+            in_flight: Arc::new(AtomicUsize::new(0)),
             settling: AtomicUsize::new(0),
             idle: Notify::new(),
             handle: handle.clone(),

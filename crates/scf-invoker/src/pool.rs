@@ -40,9 +40,11 @@ enum Finished {
 
 impl Finish<'_> {
     /// Returns the thread to the pool now (takes a queued job, or joins the idle ones).
-    pub(crate) fn now(&mut self) {
+    /// With `spin`, the job says its caller may hand over another job at once (nothing
+    /// else is running), so the thread watches for one before it parks.
+    pub(crate) fn now(&mut self, spin: bool) {
         if matches!(self.state, Finished::Running) {
-            self.state = release(self.shared, self.me);
+            self.state = release(self.shared, self.me, spin);
         }
     }
 }
@@ -227,7 +229,7 @@ fn worker_main(shared: &Shared, me: &Arc<Worker>) {
         // A job catches its handler's panics itself; this only keeps the thread alive.
         let _ = catch_unwind(AssertUnwindSafe(|| j(&mut finish)));
         let state = match finish.state {
-            Finished::Running => release(shared, me),
+            Finished::Running => release(shared, me, true),
             state => state,
         };
         job = match state {
@@ -239,9 +241,9 @@ fn worker_main(shared: &Shared, me: &Arc<Worker>) {
 }
 
 /// The thread's job is done: it takes the next queued job, or joins the idle threads
-/// (spinning for its next job only when no other job runs: see [`SPIN`]), or, when the
-/// pool is closed, leaves its books.
-fn release(shared: &Shared, me: &Arc<Worker>) -> Finished {
+/// (spinning for its next job when `spin` allows and no other job runs: see [`SPIN`]),
+/// or, when the pool is closed, leaves its books.
+fn release(shared: &Shared, me: &Arc<Worker>, spin: bool) -> Finished {
     let mut st = lock(&shared.state);
     if let Some(j) = st.queue.pop_front() {
         return Finished::Next(j);
@@ -251,7 +253,7 @@ fn release(shared: &Shared, me: &Arc<Worker>) -> Finished {
         st.total -= 1;
         return Finished::Exit;
     }
-    let spin = st.busy == 0;
+    let spin = spin && st.busy == 0;
     st.idle.push(me.clone());
     Finished::Idle { spin }
 }
@@ -398,7 +400,7 @@ mod tests {
             let (tx, rx) = mpsc::channel();
             pool.submit(Box::new(move |finish: &mut Finish<'_>| {
                 let name = std::thread::current().name().map(str::to_owned);
-                finish.now();
+                finish.now(true);
                 tx.send(name).unwrap();
             }))
             .unwrap();
@@ -416,7 +418,7 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         pool.submit(Box::new(move |finish: &mut Finish<'_>| {
             let _ = release_rx.recv();
-            finish.now();
+            finish.now(true);
         }))
         .unwrap();
         pool.submit(job(move || tx.send(()).unwrap())).unwrap();

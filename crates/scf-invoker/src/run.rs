@@ -374,6 +374,7 @@ impl Inner {
         let scope = scope.clone();
         let handle = self.handle.clone();
         let cancel = cancellation.clone();
+        let in_flight = self.in_flight.clone();
         let job = Box::new(move |finish: &mut Finish<'_>| {
             if cancel.is_cancelled() {
                 // Abandoned (timed out, terminated) while waiting for a thread.
@@ -396,8 +397,10 @@ impl Inner {
                 .await
             });
             // Back among the idle threads before the caller wakes, so that the caller's
-            // next invocation finds this thread still spinning rather than a parked one.
-            finish.now();
+            // next invocation finds this thread still spinning rather than a parked one;
+            // it spins only when this is the one invocation running (under load the spin
+            // would take a CPU from the threads doing the work).
+            finish.now(in_flight.load(std::sync::atomic::Ordering::Relaxed) <= 1);
             if let Some(out) = out {
                 let _ = tx.send(out);
             }
