@@ -43,19 +43,29 @@ impl LogsOptions {
     }
 }
 
-/// Parses `10m`, `2h`, `30s`, `1d`.
-pub fn parse_since(s: &str) -> Result<Duration, String> {
-    let err = || format!("--since {s:?}: expected a number followed by s, m, h or d (e.g. 10m)");
+/// Parses the value of the command-line option `flag`: `30s`, `10m`, `2h`, `7d`.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(scf_cli::logs::parse_duration("--since", "10m"), Ok(Duration::from_secs(600)));
+/// assert!(scf_cli::logs::parse_duration("--log-retention", "7 days")
+///     .unwrap_err()
+///     .starts_with("--log-retention \"7 days\""));
+/// ```
+pub fn parse_duration(flag: &str, s: &str) -> Result<Duration, String> {
+    let err = || format!("{flag} {s:?}: expected a number followed by s, m, h or d (e.g. 10m)");
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?);
     let n: u64 = num.parse().map_err(|_| err())?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let per_unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => return Err(err()),
     };
-    Ok(Duration::from_secs(secs))
+    n.checked_mul(per_unit)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{flag} {s:?}: too long"))
 }
 
 /// Prints the matching records, newest first; returns how many.
@@ -67,7 +77,7 @@ pub fn logs(opts: &LogsOptions) -> Result<usize, String> {
             path.display()
         ));
     }
-    let store = open_store(&opts.data_dir)?;
+    let store = open_store(&opts.data_dir, None)?;
     let mut q = LogQuery {
         function_name: Some(opts.function.clone()),
         namespace: Some(opts.namespace.clone()),

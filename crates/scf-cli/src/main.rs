@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use clap::{Parser, Subcommand};
 use scf_cli::generate_event::{self, EventParams};
 use scf_cli::invoke::{EventSource, InvokeOptions};
-use scf_cli::logs::{parse_since, LogsOptions};
+use scf_cli::logs::{parse_duration, LogsOptions};
 use scf_cli::serve::ServeOptions;
 use scf_cli::template::{Template, Trigger};
 use scf_http::Credentials;
@@ -40,6 +40,10 @@ enum Command {
         /// SecretKey of that SecretId.
         #[arg(long, env = "TENCENTCLOUD_SECRET_KEY", hide_env_values = true)]
         secret_key: Option<String>,
+        /// Delete log records older than this (30m, 12h, 7d); by default they are kept.
+        /// Async event statuses are kept 3 days after they end, as on SCF.
+        #[arg(long, value_name = "DURATION")]
+        log_retention: Option<String>,
     },
     /// Run one invocation without a server and print its log and result.
     Invoke {
@@ -152,10 +156,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             data_dir,
             secret_id,
             secret_key,
+            log_retention,
         } => {
             let mut opts = ServeOptions::new(template);
             opts.listen = listen;
             opts.data_dir = data_dir;
+            opts.log_retention = log_retention
+                .as_deref()
+                .map(|s| parse_duration("--log-retention", s))
+                .transpose()?;
             opts.credentials = match (secret_id, secret_key) {
                 (Some(id), Some(key)) => Credentials::single(id, key),
                 (None, None) => Credentials::new(),
@@ -217,7 +226,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             opts.request_id = request_id;
             opts.failed = failed;
             opts.limit = limit;
-            opts.since = since.as_deref().map(parse_since).transpose()?;
+            opts.since = since
+                .as_deref()
+                .map(|s| parse_duration("--since", s))
+                .transpose()?;
             opts.data_dir = data_dir;
             scf_cli::logs::logs(&opts)?;
             Ok(ExitCode::SUCCESS)

@@ -3,11 +3,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use scf_invoker::{Invoker, InvokerConfig};
 use scf_logs::{
     AsyncEvent, AsyncQuery, AsyncStatus, LogPage, LogQuery, LogRecord, LogStore, SqliteStore,
-    StoreError,
+    SqliteStoreConfig, StoreError, SCF_ASYNC_RETENTION,
 };
 use scf_process::{ProcessFunction, ProcessSpec};
 use time::OffsetDateTime;
@@ -17,10 +18,15 @@ use crate::template::{FunctionDef, Template};
 /// The file, under the data directory, that holds logs and the async queue.
 pub const STORE_FILE: &str = "logs.sqlite";
 
-/// Opens (creating it if needed) the project's log store under `data_dir`.
-pub fn open_store(data_dir: &Path) -> Result<SqliteStore, String> {
+/// Opens (creating it if needed) the project's log store under `data_dir`. Async events
+/// are kept 3 days after they end, as on SCF; log records for `log_retention` (for ever
+/// when `None`).
+pub fn open_store(data_dir: &Path, log_retention: Option<Duration>) -> Result<SqliteStore, String> {
     let path = data_dir.join(STORE_FILE);
-    SqliteStore::open(&path)
+    let mut config = SqliteStoreConfig::default();
+    config.async_retention = Some(SCF_ASYNC_RETENTION);
+    config.log_retention = log_retention;
+    SqliteStore::open_with(&path, config)
         .map_err(|e| format!("cannot open the log store {}: {e}", path.display()))
 }
 

@@ -30,6 +30,9 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// SecretId → SecretKey for the cloud API (empty: unauthenticated, loopback only).
     pub credentials: Credentials,
+    /// Log records older than this are deleted (`None`: kept for ever). Async events are
+    /// kept 3 days after they end, as on SCF.
+    pub log_retention: Option<Duration>,
 }
 
 impl ServeOptions {
@@ -40,6 +43,7 @@ impl ServeOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 9000)),
             data_dir: PathBuf::from(".scf"),
             credentials: Credentials::new(),
+            log_retention: None,
         }
     }
 }
@@ -72,7 +76,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     let template = Template::load(&opts.template).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&opts.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", opts.data_dir.display()))?;
-    let store = PrintingStore::new(open_store(&opts.data_dir)?);
+    let store = PrintingStore::new(open_store(&opts.data_dir, opts.log_retention)?);
     let scratch = scratch_root(&opts.data_dir)?;
     let invoker = invoker_for(&template, None, Arc::new(store), &scratch)?;
     let recovered = invoker

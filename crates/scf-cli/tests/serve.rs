@@ -4,7 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{http, project, Served};
+use common::{http, project, run, scf, text, Served};
+use scf_logs::{LogRecord, LogStore, SqliteStore};
 
 #[test]
 fn serve_prints_what_it_serves_and_answers_a_gateway_route() {
@@ -88,4 +89,47 @@ fn ctrl_c_finishes_in_flight_invocations_then_exits() {
     s.wait_for_line(|l| l == "scf serve: stopped", Duration::from_secs(15));
     let code = s.child.wait().unwrap();
     assert!(code.success(), "{code:?}");
+}
+
+#[test]
+fn log_retention_deletes_older_records_when_serve_starts() {
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join(scf_cli::project::STORE_FILE);
+    let now = time::OffsetDateTime::now_utc();
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        for (id, age) in [("two-days-old", 48), ("one-hour-old", 1)] {
+            let started = now - time::Duration::hours(age);
+            let record = LogRecord::new("hello", "default", "$LATEST", id, started);
+            store.put(record).unwrap();
+        }
+        store.flush().unwrap();
+    }
+    let _served = Served::start(&project(), data.path(), &["--log-retention", "1d"]);
+    let store = SqliteStore::open(&db).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !store.get("two-days-old").unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the two-day-old record is still there"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(store.get("one-hour-old").unwrap().len(), 1);
+}
+
+#[test]
+fn a_bad_log_retention_is_refused_naming_the_option() {
+    let data = tempfile::tempdir().unwrap();
+    let out = run(scf()
+        .args(["serve", "-t"])
+        .arg(project())
+        .args(["--log-retention", "7 days", "--data-dir"])
+        .arg(data.path()));
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(r#"--log-retention "7 days": expected a number followed by s, m, h or d"#),
+        "{err}"
+    );
 }

@@ -66,5 +66,5 @@ pub use error::{ParseValueError, StoreError};
 pub use record::{InvocationType, LogRecord};
 pub use store::{
     AsyncEvent, AsyncQuery, AsyncStatus, LogPage, LogQuery, LogStore, MemoryStore, Order, OrderBy,
-    RetCodeFilter, SqliteStore, SqliteStoreConfig,
+    PurgeReport, RetCodeFilter, SqliteStore, SqliteStoreConfig, SCF_ASYNC_RETENTION,
 };

@@ -15,7 +15,7 @@ pub use query::{
     AsyncEvent, AsyncOrderBy, AsyncQuery, AsyncStatus, LogPage, LogQuery, Order, OrderBy,
     RetCodeFilter, TimeInterval, MAX_ASYNC_LIMIT, MAX_OFFSET_PLUS_LIMIT,
 };
-pub use sqlite::{SqliteStore, SqliteStoreConfig};
+pub use sqlite::{PurgeReport, SqliteStore, SqliteStoreConfig, SCF_ASYNC_RETENTION};
 
 use time::OffsetDateTime;
 

@@ -224,6 +224,33 @@ pub struct SqliteStoreConfig {
     /// the merge rewrites each page of the large one once per many keys. Larger: fewer
     /// rewrites of the large table's pages per record, more of the small one's per commit.
     pub key_merge_rows: u64,
+    /// Log records that started longer ago than this are deleted, with their request-id
+    /// keys (default `None`: kept for ever). The writer deletes them when the store opens
+    /// (before any write) and then every `purge_interval`.
+    pub log_retention: Option<Duration>,
+    /// Async events that ended (`FINISHED`, `FAILED`, `ABORTED`) longer ago than this are
+    /// deleted; a `RUNNING` event never is (default `None`: kept for ever). SCF keeps them
+    /// 3 days: [`SCF_ASYNC_RETENTION`].
+    pub async_retention: Option<Duration>,
+    /// How often the writer deletes what is past its retention (default 60 s).
+    pub purge_interval: Duration,
+    /// Most rows of one kind deleted in one transaction (default 10000): appends wait for
+    /// at most one such transaction, and a long backlog is deleted a batch at a time
+    /// between appends.
+    pub purge_batch: usize,
+}
+
+/// How long SCF keeps an async event's status after it ended: 3 days.
+pub const SCF_ASYNC_RETENTION: Duration = Duration::from_secs(3 * 24 * 3600);
+
+/// What a purge deleted ([`SqliteStore::purge`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PurgeReport {
+    /// Log records (attempts) deleted.
+    pub log_records: u64,
+    /// Async events deleted.
+    pub async_events: u64,
 }
 
 impl Default for SqliteStoreConfig {
@@ -236,6 +263,10 @@ impl Default for SqliteStoreConfig {
             checkpoint_interval: Duration::from_millis(250),
             wal_restart_pages: 16384,
             key_merge_rows: 262_144,
+            log_retention: None,
+            async_retention: None,
+            purge_interval: Duration::from_secs(60),
+            purge_batch: 10_000,
         }
     }
 }
@@ -258,6 +289,7 @@ enum Msg {
     PutBatch(Vec<LogRecord>, Reply),
     Async(AsyncOp, Reply),
     Flush(Reply),
+    Purge(SyncSender<Result<PurgeReport, StoreError>>),
 }
 
 impl Msg {
@@ -588,6 +620,16 @@ impl SqliteStore {
         self.request(|r| Msg::PutBatch(records, r))
     }
 
+    /// Deletes now, to the end, what is past the configured retention
+    /// ([`SqliteStoreConfig::log_retention`], [`SqliteStoreConfig::async_retention`]),
+    /// as the writer otherwise does every `purge_interval`; what it deleted. With no
+    /// retention configured it deletes nothing.
+    pub fn purge(&self) -> Result<PurgeReport, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Msg::Purge(reply))?;
+        answer.recv().map_err(|_| StoreError::WriterStopped)?
+    }
+
     fn take_failure(&self) -> Option<StoreError> {
         lock(&self.failed).take()
     }
@@ -699,7 +741,6 @@ fn writer_loop(
     cfg: SqliteStoreConfig,
     failed: Arc<Mutex<Option<StoreError>>>,
 ) {
-    let batch_size = cfg.batch_size.max(1);
     let mut keys = match KeyMerge::open(&mut conn, cfg.key_merge_rows) {
         Ok(k) => k,
         Err(e) => {
@@ -709,39 +750,213 @@ fn writer_loop(
             KeyMerge::open_empty(cfg.key_merge_rows)
         }
     };
-    while let Ok(first) = rx.recv() {
-        let mut urgent = first.waits();
-        let mut puts = first.puts();
-        let mut batch = vec![first];
-        let deadline = Instant::now() + cfg.batch_interval;
-        while puts < batch_size {
-            let next = if urgent {
-                match rx.try_recv() {
-                    Ok(m) => m,
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-                }
-            } else {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                match rx.recv_timeout(deadline - now) {
-                    Ok(m) => m,
-                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-                }
-            };
-            urgent |= next.waits();
-            puts += next.puts();
-            batch.push(next);
-        }
-        commit_batch(&mut conn, batch, &mut keys, &failed);
-        keys.run(&mut conn, &failed);
-        if restart_due.load(Ordering::Acquire) && restart_wal(&conn, &cfg, &failed) {
-            restart_due.store(false, Ordering::Release);
-        }
-        // A full channel means a checkpoint is already due.
-        let _ = ticks.try_send(());
+    let mut purge = Purge::new(&cfg);
+    if purge.enabled {
+        // At open, before any write: a store reopened after a pause catches up first.
+        purge.step(&mut conn, &mut keys, &failed);
     }
+    loop {
+        let first = if purge.enabled {
+            match rx.recv_timeout(purge.due.saturating_duration_since(Instant::now())) {
+                Ok(m) => Some(m),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(m) => Some(m),
+                Err(_) => break,
+            }
+        };
+        if let Some(first) = first {
+            write_batch(&mut conn, &rx, first, &cfg, &mut keys, &mut purge, &failed);
+            if restart_due.load(Ordering::Acquire) && restart_wal(&conn, &cfg, &failed) {
+                restart_due.store(false, Ordering::Release);
+            }
+            // A full channel means a checkpoint is already due.
+            let _ = ticks.try_send(());
+        }
+        if purge.enabled && Instant::now() >= purge.due {
+            purge.step(&mut conn, &mut keys, &failed);
+            let _ = ticks.try_send(());
+        }
+    }
+}
+
+/// Collects a batch of messages, starting with `first`, and commits it; then runs the
+/// purges it asked for ([`SqliteStore::purge`]), each after the writes sent before it.
+fn write_batch(
+    conn: &mut Connection,
+    rx: &Receiver<Msg>,
+    first: Msg,
+    cfg: &SqliteStoreConfig,
+    keys: &mut KeyMerge,
+    purge: &mut Purge,
+    failed: &Mutex<Option<StoreError>>,
+) {
+    let batch_size = cfg.batch_size.max(1);
+    let mut urgent = first.waits();
+    let mut puts = first.puts();
+    let mut batch = Vec::new();
+    let mut asked = Vec::new();
+    let mut keep = |msg: Msg| match msg {
+        Msg::Purge(reply) => asked.push(reply),
+        msg => batch.push(msg),
+    };
+    keep(first);
+    let deadline = Instant::now() + cfg.batch_interval;
+    while puts < batch_size {
+        let next = if urgent {
+            match rx.try_recv() {
+                Ok(m) => m,
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        } else {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            match rx.recv_timeout(deadline - now) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            }
+        };
+        urgent |= next.waits();
+        puts += next.puts();
+        keep(next);
+    }
+    commit_batch(conn, batch, keys, failed);
+    keys.run(conn, failed);
+    for reply in asked {
+        let _ = reply.send(purge.all(conn, keys));
+    }
+}
+
+/// The writer's retention purge: when it is due, and one step of it.
+#[derive(Debug)]
+struct Purge {
+    enabled: bool,
+    log_retention: Option<Duration>,
+    async_retention: Option<Duration>,
+    interval: Duration,
+    batch: usize,
+    /// When the next step runs.
+    due: Instant,
+}
+
+impl Purge {
+    fn new(cfg: &SqliteStoreConfig) -> Self {
+        Purge {
+            enabled: cfg.log_retention.is_some() || cfg.async_retention.is_some(),
+            log_retention: cfg.log_retention,
+            async_retention: cfg.async_retention,
+            interval: cfg.purge_interval,
+            batch: cfg.purge_batch.max(1),
+            due: Instant::now(),
+        }
+    }
+
+    /// One batch of each kind; the next step is due at once while a batch came back
+    /// full (a backlog, deleted between appends), else after the interval. A failure is
+    /// reported once through `failed` and tried again after the interval.
+    fn step(
+        &mut self,
+        conn: &mut Connection,
+        keys: &mut KeyMerge,
+        failed: &Mutex<Option<StoreError>>,
+    ) {
+        let more = match self.once(conn, keys) {
+            Ok(report) => {
+                report.log_records >= self.batch as u64 || report.async_events >= self.batch as u64
+            }
+            Err(e) => {
+                lock(failed).get_or_insert(e);
+                false
+            }
+        };
+        self.due = Instant::now() + if more { Duration::ZERO } else { self.interval };
+    }
+
+    /// Every batch until nothing is left past the retention.
+    fn all(
+        &mut self,
+        conn: &mut Connection,
+        keys: &mut KeyMerge,
+    ) -> Result<PurgeReport, StoreError> {
+        let mut total = PurgeReport::default();
+        loop {
+            let report = self.once(conn, keys)?;
+            total.log_records += report.log_records;
+            total.async_events += report.async_events;
+            if report.log_records < self.batch as u64 && report.async_events < self.batch as u64 {
+                self.due = Instant::now() + self.interval;
+                return Ok(total);
+            }
+        }
+    }
+
+    fn once(&self, conn: &mut Connection, keys: &mut KeyMerge) -> Result<PurgeReport, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let cutoff = |keep: Duration| to_micros(now - keep);
+        let mut report = PurgeReport::default();
+        if let Some(keep) = self.log_retention {
+            let (records, new_keys) = purge_logs(conn, cutoff(keep), self.batch)
+                .map_err(|e| write_err("deleting expired log records", e))?;
+            report.log_records = records;
+            // The merge counts the small key table's rows; these left it.
+            keys.new_rows = keys.new_rows.saturating_sub(new_keys);
+        }
+        if let Some(keep) = self.async_retention {
+            report.async_events = conn
+                .prepare_cached(PURGE_ASYNC)
+                .and_then(|mut st| st.execute(params![cutoff(keep), sat_i64(self.batch as u64)]))
+                .map_err(|e| write_err("deleting expired async events", e))?
+                as u64;
+        }
+        Ok(report)
+    }
+}
+
+/// Deletes up to `limit` async events that ended before ?1 (unix µs).
+const PURGE_ASYNC: &str = "DELETE FROM async_events WHERE id IN (\
+    SELECT id FROM async_events WHERE status <> 'RUNNING' AND end_time < ?1 LIMIT ?2)";
+
+/// Deletes, in one transaction, up to `limit` log records that started before
+/// `cutoff_us` (oldest first, through the `logs_time` index) and their keys; how many
+/// records, and how many of their keys were in the small key table.
+fn purge_logs(conn: &mut Connection, cutoff_us: i64, limit: usize) -> rusqlite::Result<(u64, u64)> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let rows: Vec<(i64, i64, i64, i64)> = tx
+        .prepare_cached(
+            "SELECT id, rkey, retry_num, coll FROM logs WHERE start_time < ?1 \
+             ORDER BY start_time LIMIT ?2",
+        )?
+        .query_map(params![cutoff_us, sat_i64(limit as u64)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut new_keys = 0;
+    {
+        let mut drop_new = tx.prepare_cached(
+            "DELETE FROM logs_key_new WHERE rkey = ?1 AND retry_num = ?2 AND coll = ?3",
+        )?;
+        let mut drop_old = tx.prepare_cached(
+            "DELETE FROM logs_key WHERE rkey = ?1 AND retry_num = ?2 AND coll = ?3",
+        )?;
+        let mut drop_row = tx.prepare_cached("DELETE FROM logs WHERE id = ?1")?;
+        for (id, rkey, retry_num, coll) in &rows {
+            // Every key is in exactly one of the two tables. The writer's Bloom filter
+            // of the large one keeps a deleted key: a false positive, one lookup more.
+            if drop_new.execute(params![rkey, retry_num, coll])? > 0 {
+                new_keys += 1;
+            } else {
+                drop_old.execute(params![rkey, retry_num, coll])?;
+            }
+            drop_row.execute([id])?;
+        }
+    }
+    tx.commit()?;
+    Ok((rows.len() as u64, new_keys))
 }
 
 /// The writer's RESTART checkpoint, between two of its transactions (so it never waits for
@@ -1190,6 +1405,10 @@ fn commit_batch(
                 }
                 Msg::Async(op, reply) => replies.push((reply, apply_async(&tx, &op))),
                 Msg::Flush(reply) => replies.push((reply, Ok(()))),
+                // `write_batch` keeps purges out of the batch and runs them after it.
+                Msg::Purge(reply) => {
+                    let _ = reply.send(Ok(PurgeReport::default()));
+                }
             }
         }
         let new_keys = stmt.new_keys;
