@@ -1,5 +1,5 @@
-//! SqliteStore benchmarks: sustained append throughput and a
-//! `GetFunctionLogs`-shaped query over 1,000,000 records.
+//! SqliteStore benchmarks: sustained append throughput, a `GetFunctionLogs`-shaped query
+//! over 1,000,000 records, and deleting expired records (retention).
 
 // criterion_group! generates an undocumented `pub fn`.
 #![allow(missing_docs)]
@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use scf_logs::{LogQuery, LogRecord, LogStore, Order, OrderBy, RetCodeFilter, SqliteStore};
+use scf_logs::{
+    LogQuery, LogRecord, LogStore, Order, OrderBy, RetCodeFilter, SqliteStore, SqliteStoreConfig,
+};
 
 #[path = "support/records.rs"]
 mod records;
@@ -79,5 +81,51 @@ fn query(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, append, query);
+/// Deleting 100k expired records (and their keys) with `purge`, in the default batches
+/// of 10,000 (each its own transaction: what an append may wait for), from a file that
+/// also holds 1M records not expired.
+fn purge(c: &mut Criterion) {
+    const EXPIRED: u64 = 100_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = SqliteStoreConfig::default();
+    // The bench's records started on 2026-11-25.
+    cfg.log_retention = Some(Duration::from_secs(24 * 3600));
+    let store = SqliteStore::open_with(dir.path().join("purge.db"), cfg).expect("open");
+    let now = time::OffsetDateTime::now_utc();
+    let mut i = 0;
+    while i < QUERY_ROWS {
+        let kept = (i..i + 50_000)
+            .map(|n| {
+                let mut r = record(n);
+                r.start_time = now;
+                r
+            })
+            .collect();
+        store.put_batch(kept).expect("bulk load");
+        i += 50_000;
+    }
+    let next = AtomicU64::new(QUERY_ROWS);
+    let mut g = c.benchmark_group("sqlite_purge");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(EXPIRED));
+    g.bench_function("purge_100k_expired_of_1_1m", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let base = next.fetch_add(EXPIRED, Ordering::Relaxed);
+                store
+                    .put_batch((base..base + EXPIRED).map(record).collect())
+                    .expect("expired records");
+                let start = Instant::now();
+                let report = store.purge().expect("purge");
+                total += start.elapsed();
+                assert_eq!(report.log_records, EXPIRED);
+            }
+            total
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, append, query, purge);
 criterion_main!(benches);
