@@ -139,8 +139,12 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
             recovered.requeued.len()
         );
     }
+    let kept = match opts.log_retention {
+        Some(keep) => format!("records kept {}", short_duration(keep)),
+        None => "records kept until deleted".to_string(),
+    };
     println!(
-        "  logs: {}",
+        "  logs: {} ({kept}; async event statuses 3 days after they end)",
         opts.data_dir.join(crate::project::STORE_FILE).display()
     );
     println!("ready: http://{addr}");
@@ -191,4 +195,16 @@ async fn run_timer(
             eprintln!("timer {trigger} of {function}: {e}");
         }
     }
+}
+
+/// `7d`, `12h`, `30m` or `45s`: the largest unit that divides `d` whole.
+fn short_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    [(86_400, "d"), (3600, "h"), (60, "m")]
+        .into_iter()
+        .find(|(unit, _)| secs > 0 && secs % unit == 0)
+        .map_or_else(
+            || format!("{secs}s"),
+            |(unit, name)| format!("{}{name}", secs / unit),
+        )
 }

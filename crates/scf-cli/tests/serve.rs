@@ -105,7 +105,12 @@ fn log_retention_deletes_older_records_when_serve_starts() {
         }
         store.flush().unwrap();
     }
-    let _served = Served::start(&project(), data.path(), &["--log-retention", "1d"]);
+    let mut served = Served::start(&project(), data.path(), &["--log-retention", "24h"]);
+    let line = served.wait_for_line(|l| l.starts_with("  logs: "), Duration::from_secs(1));
+    assert!(
+        line.ends_with("(records kept 1d; async event statuses 3 days after they end)"),
+        "{line}"
+    );
     let store = SqliteStore::open(&db).unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !store.get("two-days-old").unwrap().is_empty() {
