@@ -11,6 +11,10 @@ pub const MAX_INIT_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_INIT_TIMEOUT: Duration = Duration::from_secs(65);
 /// The most async retries an account may configure (`RetryNumLimit`).
 pub const MAX_RETRIES: u8 = 2;
+
+/// The longest an accepted async event may wait to run (`MsgTTL`, the account limit
+/// `MaxMsgTTL`): 21600 s, which is also the default.
+pub const MAX_MSG_TTL: Duration = Duration::from_secs(21_600);
 /// The size limit of a function's environment variables, counted as the bytes of `KEY=VALUE` pairs.
 pub const MAX_ENVIRONMENT_BYTES: usize = 4096;
 /// Environment variable prefixes reserved by the platform.
@@ -81,6 +85,12 @@ pub struct RetryConfig {
     pub max_retries: u8,
     /// Time between attempts, default 60 s.
     pub interval: Duration,
+    /// `MsgTTL`: how long after it was accepted an async event may still start an
+    /// attempt (a first one delayed by the concurrency limit or a restart, or a retry);
+    /// past it the event ends `FAILED`. Default and most [`MAX_MSG_TTL`] (6 hours). SCF
+    /// takes 60 s at least; shorter ones are accepted here, as a shorter `interval` is,
+    /// so that tests need not wait.
+    pub msg_ttl: Duration,
 }
 
 impl Default for RetryConfig {
@@ -88,17 +98,25 @@ impl Default for RetryConfig {
         Self {
             max_retries: MAX_RETRIES,
             interval: Duration::from_secs(60),
+            msg_ttl: MAX_MSG_TTL,
         }
     }
 }
 
 impl RetryConfig {
-    /// A policy with `max_retries` retries `interval` apart.
+    /// A policy with `max_retries` retries `interval` apart, and the default `MsgTTL`.
     pub fn new(max_retries: u8, interval: Duration) -> Self {
         Self {
             max_retries,
             interval,
+            msg_ttl: MAX_MSG_TTL,
         }
+    }
+
+    /// Sets `MsgTTL`.
+    pub fn with_msg_ttl(mut self, msg_ttl: Duration) -> Self {
+        self.msg_ttl = msg_ttl;
+        self
     }
 }
 
@@ -145,6 +163,12 @@ pub enum ConfigError {
     RetryNum {
         /// The retry count given.
         value: u8,
+    },
+    /// `MsgTTL` of zero or over [`MAX_MSG_TTL`].
+    #[error("MsgTTL {value_ms} ms is invalid: must be more than 0 and at most 21600 seconds")]
+    MsgTtl {
+        /// The TTL given, in ms.
+        value_ms: u128,
     },
     /// A concurrency limit of zero.
     #[error("ReservedConcurrency 0 is invalid: must be at least 1")]
@@ -253,6 +277,11 @@ impl FunctionConfig {
         if self.retry.max_retries > MAX_RETRIES {
             return Err(ConfigError::RetryNum {
                 value: self.retry.max_retries,
+            });
+        }
+        if self.retry.msg_ttl.is_zero() || self.retry.msg_ttl > MAX_MSG_TTL {
+            return Err(ConfigError::MsgTtl {
+                value_ms: self.retry.msg_ttl.as_millis(),
             });
         }
         if self.max_concurrency == Some(0) {

@@ -35,6 +35,7 @@ mod context;
 pub use cancel::{CancelReason, Cancellation, Cancelled};
 pub use config::{
     validate_env_key, ConfigError, FunctionConfig, RetryConfig, DEFAULT_INIT_TIMEOUT,
-    MAX_ENVIRONMENT_BYTES, MAX_INIT_TIMEOUT, MAX_RETRIES, RESERVED_ENV_PREFIXES, TIMEOUT_RANGE,
+    MAX_ENVIRONMENT_BYTES, MAX_INIT_TIMEOUT, MAX_MSG_TTL, MAX_RETRIES, RESERVED_ENV_PREFIXES,
+    TIMEOUT_RANGE,
 };
 pub use context::{Context, ThreadHook, ThreadTask};

@@ -94,6 +94,25 @@ fn retries_are_at_most_two() {
 }
 
 #[test]
+fn msg_ttl_defaults_to_six_hours_and_is_at_most_that() {
+    assert_eq!(config().retry.msg_ttl, Duration::from_secs(21_600));
+    let mut c = config();
+    c.retry = c.retry.with_msg_ttl(Duration::from_millis(50));
+    assert_eq!(c.validate(), Ok(()));
+    for (bad, ms) in [
+        (Duration::ZERO, 0),
+        (Duration::from_secs(21_601), 21_601_000),
+    ] {
+        c.retry.msg_ttl = bad;
+        assert_eq!(c.validate(), Err(ConfigError::MsgTtl { value_ms: ms }));
+    }
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "MsgTTL 21601000 ms is invalid: must be more than 0 and at most 21600 seconds"
+    );
+}
+
+#[test]
 fn concurrency_limit_of_zero_is_refused() {
     let mut c = config();
     c.max_concurrency = Some(0);

@@ -23,6 +23,23 @@ use crate::run::{new_request_id, Busy, Ending, RunOptions};
 /// when an invocation of its function ends.
 const GATE_RECHECK: Duration = Duration::from_millis(100);
 
+/// How waiting for an async attempt's turn under the concurrency limit ended.
+enum Gate {
+    Open(GatePermit),
+    /// Terminated, or the invoker is shutting down.
+    Stopped,
+    /// The event's `MsgTTL` ran out first.
+    Expired,
+}
+
+/// How long an event accepted at `accepted` may still start an attempt under `ttl`
+/// (`MsgTTL`); `None` once that time has passed.
+fn ttl_left(accepted: OffsetDateTime, ttl: Duration) -> Option<Duration> {
+    Duration::try_from(accepted + ttl - OffsetDateTime::now_utc())
+        .ok()
+        .filter(|left| !left.is_zero())
+}
+
 /// An accepted event on its way to a worker.
 #[derive(Debug)]
 pub(crate) struct AsyncJob {
@@ -143,6 +160,8 @@ impl Inner {
         };
         let mut permit = Some(permit);
         let mut retry_num = job.event.attempts;
+        // The status code of this run's last attempt, for an event that expires after it.
+        let mut last_code: Option<i64> = None;
         loop {
             if slot.abort.is_cancelled() || self.draining.is_cancelled() {
                 break;
@@ -161,8 +180,22 @@ impl Inner {
                     break;
                 }
             };
-            let Some(gate) = self.wait_gate(&entry, &slot).await else {
-                break;
+            let ttl = entry.config.retry.msg_ttl;
+            let gate = match self
+                .wait_gate(&entry, &slot, job.event.start_time, ttl)
+                .await
+            {
+                Gate::Open(gate) => gate,
+                Gate::Stopped => break,
+                // No attempt starts past MsgTTL: the event ends with its last attempt's
+                // status, or, if none ran, with 432 (it could not run in time).
+                Gate::Expired => {
+                    let code = last_code
+                        .unwrap_or_else(|| FunctionStatus::ResourceLimitReached.code().into());
+                    self.write_status(&slot, &id, AsyncStatus::Failed, code, retry_num)
+                        .await;
+                    break;
+                }
             };
             // Counted before it runs, so that after a crash the retry count says so.
             self.write_status(&slot, &id, AsyncStatus::Running, 0, retry_num + 1)
@@ -210,7 +243,10 @@ impl Inner {
                 }
                 Ending::Failed => {
                     let code = i64::from(run.response.status.code());
-                    if retry_num >= u32::from(entry.config.retry.max_retries) {
+                    last_code = Some(code);
+                    let retry_in_time = ttl_left(job.event.start_time, entry.config.retry.msg_ttl)
+                        .is_some_and(|left| left > entry.config.retry.interval);
+                    if retry_num >= u32::from(entry.config.retry.max_retries) || !retry_in_time {
                         self.write_status(&slot, &id, AsyncStatus::Failed, code, retry_num + 1)
                             .await;
                         break;
@@ -238,17 +274,27 @@ impl Inner {
     }
 
     /// Waits for room under the function's concurrency limit (SCF retries over-quota
-    /// async events rather than failing them); `None` if terminated or shutting down.
-    async fn wait_gate(&self, entry: &FunctionEntry, slot: &AsyncSlot) -> Option<GatePermit> {
+    /// async events rather than failing them) until the event's `MsgTTL`, counted from
+    /// `accepted`, runs out.
+    async fn wait_gate(
+        &self,
+        entry: &FunctionEntry,
+        slot: &AsyncSlot,
+        accepted: OffsetDateTime,
+        ttl: Duration,
+    ) -> Gate {
         loop {
+            let Some(left) = ttl_left(accepted, ttl) else {
+                return Gate::Expired;
+            };
             if let Some(permit) = entry.gate.try_acquire(entry.limit) {
-                return Some(permit);
+                return Gate::Open(permit);
             }
             tokio::select! {
                 () = entry.gate.released() => {}
-                () = tokio::time::sleep(GATE_RECHECK) => {}
-                _ = slot.abort.cancelled() => return None,
-                _ = self.draining.cancelled() => return None,
+                () = tokio::time::sleep(GATE_RECHECK.min(left)) => {}
+                _ = slot.abort.cancelled() => return Gate::Stopped,
+                _ = self.draining.cancelled() => return Gate::Stopped,
             }
         }
     }

@@ -10,8 +10,8 @@
 //! - **async** (`Event`): the call returns the request id once the event is stored
 //!   durably in the [`LogStore`](scf_logs::LogStore) and queued; workers run it, retry it
 //!   after a function error per the function's [`RetryConfig`](scf_context::RetryConfig)
-//!   (each attempt logged with its `RetryNum`), and track its status (`RUNNING`,
-//!   `FINISHED`, `FAILED`, `ABORTED`). [`Invoker::terminate`] aborts one;
+//!   (each attempt logged with its `RetryNum`; none starts past its `MsgTTL`), and track
+//!   its status (`RUNNING`, `FINISHED`, `FAILED`, `ABORTED`). [`Invoker::terminate`] aborts one;
 //!   [`Invoker::recover`] re-runs the events a crash left unfinished. The queue is
 //!   bounded: a full queue refuses the call ([`InvokeError::QueueFull`]).
 //!
