@@ -5,26 +5,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{function, invoker, invoker_with};
-use scf_context::Context;
-use scf_handler::{handler_fn, FunctionError, FunctionStatus};
+use common::{function, gated, invoker, invoker_with};
+use scf_handler::FunctionStatus;
 use scf_invoker::{InvokeError, InvokeRequest};
-use serde_json::Value;
 use tokio::sync::Semaphore;
-
-/// A handler that waits until the test adds a permit to `gate`.
-fn gated(gate: Arc<Semaphore>) -> impl scf_handler::Handler {
-    handler_fn(move |_: Value, _: Context| {
-        let gate = gate.clone();
-        async move {
-            gate.acquire()
-                .await
-                .map_err(|e| FunctionError::new("Closed", e.to_string()))?
-                .forget();
-            Ok::<_, FunctionError>("done")
-        }
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_call_over_the_limit_is_refused_with_432_and_scfs_message() {

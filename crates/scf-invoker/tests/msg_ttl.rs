@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{final_status, function, function_with_retries, invoker, register_user};
+use common::{final_status, function, function_with_retries, gated, invoker, register_user};
 use scf_context::Context;
 use scf_handler::{handler_fn, FunctionError, FunctionStatus};
 use scf_invoker::{InvokeRequest, Invoker, InvokerConfig};
@@ -24,20 +24,7 @@ async fn an_event_kept_waiting_by_the_concurrency_limit_past_its_ttl_fails_with_
     let mut config = function("slow");
     config.max_concurrency = Some(1);
     config.retry = config.retry.with_msg_ttl(Duration::from_millis(300));
-    let handler = {
-        let gate = gate.clone();
-        handler_fn(move |_: Value, _: Context| {
-            let gate = gate.clone();
-            async move {
-                gate.acquire()
-                    .await
-                    .map_err(|e| FunctionError::new("Closed", e.to_string()))?
-                    .forget();
-                Ok::<_, FunctionError>("done")
-            }
-        })
-    };
-    invoker.add_function(config, handler).unwrap();
+    invoker.add_function(config, gated(gate.clone())).unwrap();
     let first = invoker
         .invoke(InvokeRequest::event("slow", "{}"))
         .await

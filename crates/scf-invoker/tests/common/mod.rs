@@ -59,6 +59,20 @@ pub fn fixture(name: &str) -> String {
 #[error("user {0} already exists")]
 pub struct UserNameAlreadyExistsException(pub String);
 
+/// A handler that waits until the test adds a permit to `gate`, then returns `"done"`.
+pub fn gated(gate: Arc<tokio::sync::Semaphore>) -> impl scf_handler::Handler {
+    scf_handler::handler_fn(move |_: Value, _: Context| {
+        let gate = gate.clone();
+        async move {
+            gate.acquire()
+                .await
+                .map_err(|e| FunctionError::new("Closed", e.to_string()))?
+                .forget();
+            Ok::<_, FunctionError>("done")
+        }
+    })
+}
+
 /// The seed's echo handler: returns the event.
 pub async fn echo(event: Value, _ctx: Context) -> Result<Value, FunctionError> {
     Ok(event)
