@@ -751,12 +751,12 @@ fn writer_loop(
         }
     };
     let mut purge = Purge::new(&cfg);
-    if purge.enabled {
+    if purge.enabled() {
         // At open, before any write: a store reopened after a pause catches up first.
         purge.step(&mut conn, &mut keys, &failed);
     }
     loop {
-        let first = if purge.enabled {
+        let first = if purge.enabled() {
             match rx.recv_timeout(purge.due.saturating_duration_since(Instant::now())) {
                 Ok(m) => Some(m),
                 Err(RecvTimeoutError::Timeout) => None,
@@ -776,7 +776,7 @@ fn writer_loop(
             // A full channel means a checkpoint is already due.
             let _ = ticks.try_send(());
         }
-        if purge.enabled && Instant::now() >= purge.due {
+        if purge.enabled() && Instant::now() >= purge.due {
             purge.step(&mut conn, &mut keys, &failed);
             let _ = ticks.try_send(());
         }
@@ -835,7 +835,6 @@ fn write_batch(
 /// The writer's retention purge: when it is due, and one step of it.
 #[derive(Debug)]
 struct Purge {
-    enabled: bool,
     log_retention: Option<Duration>,
     async_retention: Option<Duration>,
     interval: Duration,
@@ -847,13 +846,17 @@ struct Purge {
 impl Purge {
     fn new(cfg: &SqliteStoreConfig) -> Self {
         Purge {
-            enabled: cfg.log_retention.is_some() || cfg.async_retention.is_some(),
             log_retention: cfg.log_retention,
             async_retention: cfg.async_retention,
             interval: cfg.purge_interval,
             batch: cfg.purge_batch.max(1),
             due: Instant::now(),
         }
+    }
+
+    /// Whether any retention is configured.
+    fn enabled(&self) -> bool {
+        self.log_retention.is_some() || self.async_retention.is_some()
     }
 
     /// One batch of each kind; the next step is due at once while a batch came back
