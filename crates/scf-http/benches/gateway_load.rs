@@ -19,7 +19,8 @@
 //! gateway reaches 50 % of bare hyper's rate with no errors and every server stays under
 //! 50 MB resident. Without `--bench` (as `cargo test --benches` runs it) it does a short
 //! smoke run. `--invoker-only` measures the invoker alone, in process; `--serve KIND` and
-//! `--drive ADDR PATH SECS` run one side alone (for profiling).
+//! `--drive ADDR PATH SECS` run one side alone (for profiling; PATH `invoke` drives the
+//! signed `Invoke`).
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Write};
@@ -46,17 +47,22 @@ fn main() {
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--drive") {
-        // Drives an already running server (for profiling it): `--drive ADDR PATH SECS`.
+        // Drives an already running server (for profiling it): `--drive ADDR PATH SECS`,
+        // where PATH `invoke` sends the signed `Invoke` of the full run.
         let addr: SocketAddr = args[i + 1].parse().expect("an address");
         let path = args[i + 2].clone();
         let secs: u64 = args[i + 3].parse().expect("seconds");
         let rt = tokio::runtime::Runtime::new().expect("a runtime");
-        let make: MakeRequest = Arc::new(move || {
-            Request::get(path.as_str())
-                .header("host", "bench")
-                .body(Full::new(Bytes::new()))
-                .expect("a request")
-        });
+        let make: MakeRequest = if path == "invoke" {
+            invoke_request(addr)
+        } else {
+            Arc::new(move || {
+                Request::get(path.as_str())
+                    .header("host", "bench")
+                    .body(Full::new(Bytes::new()))
+                    .expect("a request")
+            })
+        };
         let stats = rt.block_on(drive(addr, make, b"", 32, Duration::from_secs(secs)));
         println!("{:.0} req/s, {} errors", stats.rps(), stats.errors);
         return;

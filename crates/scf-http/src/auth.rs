@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use http::header::{HeaderMap, AUTHORIZATION, HOST};
 use http::Method;
 use sha2::{Digest, Sha256};
-use subtle::{Choice, ConstantTimeEq};
+use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 /// The only algorithm API 3.0 signs JSON requests with.
@@ -302,10 +302,62 @@ pub fn signature_bytes(
     service: &str,
     string_to_sign: &str,
 ) -> [u8; 32] {
+    hmac(
+        &signing_key(secret_key, date, service),
+        string_to_sign.as_bytes(),
+    )
+}
+
+/// The key that signs a day's requests to `service`: the first three HMACs of the chain,
+/// the same for every request of that day.
+fn signing_key(secret_key: &str, date: &str, service: &str) -> [u8; 32] {
     let k_date = hmac(format!("TC3{secret_key}").as_bytes(), date.as_bytes());
     let k_service = hmac(&k_date, service.as_bytes());
-    let k_signing = hmac(&k_service, b"tc3_request");
-    hmac(&k_signing, string_to_sign.as_bytes())
+    hmac(&k_service, b"tc3_request")
+}
+
+/// Signing keys already derived, by (SecretKey, date, service): three of the four HMACs
+/// of every request signed on the same day. A few entries (one per credential, service
+/// spelling and day in use), searched in order; past [`SigningKeys::MAX`] the oldest goes.
+#[derive(Clone, Default)]
+struct SigningKeys(std::sync::Arc<std::sync::Mutex<Vec<DerivedKey>>>);
+
+struct DerivedKey {
+    secret_key: String,
+    date: String,
+    service: String,
+    key: [u8; 32],
+}
+
+impl SigningKeys {
+    const MAX: usize = 32;
+
+    fn get(&self, secret_key: &str, date: &str, service: &str) -> [u8; 32] {
+        let mut keys = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = keys
+            .iter()
+            .find(|k| k.secret_key == secret_key && k.date == date && k.service == service)
+        {
+            return found.key;
+        }
+        if keys.len() >= Self::MAX {
+            keys.remove(0);
+        }
+        let key = signing_key(secret_key, date, service);
+        keys.push(DerivedKey {
+            secret_key: secret_key.into(),
+            date: date.into(),
+            service: service.into(),
+            key,
+        });
+        key
+    }
+}
+
+impl fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKeys")
+    }
 }
 
 /// The signature as lower-case hex.
@@ -403,6 +455,7 @@ pub struct Verifier {
     /// How far the timestamp may be from now; `None` disables the check (for
     /// known-answer tests only).
     pub max_skew: Option<Duration>,
+    keys: SigningKeys,
 }
 
 impl Default for Verifier {
@@ -448,6 +501,7 @@ impl Verifier {
             credentials,
             service: SCF_SERVICE.to_string(),
             max_skew: Some(DEFAULT_MAX_SKEW),
+            keys: SigningKeys::default(),
         }
     }
 
@@ -548,7 +602,9 @@ impl Verifier {
         };
         let query = if method == Method::POST { "" } else { query };
 
-        let mut matched = Choice::from(0u8);
+        let signing_key = self.keys.get(secret_key, &auth.date, &auth.service);
+        // Each comparison is constant-time. Stopping at the first match tells a client only
+        // which spelling of its own Host header it signed, nothing about the signature.
         for candidate in candidates {
             for lowercase in [true, false] {
                 let mut values: Vec<(&str, String)> = Vec::new();
@@ -582,17 +638,15 @@ impl Verifier {
                     chosen.iter().map(|(n, v)| (*n, v.as_str())).collect();
                 let creq = canonical_request(method.as_str(), query, &pairs, &payload_hash);
                 let sts = string_to_sign(timestamp, &auth.date, &auth.service, &creq);
-                let expected = signature_bytes(secret_key, &auth.date, &auth.service, &sts);
-                matched |= expected.ct_eq(&auth.signature);
+                let expected = hmac(&signing_key, sts.as_bytes());
+                if bool::from(expected.ct_eq(&auth.signature)) {
+                    return Ok(Verified {
+                        secret_id: auth.secret_id,
+                    });
+                }
             }
         }
-        if bool::from(matched) {
-            Ok(Verified {
-                secret_id: auth.secret_id,
-            })
-        } else {
-            Err(AuthError::SignatureFailure)
-        }
+        Err(AuthError::SignatureFailure)
     }
 }
 

@@ -348,6 +348,57 @@ fn a_wrong_secret_key_is_refused() {
     );
 }
 
+/// A request signed at `timestamp` with `secret_key` for `AKIDstubid`.
+fn signed_at(secret_key: &str, timestamp: i64) -> RawRequest {
+    let mut r = load("python_sdk_stub_vector.http");
+    let auth = SigningRequest::new(
+        "AKIDstubid",
+        secret_key,
+        "127.0.0.1:9000",
+        timestamp,
+        &r.body,
+    )
+    .authorization()
+    .unwrap();
+    r.set("host", "127.0.0.1:9000");
+    r.set("x-tc-timestamp", &timestamp.to_string());
+    r.set("authorization", &auth);
+    r
+}
+
+#[test]
+fn one_verifier_keeps_each_days_and_each_keys_signing_key_apart() {
+    // One verifier serves many requests and keeps the keys it derived per day; a request
+    // of another day, or signed with another key, is judged on its own.
+    let v = stub_verifier();
+    let day = 86_400;
+    for timestamp in [
+        1_700_000_000,
+        1_700_000_000 + day,
+        1_700_000_000,
+        1_700_000_000 + 2 * day,
+    ] {
+        let good = signed_at("stubsecretkey", timestamp);
+        assert!(verify_at(&v, &good, timestamp).is_ok(), "{timestamp}");
+        let wrong = signed_at("another-key", timestamp);
+        assert_eq!(
+            verify_at(&v, &wrong, timestamp).unwrap_err(),
+            AuthError::SignatureFailure,
+            "{timestamp}"
+        );
+    }
+    // The same SecretId with a new key: requests signed with the old one now fail.
+    let mut rotated = v.clone();
+    rotated.credentials = Credentials::single("AKIDstubid", "another-key");
+    let old = signed_at("stubsecretkey", 1_700_000_000);
+    assert_eq!(
+        verify_at(&rotated, &old, 1_700_000_000).unwrap_err(),
+        AuthError::SignatureFailure
+    );
+    let new = signed_at("another-key", 1_700_000_000);
+    assert!(verify_at(&rotated, &new, 1_700_000_000).is_ok());
+}
+
 #[test]
 fn any_of_several_credentials_is_accepted() {
     let r = load("python_sdk_invoke.http");
