@@ -33,6 +33,11 @@ pub fn open_store(data_dir: &Path, log_retention: Option<Duration>) -> Result<Sq
 /// Builds the out-of-process handler of a template function.
 pub fn process_function(def: &FunctionDef, scratch_root: &Path) -> Result<ProcessFunction, String> {
     let name = &def.config.name;
+    if def.function_type == "HTTP" {
+        return Err(format!(
+            "function {name}: Type HTTP (a web function, whose scf_bootstrap serves HTTP on port 9000) is not supported yet: scf serves Event functions only"
+        ));
+    }
     if def.config.runtime.is_none() {
         return Err(format!(
             "function {name}: Runtime is missing: set it in the template (Python3.9, Nodejs16.13, CustomRuntime…)"

@@ -273,3 +273,21 @@ fn every_subcommand_has_help() {
         assert!(text(&out.stdout).contains("Usage: scf"), "{sub}");
     }
 }
+
+#[test]
+fn a_web_function_is_refused_with_a_clear_error() {
+    let template =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/web/template.yaml");
+    let data = tempfile::tempdir().unwrap();
+    let out = run(scf()
+        .args(["invoke", "-t"])
+        .arg(&template)
+        .args(["web", "--data-dir"])
+        .arg(data.path()));
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("function web: Type HTTP (a web function, whose scf_bootstrap serves HTTP on port 9000) is not supported yet"),
+        "{err}"
+    );
+}
