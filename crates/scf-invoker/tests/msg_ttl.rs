@@ -23,7 +23,7 @@ async fn an_event_kept_waiting_by_the_concurrency_limit_past_its_ttl_fails_with_
     let gate = Arc::new(Semaphore::new(0));
     let mut config = function("slow");
     config.max_concurrency = Some(1);
-    config.retry = config.retry.with_msg_ttl(Duration::from_millis(300));
+    config.retry = config.retry.with_msg_ttl(Duration::from_secs(1));
     invoker.add_function(config, gated(gate.clone())).unwrap();
     let first = invoker
         .invoke(InvokeRequest::event("slow", "{}"))
@@ -52,10 +52,10 @@ async fn an_event_kept_waiting_by_the_concurrency_limit_past_its_ttl_fails_with_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_that_would_start_past_the_ttl_is_not_made() {
     let invoker = invoker(Default::default());
-    // Retries 300 ms apart, a 500 ms TTL: the first retry starts in time, the second
-    // would start at ~600 ms.
-    let mut config = function_with_retries("register", 2, 300);
-    config.retry = config.retry.with_msg_ttl(Duration::from_millis(500));
+    // Retries 1 s apart, a 1.6 s TTL: the first retry starts in time, the second would
+    // start at ~2 s.
+    let mut config = function_with_retries("register", 2, 1000);
+    config.retry = config.retry.with_msg_ttl(Duration::from_millis(1600));
     invoker
         .add_function(config, handler_fn(register_user))
         .unwrap();
