@@ -12,7 +12,9 @@
 //!   `tracing` or `log`, even with many invocations running at once.
 //! - [`store`]: [`LogStore`], with [`MemoryStore`] and [`SqliteStore`]; it
 //!   answers `GetFunctionLogs` and keeps the accepted async events
-//!   (`ListAsyncEvents`) so they survive a crash.
+//!   (`ListAsyncEvents`) so they survive a crash. The SQLite store deletes what is
+//!   past its configured retention ([`SqliteStoreConfig::log_retention`],
+//!   [`SqliteStoreConfig::async_retention`]); by default it keeps everything.
 //!
 //! Who depends on it: `scf-invoker` (captures, frames and stores each attempt;
 //! enqueues async events) and `scf-http` (serves the queries). It depends on
