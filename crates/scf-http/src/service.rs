@@ -438,11 +438,13 @@ impl ScfService {
                     Some(response.duration_ms),
                 );
                 let mut http_response = if response.is_success() {
-                    let value: serde_json::Value = serde_json::from_str(&response.ret_msg)
-                        .map_err(|e| GatewayError::InvalidResponse {
-                            detail: format!("the return value is not JSON: {e}"),
-                        })?;
-                    apigw::integration_response(&value)?
+                    // The invoker returns the value with every success.
+                    let value = response.return_value.as_ref().ok_or_else(|| {
+                        GatewayError::Internal(
+                            "a successful invocation without its return value".into(),
+                        )
+                    })?;
+                    apigw::integration_response(value)?
                 } else {
                     GatewayError::FunctionFailed {
                         body: response.ret_msg.clone(),

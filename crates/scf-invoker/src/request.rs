@@ -226,6 +226,10 @@ pub struct InvokeResponse {
     pub status: FunctionStatus,
     /// `RetMsg`: the return value as JSON text, or the SCF error JSON on failure.
     pub ret_msg: String,
+    /// On success, the return value itself (`ret_msg` is its JSON text), for a caller
+    /// that needs it as a value (the API Gateway trigger) without parsing `ret_msg`
+    /// again; `None` on failure and for an accepted async event.
+    pub return_value: Option<Value>,
     /// `ErrMsg`: empty on success, the SCF error JSON on failure.
     pub err_msg: String,
     /// `Log`: the last 4 KB of the run log with `LogType::Tail`, else empty.
@@ -250,6 +254,7 @@ impl InvokeResponse {
             request_id,
             status: FunctionStatus::Success,
             ret_msg: String::new(),
+            return_value: None,
             err_msg: String::new(),
             log: String::new(),
             mem_usage_bytes: 0,

@@ -181,16 +181,16 @@ impl Inner {
         for line in scope.buffer.take() {
             framer.user_line(&line);
         }
-        let (status, ret_msg, err_msg) = match result {
-            Ok(text) => {
+        let (status, ret_msg, return_value, err_msg) = match result {
+            Ok((text, value)) => {
                 framer.response(&text);
-                (FunctionStatus::Success, text, String::new())
+                (FunctionStatus::Success, text, Some(value), String::new())
             }
             Err(error) => {
                 let json = serde_json::to_string(&error.to_scf_json(&request_id))
                     .unwrap_or_else(|_| error.to_string());
                 framer.error(&json);
-                (error.status(), json.clone(), json)
+                (error.status(), json.clone(), None, json)
             }
         };
         let log = framer.finish(&Report {
@@ -203,6 +203,7 @@ impl Inner {
             request_id: request_id.clone(),
             status,
             ret_msg: ret_msg.clone(),
+            return_value,
             err_msg,
             log: if opts.log_tail {
                 framing::tail(&log, framing::TAIL_BYTES).to_string()
@@ -253,12 +254,13 @@ impl Inner {
         }
     }
 
-    /// Turns how the run ended into the outcome SCF reports: the `RetMsg` text or the error.
-    fn judge(&self, ended: Ended) -> (Ending, Result<String, FunctionError>) {
+    /// Turns how the run ended into the outcome SCF reports: the return value with its
+    /// `RetMsg` text, or the error.
+    fn judge(&self, ended: Ended) -> (Ending, Result<(String, Value), FunctionError>) {
         match ended {
             Ended::Done(Ok(value)) => match serde_json::to_string(&value) {
                 Ok(text) if text.len() <= self.config.max_response_bytes => {
-                    (Ending::Success, Ok(text))
+                    (Ending::Success, Ok((text, value)))
                 }
                 Ok(text) => (
                     Ending::Failed,

@@ -24,6 +24,7 @@ async fn echo_returns_the_event_as_json_text_with_the_scf_result_fields() {
             .unwrap();
         assert_eq!(response.status, FunctionStatus::Success, "{mode:?}");
         assert_eq!(response.ret_msg, r#"{"key":"abctest"}"#);
+        assert_eq!(response.return_value, Some(json!({"key": "abctest"})));
         assert_eq!(response.err_msg, "");
         assert_eq!(response.invoke_result, 0);
         assert_eq!(response.log, "", "no log without LogType Tail");
@@ -232,6 +233,7 @@ async fn a_returned_error_yields_430_with_the_scf_error_json() {
             "UserNameAlreadyExistsException: user alice already exists"
         );
         assert_eq!(response.ret_msg, response.err_msg);
+        assert_eq!(response.return_value, None, "no return value on failure");
         assert!(response.log.contains(&format!(
             "ERROR RequestId:{} Result:{{",
             response.request_id
