@@ -48,8 +48,13 @@ impl FunctionDef {
     /// timeout …  code …`.
     pub fn summary(&self) -> String {
         let c = &self.config;
+        let web = if self.function_type == "HTTP" {
+            "  (web function: not served yet)"
+        } else {
+            ""
+        };
         format!(
-            "{}/{}  handler {}  runtime {}  memory {} MB  timeout {} s  code {}",
+            "{}/{}  handler {}  runtime {}  memory {} MB  timeout {} s  code {}{web}",
             c.namespace,
             c.name,
             c.handler,

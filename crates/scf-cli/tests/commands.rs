@@ -290,4 +290,12 @@ fn a_web_function_is_refused_with_a_clear_error() {
         err.contains("function web: Type HTTP (a web function, whose scf_bootstrap serves HTTP on port 9000) is not supported yet"),
         "{err}"
     );
+    let out = run(scf().args(["validate", "-t"]).arg(&template));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains("default/web  handler")
+            && listed.contains("(web function: not served yet)"),
+        "{listed}"
+    );
 }
