@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 
@@ -33,10 +34,24 @@ pub trait Handler: Send + Sync + 'static {
     }
 }
 
+/// The future [`Handler::call`] returns (what `async_trait` makes of it).
+type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, FunctionError>> + Send + 'a>>;
+
+// The wrappers below hand back the inner handler's future as it is, instead of boxing a
+// second future around it: a wrapped handler costs no more per call than a bare one.
+
 #[async_trait::async_trait]
 impl<H: Handler + ?Sized> Handler for Arc<H> {
-    async fn call(&self, event: Value, context: Context) -> Result<Value, FunctionError> {
-        (**self).call(event, context).await
+    fn call<'life0, 'async_trait>(
+        &'life0 self,
+        event: Value,
+        context: Context,
+    ) -> CallFuture<'async_trait>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        (**self).call(event, context)
     }
 
     fn is_cooperative(&self) -> bool {
@@ -46,8 +61,16 @@ impl<H: Handler + ?Sized> Handler for Arc<H> {
 
 #[async_trait::async_trait]
 impl<H: Handler + ?Sized> Handler for Box<H> {
-    async fn call(&self, event: Value, context: Context) -> Result<Value, FunctionError> {
-        (**self).call(event, context).await
+    fn call<'life0, 'async_trait>(
+        &'life0 self,
+        event: Value,
+        context: Context,
+    ) -> CallFuture<'async_trait>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        (**self).call(event, context)
     }
 
     fn is_cooperative(&self) -> bool {
@@ -87,8 +110,16 @@ pub fn cooperative<H: Handler>(handler: H) -> Cooperative<H> {
 
 #[async_trait::async_trait]
 impl<H: Handler> Handler for Cooperative<H> {
-    async fn call(&self, event: Value, context: Context) -> Result<Value, FunctionError> {
-        self.0.call(event, context).await
+    fn call<'life0, 'async_trait>(
+        &'life0 self,
+        event: Value,
+        context: Context,
+    ) -> CallFuture<'async_trait>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        self.0.call(event, context)
     }
 
     fn is_cooperative(&self) -> bool {

@@ -35,6 +35,26 @@ async fn event_key_reaches_a_typed_async_function() {
 }
 
 #[tokio::test]
+async fn arc_box_and_cooperative_wrappers_call_the_handler_they_wrap() {
+    let event = json!({"key": "abctest"});
+    let expected = json!({"hello": "abctest"});
+    let arc = std::sync::Arc::new(handler_fn(echo));
+    assert_eq!(call(&arc, event.clone()).await.unwrap(), expected);
+    assert!(!arc.is_cooperative());
+    let boxed: Box<dyn Handler> = Box::new(handler_fn(echo));
+    assert_eq!(call(&boxed, event.clone()).await.unwrap(), expected);
+    let coop = scf_handler::cooperative(handler_fn(echo));
+    assert_eq!(call(&coop, event.clone()).await.unwrap(), expected);
+    assert!(coop.is_cooperative());
+    let shared = std::sync::Arc::new(coop);
+    assert_eq!(call(&shared, event).await.unwrap(), expected);
+    assert!(
+        shared.is_cooperative(),
+        "Arc keeps what it wraps cooperative"
+    );
+}
+
+#[tokio::test]
 async fn an_untyped_handler_gets_the_event_as_json() {
     let h = handler_fn(|event: Value, _ctx: Context| async move {
         Ok::<_, FunctionError>(event["key"].clone())
