@@ -35,7 +35,15 @@ enum Gate {
 /// How long an event accepted at `accepted` may still start an attempt under `ttl`
 /// (`MsgTTL`); `None` once that time has passed.
 fn ttl_left(accepted: OffsetDateTime, ttl: Duration) -> Option<Duration> {
-    Duration::try_from(accepted + ttl - OffsetDateTime::now_utc())
+    // A start time so far in the future that the TTL overflows the calendar (a corrupt
+    // record) never expires.
+    let expires = time::Duration::try_from(ttl)
+        .ok()
+        .and_then(|ttl| accepted.checked_add(ttl));
+    let Some(expires) = expires else {
+        return Some(Duration::MAX);
+    };
+    Duration::try_from(expires - OffsetDateTime::now_utc())
         .ok()
         .filter(|left| !left.is_zero())
 }
@@ -454,5 +462,27 @@ impl Inner {
             self.put_record(record);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_left_counts_from_acceptance_and_never_overflows() {
+        let now = OffsetDateTime::now_utc();
+        let left = ttl_left(now, Duration::from_secs(3600)).unwrap();
+        assert!(left > Duration::from_secs(3590) && left <= Duration::from_secs(3600));
+        assert_eq!(
+            ttl_left(now - Duration::from_secs(7200), Duration::from_secs(3600)),
+            None
+        );
+        // A start time at the end of the calendar (a corrupt record) does not panic.
+        let last = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+        assert_eq!(
+            ttl_left(last, Duration::from_secs(21_600)),
+            Some(Duration::MAX)
+        );
     }
 }

@@ -239,3 +239,14 @@ fn without_a_retention_nothing_is_deleted() {
     assert_eq!(count_of(&store, "old"), 1);
     assert!(store.get_async("ev").unwrap().is_some());
 }
+
+#[test]
+fn a_retention_or_interval_longer_than_the_clock_reaches_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(Some(Duration::MAX), Some(Duration::MAX));
+    cfg.purge_interval = Duration::MAX;
+    let store = SqliteStore::open_with(dir.path().join("logs.db"), cfg).unwrap();
+    store.put(started_ago("old", 0, 1000 * HOUR)).unwrap();
+    assert_eq!(store.purge().unwrap(), PurgeReport::default());
+    assert_eq!(count_of(&store, "old"), 1);
+}

@@ -877,7 +877,15 @@ impl Purge {
                 false
             }
         };
-        self.due = Instant::now() + if more { Duration::ZERO } else { self.interval };
+        self.due = if more { Instant::now() } else { self.later() };
+    }
+
+    /// When the next step is due after a complete one: an interval too long for the
+    /// clock waits for ever (for an explicit purge or the next write).
+    fn later(&self) -> Instant {
+        let now = Instant::now();
+        now.checked_add(self.interval)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
     }
 
     /// Every batch until nothing is left past the retention.
@@ -892,7 +900,7 @@ impl Purge {
             total.log_records += report.log_records;
             total.async_events += report.async_events;
             if report.log_records < self.batch as u64 && report.async_events < self.batch as u64 {
-                self.due = Instant::now() + self.interval;
+                self.due = self.later();
                 return Ok(total);
             }
         }
@@ -900,7 +908,13 @@ impl Purge {
 
     fn once(&self, conn: &mut Connection, keys: &mut KeyMerge) -> Result<PurgeReport, StoreError> {
         let now = OffsetDateTime::now_utc();
-        let cutoff = |keep: Duration| to_micros(now - keep);
+        // A retention longer than the calendar reaches back keeps everything.
+        let cutoff = |keep: Duration| {
+            time::Duration::try_from(keep)
+                .ok()
+                .and_then(|keep| now.checked_sub(keep))
+                .map_or(i64::MIN, to_micros)
+        };
         let mut report = PurgeReport::default();
         if let Some(keep) = self.log_retention {
             let (records, new_keys) = purge_logs(conn, cutoff(keep), self.batch)
