@@ -252,7 +252,7 @@ impl Inner {
                 Ending::Failed => {
                     let code = i64::from(run.response.status.code());
                     last_code = Some(code);
-                    let retry_in_time = ttl_left(job.event.start_time, entry.config.retry.msg_ttl)
+                    let retry_in_time = ttl_left(job.event.start_time, ttl)
                         .is_some_and(|left| left > entry.config.retry.interval);
                     if retry_num >= u32::from(entry.config.retry.max_retries) || !retry_in_time {
                         self.write_status(&slot, &id, AsyncStatus::Failed, code, retry_num + 1)

@@ -184,6 +184,16 @@ const MERGE_KEYS: &str = "INSERT INTO logs_key (rkey, retry_num, coll, id) \
     ORDER BY rkey, retry_num, coll";
 const DROP_MERGED_KEYS: &str = "DELETE FROM logs_key_new WHERE rkey BETWEEN ?1 AND ?2";
 const NEW_KEYS_IN: &str = "SELECT rkey FROM logs_key_new WHERE rkey BETWEEN ?1 AND ?2";
+/// Retention: the oldest log rows that started before ?1 (unix µs), at most ?2, with keys.
+const EXPIRED_LOGS: &str = "SELECT id, rkey, retry_num, coll FROM logs WHERE start_time < ?1 \
+    ORDER BY start_time LIMIT ?2";
+const DROP_NEW_KEY: &str =
+    "DELETE FROM logs_key_new WHERE rkey = ?1 AND retry_num = ?2 AND coll = ?3";
+const DROP_OLD_KEY: &str = "DELETE FROM logs_key WHERE rkey = ?1 AND retry_num = ?2 AND coll = ?3";
+const DROP_LOG: &str = "DELETE FROM logs WHERE id = ?1";
+/// Retention: up to ?2 async events that ended before ?1 (unix µs); never a running one.
+const PURGE_ASYNC: &str = "DELETE FROM async_events WHERE id IN (\
+    SELECT id FROM async_events WHERE status <> 'RUNNING' AND end_time < ?1 LIMIT ?2)";
 
 const ASYNC_COLS: &str = "invoke_request_id, function_name, namespace, qualifier, invoke_type, \
     status, status_code, start_time, end_time, event, attempts";
@@ -934,33 +944,22 @@ impl Purge {
     }
 }
 
-/// Deletes up to `limit` async events that ended before ?1 (unix µs).
-const PURGE_ASYNC: &str = "DELETE FROM async_events WHERE id IN (\
-    SELECT id FROM async_events WHERE status <> 'RUNNING' AND end_time < ?1 LIMIT ?2)";
-
 /// Deletes, in one transaction, up to `limit` log records that started before
 /// `cutoff_us` (oldest first, through the `logs_time` index) and their keys; how many
 /// records, and how many of their keys were in the small key table.
 fn purge_logs(conn: &mut Connection, cutoff_us: i64, limit: usize) -> rusqlite::Result<(u64, u64)> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let rows: Vec<(i64, i64, i64, i64)> = tx
-        .prepare_cached(
-            "SELECT id, rkey, retry_num, coll FROM logs WHERE start_time < ?1 \
-             ORDER BY start_time LIMIT ?2",
-        )?
+        .prepare_cached(EXPIRED_LOGS)?
         .query_map(params![cutoff_us, sat_i64(limit as u64)], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut new_keys = 0;
     {
-        let mut drop_new = tx.prepare_cached(
-            "DELETE FROM logs_key_new WHERE rkey = ?1 AND retry_num = ?2 AND coll = ?3",
-        )?;
-        let mut drop_old = tx.prepare_cached(
-            "DELETE FROM logs_key WHERE rkey = ?1 AND retry_num = ?2 AND coll = ?3",
-        )?;
-        let mut drop_row = tx.prepare_cached("DELETE FROM logs WHERE id = ?1")?;
+        let mut drop_new = tx.prepare_cached(DROP_NEW_KEY)?;
+        let mut drop_old = tx.prepare_cached(DROP_OLD_KEY)?;
+        let mut drop_row = tx.prepare_cached(DROP_LOG)?;
         for (id, rkey, retry_num, coll) in &rows {
             // Every key is in exactly one of the two tables. The writer's Bloom filter
             // of the large one keeps a deleted key: a false positive, one lookup more.
