@@ -90,3 +90,262 @@ fn every_crate_inherits_the_workspace_lints() {
         }
     }
 }
+
+fn cargo() -> std::process::Command {
+    std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// `cargo metadata` of the workspace's own packages.
+fn metadata() -> serde_json::Value {
+    let out = cargo()
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON")
+}
+
+/// The workspace's packages under `crates/`.
+fn crates(meta: &serde_json::Value) -> Vec<&serde_json::Value> {
+    meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter(|p| {
+            p["manifest_path"]
+                .as_str()
+                .is_some_and(|m| m.contains("/crates/"))
+        })
+        .collect()
+}
+
+/// The crates of the layer diagram in `docs/architecture.md`, top (depends on the most)
+/// first: the first word of each line of its first code block that names a crate.
+fn layer_order() -> Vec<String> {
+    let doc =
+        fs::read_to_string(root().join("docs/architecture.md")).expect("docs/architecture.md");
+    let block = doc
+        .split("```")
+        .nth(1)
+        .expect("docs/architecture.md begins with a layer diagram in a code block");
+    block
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.starts_with("scf-"))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn the_core_crates_pull_in_no_async_runtime_http_or_sqlite() {
+    let banned = ["tokio", "hyper", "rusqlite", "libsqlite3-sys"];
+    for core in ["scf-event", "scf-context", "scf-handler"] {
+        let out = cargo()
+            .args([
+                "tree",
+                "-p",
+                core,
+                "-e",
+                "normal",
+                "--all-features",
+                "--prefix",
+                "none",
+                "--format",
+                "{p}",
+                "--offline",
+            ])
+            .current_dir(root())
+            .output()
+            .expect("cargo tree runs");
+        assert!(
+            out.status.success(),
+            "cargo tree -p {core} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let tree = String::from_utf8_lossy(&out.stdout);
+        for line in tree.lines() {
+            let name = line.split_whitespace().next().unwrap_or_default();
+            assert!(
+                !banned.contains(&name),
+                "{core} is core and must not depend on {name} (found `{line}` in `cargo tree -p {core} -e normal`)"
+            );
+        }
+    }
+}
+
+#[test]
+fn no_crate_depends_on_a_crate_above_it_in_the_layer_diagram() {
+    let order = layer_order();
+    assert!(
+        order.len() >= 9,
+        "the layer diagram names too few crates: {order:?}"
+    );
+    let meta = metadata();
+    let crates = crates(&meta);
+    let name = |p: &serde_json::Value| p["name"].as_str().unwrap_or_default().to_owned();
+    let outside: Vec<String> = crates
+        .iter()
+        .map(|p| name(p))
+        .filter(|n| !order.contains(n))
+        .collect();
+    for p in &crates {
+        let me = name(p);
+        let normal_deps = p["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["kind"].is_null())
+            .map(|d| d["name"].as_str().unwrap_or_default().to_owned());
+        match order.iter().position(|c| *c == me) {
+            Some(level) => {
+                for dep in normal_deps {
+                    if let Some(dep_level) = order.iter().position(|c| *c == dep) {
+                        assert!(
+                            dep_level > level,
+                            "{me} depends on {dep}, which is not below it in docs/architecture.md's layer diagram"
+                        );
+                    }
+                    assert!(
+                        !outside.contains(&dep),
+                        "{me} depends on {dep}, which is outside the layers (a test helper)"
+                    );
+                }
+            }
+            None => assert!(
+                p["publish"].as_array().is_some_and(|a| a.is_empty()),
+                "{me} is not in docs/architecture.md's layer diagram: add it there, or make it `publish = false` test support"
+            ),
+        }
+    }
+}
+
+#[test]
+fn every_crate_has_a_description_of_its_own() {
+    let meta = metadata();
+    for p in crates(&meta) {
+        let name = p["name"].as_str().unwrap();
+        let description = p["description"].as_str().unwrap_or_default();
+        let own = description
+            .rsplit_once(": ")
+            .map_or(description, |(_, tail)| tail)
+            .trim();
+        assert!(
+            own.len() >= 20 && own != name && !own.contains(name),
+            "{name}'s description ({description:?}) must say what the crate does, not be a placeholder"
+        );
+    }
+}
+
+#[test]
+fn lints_are_set_once_in_the_workspace() {
+    let mut files = Vec::new();
+    rust_files(&root().join("crates"), &mut files);
+    rust_files(&root().join("xtask"), &mut files);
+    for f in files {
+        let crate_root = f.parent().is_some_and(|d| d.ends_with("src"))
+            && (f.ends_with("lib.rs") || f.ends_with("main.rs"));
+        let text = fs::read_to_string(&f).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim_start();
+            let sets_level = ["#![warn(", "#![deny(", "#![forbid("]
+                .iter()
+                .any(|a| line.starts_with(a));
+            // A library or binary takes the workspace's levels as a whole; one module may
+            // allow what it alone needs (say `unsafe_code`, with its reason), and test,
+            // bench and example crates may relax a lint (a test fails by panicking).
+            let relaxes_a_crate = crate_root && line.starts_with("#![allow(");
+            assert!(
+                !sets_level && !relaxes_a_crate,
+                "{}:{}: `{line}`: lint levels are set once, in Cargo.toml's [workspace.lints]",
+                f.display(),
+                i + 1
+            );
+        }
+    }
+}
+
+/// Source files allowed past [`MAX_LINES`], each with the reason it is not split yet.
+const LONG_FILES: &[(&str, &str)] = &[
+    // about ten concerns in one file; "Storage as its own layer" splits it by concern
+    (
+        "crates/scf-logs/src/store/sqlite.rs",
+        "to be split by concern",
+    ),
+];
+const MAX_LINES: usize = 800;
+
+#[test]
+fn no_source_file_outside_tests_is_over_800_lines() {
+    let mut files = Vec::new();
+    rust_files(&root().join("crates"), &mut files);
+    rust_files(&root().join("xtask"), &mut files);
+    let root = root().canonicalize().unwrap();
+    for f in files {
+        if f.components().any(|c| c.as_os_str() == "tests") {
+            continue;
+        }
+        let rel = f.canonicalize().unwrap();
+        let rel = rel
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let lines = fs::read_to_string(&f).unwrap().lines().count();
+        let allowed = LONG_FILES.iter().any(|(p, _)| *p == rel);
+        assert!(
+            lines <= MAX_LINES || allowed,
+            "{rel} has {lines} lines, over {MAX_LINES}: split it by concern"
+        );
+        assert!(
+            !allowed || lines > MAX_LINES,
+            "{rel} is on the long-file allow-list but has only {lines} lines: take it off"
+        );
+    }
+    for (p, _) in LONG_FILES {
+        assert!(
+            root.join(p).is_file(),
+            "{p} is on the long-file allow-list but does not exist"
+        );
+    }
+}
+
+/// Test binaries beside each crate's `tests/it`, each with the reason it is separate.
+const OWN_TEST_BINARIES: &[(&str, &str)] = &[(
+    "crates/scf-invoker/tests/counting_allocator.rs",
+    "a #[global_allocator] is the allocator of its whole binary",
+)];
+
+#[test]
+fn each_crate_has_one_integration_test_binary() {
+    for entry in fs::read_dir(root().join("crates")).unwrap().flatten() {
+        let tests = entry.path().join("tests");
+        let Ok(items) = fs::read_dir(&tests) else {
+            continue;
+        };
+        for item in items.flatten() {
+            let path = item.path();
+            let rel = format!(
+                "crates/{}/tests/{}",
+                entry.file_name().to_string_lossy(),
+                item.file_name().to_string_lossy()
+            );
+            let is_binary = path.extension().is_some_and(|e| e == "rs")
+                || (path.is_dir() && path.join("main.rs").exists() && !path.ends_with("it"));
+            assert!(
+                !is_binary || OWN_TEST_BINARIES.iter().any(|(p, _)| *p == rel),
+                "{rel} is a test binary of its own: make it a module of tests/it (or list it, with its reason, in OWN_TEST_BINARIES)"
+            );
+        }
+    }
+}

@@ -28,7 +28,6 @@
 //! assert_eq!(err.line, 10);
 //! assert_eq!(err.key, "Resources.default.hello.Properties.MemorySize");
 //! ```
-#![warn(clippy::unwrap_used)]
 
 pub mod cron;
 pub mod generate_event;

@@ -25,7 +25,6 @@
 //! let json = serde_json::to_value(&ctx).unwrap();
 //! assert_eq!(json["function_version"], "$LATEST");
 //! ```
-#![warn(clippy::unwrap_used)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cancel;

@@ -52,7 +52,6 @@
 //! # }
 //! # Ok::<(), serde_json::Error>(())
 //! ```
-#![warn(clippy::unwrap_used)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod headers;

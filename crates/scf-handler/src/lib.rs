@@ -44,7 +44,6 @@
 //! assert_eq!(err.status().code(), 430);
 //! # });
 //! ```
-#![warn(clippy::unwrap_used)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;

@@ -55,7 +55,6 @@
 //! assert_eq!(page.records[0].to_api()["RetCode"], 0);
 //! # Ok::<(), scf_logs::StoreError>(())
 //! ```
-#![warn(clippy::unwrap_used)]
 
 pub mod capture;
 pub mod error;

@@ -10,6 +10,9 @@
 //! `cargo bench -p scf-process --bench process` (set `SCF_BENCH_QUICK=1` for a short run).
 //! Skips (and says so) when no `python3` is found.
 
+// A benchmark fails by panicking, as a test does.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;

@@ -108,7 +108,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![warn(clippy::unwrap_used)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cgroup;

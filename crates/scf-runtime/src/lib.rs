@@ -34,7 +34,6 @@
 //!     scf_runtime::start(handler_fn(main_handler))
 //! }
 //! ```
-#![warn(clippy::unwrap_used)]
 
 mod client;
 mod config;

@@ -1,0 +1,15 @@
+//! The integration tests of `scf-cli`, one test binary: each module is one file of tests,
+//! `common` holds what they share.
+
+// A test fails by panicking: unwrap is how these files say "this cannot fail here".
+#![allow(clippy::unwrap_used)]
+
+mod commands;
+mod common;
+mod cron;
+mod generate_event;
+mod init;
+mod rust_hello;
+mod serve;
+mod tccli;
+mod template;

@@ -1,0 +1,140 @@
+//! `scf serve` run as a real process: gateway routes, the cloud API, timers, and Ctrl-C.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::{http, project, run, scf, text, Served};
+use scf_logs::{LogRecord, LogStore, SqliteStore};
+
+#[test]
+fn serve_prints_what_it_serves_and_answers_a_gateway_route() {
+    let data = tempfile::tempdir().unwrap();
+    let mut s = Served::start(&project(), data.path(), &[]);
+    s.wait_for_line(
+        |l| l.contains("route: ANY") && l.ends_with("/hello -> hello"),
+        Duration::from_secs(1),
+    );
+    s.wait_for_line(
+        |l| l.contains("timer: every_second * * * * * * * -> ticker"),
+        Duration::from_secs(1),
+    );
+    let (status, head, body) = http(&s.addr, "GET", "/hello?x=1", &[], "");
+    assert_eq!(status, 200, "{head}\n{body}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        serde_json::json!({"path": "/hello", "method": "GET"})
+    );
+    let rid = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-scf-requestid: "))
+        .expect("the function request id is echoed in a header")
+        .to_string();
+    // One line per invocation: request id, function, status, duration.
+    let line = s.wait_for_line(|l| l.starts_with(&rid), Duration::from_secs(5));
+    assert!(line.contains(" default/hello 200 "), "{line}");
+    let (status, _, body) = http(&s.addr, "GET", "/nope", &[], "");
+    assert_eq!(status, 404);
+    assert!(body.contains("GET") && body.contains("/nope"), "{body}");
+}
+
+#[test]
+fn serve_answers_the_cloud_api_invoke_action() {
+    let data = tempfile::tempdir().unwrap();
+    let s = Served::start(&project(), data.path(), &[]);
+    let body =
+        r#"{"FunctionName":"hello","ClientContext":"{\"key\":\"abctest\"}","LogType":"Tail"}"#;
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-TC-Action", "Invoke"),
+        ("X-TC-Version", "2018-04-16"),
+        ("X-TC-Region", "ap-guangzhou"),
+    ];
+    let (status, _, body) = http(&s.addr, "POST", "/", &headers, body);
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let result = &v["Response"]["Result"];
+    assert_eq!(result["RetMsg"], "\"abctest\"", "{v}");
+    assert_eq!(result["InvokeResult"], 0);
+    assert!(result["Log"].as_str().unwrap().contains("got event"), "{v}");
+}
+
+#[test]
+fn timers_fire_on_their_schedule() {
+    let data = tempfile::tempdir().unwrap();
+    let mut s = Served::start(&project(), data.path(), &[]);
+    // `* * * * * * *` fires every second: two runs within a few seconds.
+    let first = s.wait_for_line(
+        |l| l.contains(" default/ticker 200 ") && l.ends_with("async"),
+        Duration::from_secs(10),
+    );
+    let second = s.wait_for_line(
+        |l| l.contains(" default/ticker 200 ") && l.ends_with("async") && *l != first,
+        Duration::from_secs(10),
+    );
+    assert_ne!(first, second);
+}
+
+#[test]
+fn ctrl_c_finishes_in_flight_invocations_then_exits() {
+    let data = tempfile::tempdir().unwrap();
+    let mut s = Served::start(&project(), data.path(), &[]);
+    let addr = s.addr.clone();
+    let slow = std::thread::spawn(move || http(&addr, "GET", "/slow", &[], ""));
+    // Let the request reach the function (it sleeps 1.5 s), then interrupt.
+    std::thread::sleep(Duration::from_millis(700));
+    s.interrupt();
+    let (status, _, body) = slow.join().unwrap();
+    assert_eq!((status, body.as_str()), (200, "slept"));
+    s.wait_for_line(|l| l == "scf serve: stopped", Duration::from_secs(15));
+    let code = s.child.wait().unwrap();
+    assert!(code.success(), "{code:?}");
+}
+
+#[test]
+fn log_retention_deletes_older_records_when_serve_starts() {
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join(scf_cli::project::STORE_FILE);
+    let now = time::OffsetDateTime::now_utc();
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        for (id, age) in [("two-days-old", 48), ("one-hour-old", 1)] {
+            let started = now - time::Duration::hours(age);
+            let record = LogRecord::new("hello", "default", "$LATEST", id, started);
+            store.put(record).unwrap();
+        }
+        store.flush().unwrap();
+    }
+    let mut served = Served::start(&project(), data.path(), &["--log-retention", "24h"]);
+    let line = served.wait_for_line(|l| l.starts_with("  logs: "), Duration::from_secs(1));
+    assert!(
+        line.ends_with("(records kept 1d; async event statuses 3 days after they end)"),
+        "{line}"
+    );
+    let store = SqliteStore::open(&db).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !store.get("two-days-old").unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the two-day-old record is still there"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(store.get("one-hour-old").unwrap().len(), 1);
+}
+
+#[test]
+fn a_bad_log_retention_is_refused_naming_the_option() {
+    let data = tempfile::tempdir().unwrap();
+    let out = run(scf()
+        .args(["serve", "-t"])
+        .arg(project())
+        .args(["--log-retention", "7 days", "--data-dir"])
+        .arg(data.path()));
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(r#"--log-retention "7 days": expected a number followed by s, m, h or d"#),
+        "{err}"
+    );
+}

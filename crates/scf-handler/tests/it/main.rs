@@ -1,0 +1,11 @@
+//! The integration tests of `scf-handler`, one test binary: each module is one file of tests,
+//! `common` holds what they share.
+
+// A test fails by panicking: unwrap is how these files say "this cannot fail here".
+#![allow(clippy::unwrap_used)]
+
+mod adapters;
+mod function_error;
+mod handler_spec;
+mod registry;
+mod status_codes;

@@ -1,0 +1,163 @@
+//! Authentication of the cloud API: with credentials configured every request is checked
+//! with TC3-HMAC-SHA256 and refused with the `AuthFailure.*` codes.
+
+use crate::common;
+
+use common::{api_error, api_request, assert_json, now, send_api, signed_request, signed_service};
+use scf_http::{Server, ServerConfig, ServerError};
+use serde_json::json;
+
+const BODY: &[u8] = br#"{"FunctionName": "hello", "ClientContext": "{\"key\": \"abctest\"}"}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correctly_signed_request_runs() {
+    let body = send_api(&signed_service(), signed_request("Invoke", BODY, now())).await;
+    assert_eq!(
+        body["Response"]["Result"]["RetMsg"],
+        r#"{"hello":{"key":"abctest"}}"#
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_authorization_is_invalid_authorization() {
+    let body = send_api(&signed_service(), api_request("Invoke", BODY)).await;
+    assert_json(
+        &body,
+        &api_error(
+            "AuthFailure.InvalidAuthorization",
+            "Authorization header is invalid: the header is missing. Expected `TC3-HMAC-SHA256 Credential=<SecretId>/<YYYY-MM-DD>/<service>/tc3_request, SignedHeaders=content-type;host, Signature=<64 hex digits>`.",
+        ),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_authorization_is_invalid_authorization() {
+    let mut request = signed_request("Invoke", BODY, now());
+    request.headers_mut().insert(
+        "Authorization",
+        "TC3-HMAC-SHA256 Credential=AKIDstubid".parse().unwrap(),
+    );
+    let body = send_api(&signed_service(), request).await;
+    assert_json(
+        &body,
+        &api_error(
+            "AuthFailure.InvalidAuthorization",
+            "Authorization header is invalid: `SignedHeaders` is missing. Expected `TC3-HMAC-SHA256 Credential=<SecretId>/<YYYY-MM-DD>/<service>/tc3_request, SignedHeaders=content-type;host, Signature=<64 hex digits>`.",
+        ),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_secret_id_is_secret_id_not_found() {
+    let mut request = signed_request("Invoke", BODY, now());
+    let auth = request.headers()["Authorization"]
+        .to_str()
+        .unwrap()
+        .replace("AKIDstubid", "AKIDnobody");
+    request
+        .headers_mut()
+        .insert("Authorization", auth.parse().unwrap());
+    let body = send_api(&signed_service(), request).await;
+    assert_json(
+        &body,
+        &api_error(
+            "AuthFailure.SecretIdNotFound",
+            "The SecretId `AKIDnobody` is not found, please ensure that your SecretId is correct.",
+        ),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_timestamp_is_signature_expire() {
+    let ts = now() - 600;
+    let body = send_api(&signed_service(), signed_request("Invoke", BODY, ts)).await;
+    assert_json(&body, &api_error("AuthFailure.SignatureExpire", "<string>"));
+    let message = body["Response"]["Error"]["Message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!("Signature expired: X-TC-Timestamp {ts} is 6")),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("; at most 300 s is allowed."),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timestamp_from_the_future_is_signature_expire() {
+    let body = send_api(
+        &signed_service(),
+        signed_request("Invoke", BODY, now() + 600),
+    )
+    .await;
+    assert_json(&body, &api_error("AuthFailure.SignatureExpire", "<string>"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_signature_is_signature_failure() {
+    let mut request = signed_request("Invoke", BODY, now());
+    *request.body_mut() =
+        br#"{"FunctionName": "hello", "ClientContext": "{\"key\": \"tampered\"}"}"#.to_vec();
+    let body = send_api(&signed_service(), request).await;
+    assert_json(
+        &body,
+        &api_error(
+            "AuthFailure.SignatureFailure",
+            "The provided credentials could not be validated. Please check your signature is correct.",
+        ),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authentication_comes_before_the_action() {
+    let mut request = signed_request("NoSuchAction", b"{}", now());
+    request
+        .headers_mut()
+        .insert("X-TC-Timestamp", "1".parse().unwrap());
+    let body = send_api(&signed_service(), request).await;
+    assert_json(&body, &api_error("AuthFailure.SignatureExpire", "<string>"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_timestamp_is_missing_parameter() {
+    let mut request = signed_request("Invoke", BODY, now());
+    request.headers_mut().remove("X-TC-Timestamp");
+    let body = send_api(&signed_service(), request).await;
+    assert_json(
+        &body,
+        &api_error(
+            "MissingParameter",
+            "The request is missing a required parameter `X-TC-Timestamp` (the signing time in UNIX seconds).",
+        ),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_credentials_requests_are_not_checked() {
+    let body = common::call(
+        &common::service(),
+        "Invoke",
+        json!({"FunctionName": "hello"}),
+    )
+    .await;
+    assert!(body["Response"].get("Result").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_credentials_the_api_may_not_listen_beyond_loopback() {
+    let config = ServerConfig::new("0.0.0.0:0".parse().unwrap());
+    let err = Server::new(config, common::invoker()).unwrap_err();
+    assert!(matches!(
+        err,
+        ServerError::UnauthenticatedNonLoopback { .. }
+    ));
+    assert_eq!(
+        err.to_string(),
+        "no credentials are configured, so the cloud API would accept unsigned requests: it may listen on loopback only, not on 0.0.0.0:0. Configure ServerConfig.credentials, or listen on 127.0.0.1 / [::1]"
+    );
+    let gateway_only = ServerConfig::new("0.0.0.0:0".parse().unwrap())
+        .listen_on("0.0.0.0:0".parse().unwrap(), scf_http::Serves::Gateway);
+    assert!(Server::new(gateway_only, common::invoker()).is_ok());
+    let loopback6 = ServerConfig::new("[::1]:0".parse().unwrap());
+    assert!(Server::new(loopback6, common::invoker()).is_ok());
+}
