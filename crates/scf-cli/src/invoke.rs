@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scf_invoker::{InvokeRequest, InvokeResponse, Invoker, LogType};
-use scf_logs::{AsyncStatus, InvocationType, LogStore};
+use scf_logs::InvocationType;
+use scf_store::{AsyncStatus, LogStore};
 
 use crate::project::{invoker_for, open_store, scratch_root};
 use crate::template::Template;

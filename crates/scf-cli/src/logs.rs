@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use scf_logs::{LogQuery, LogStore, Order, OrderBy, RetCodeFilter};
+use scf_store::{LogQuery, LogStore, Order, OrderBy, RetCodeFilter};
 use time::OffsetDateTime;
 
 use crate::project::open_store;

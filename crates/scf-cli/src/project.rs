@@ -6,11 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scf_invoker::{Invoker, InvokerConfig};
-use scf_logs::{
-    AsyncEvent, AsyncQuery, AsyncStatus, LogPage, LogQuery, LogRecord, LogStore, SqliteStore,
-    SqliteStoreConfig, StoreError, SCF_ASYNC_RETENTION,
-};
+use scf_logs::LogRecord;
 use scf_process::{ProcessFunction, ProcessSpec};
+use scf_store::{AsyncEvent, AsyncQuery, AsyncStatus, LogPage, LogQuery, LogStore, StoreError};
+use scf_store_sqlite::{SqliteStore, SqliteStoreConfig, SCF_ASYNC_RETENTION};
 use time::OffsetDateTime;
 
 use crate::template::{FunctionDef, Template};

@@ -55,11 +55,11 @@
 //!
 //! Embedders that serve functions over HTTP (a local SCF, a custom gateway around native
 //! handlers, the CLI). It is the top of the stack: scf-event → scf-context →
-//! scf-handler → scf-logs → scf-invoker → scf-http.
+//! scf-handler → scf-logs → scf-store → scf-invoker → scf-http.
 //!
 //! Why each dependency is here:
-//! - `scf-invoker` runs the functions; `scf-logs` has the log records, queries and async
-//!   events the API serves; `scf-event` the API Gateway event and integration response
+//! - `scf-invoker` runs the functions; `scf-logs` has the log records and `scf-store`
+//!   the queries and async events the API serves; `scf-event` the API Gateway event and integration response
 //!   types; `scf-handler`, `scf-context` the function status codes and configs.
 //! - `hyper`, `hyper-util`, `http`, `http-body-util`, `bytes`, `tokio`, `futures-util`:
 //!   the HTTP server and its connections, timers and signals.

@@ -14,7 +14,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use scf_context::{Context, FunctionConfig};
 use scf_handler::{handler_fn, FunctionError, Handler};
 use scf_invoker::{Execution, InvokeRequest, Invoker, InvokerConfig};
-use scf_logs::MemoryStore;
+use scf_store::MemoryStore;
 use serde_json::Value;
 
 const EVENT: &str = r#"{"key":"abctest"}"#;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use scf_logs::{LogStore, MemoryStore};
+use scf_store::{LogStore, MemoryStore};
 
 /// Largest sync event SCF accepts: 6 MB.
 pub const MAX_SYNC_EVENT_BYTES: usize = 6 * 1024 * 1024;
@@ -101,7 +101,7 @@ impl Default for ThreadPoolConfig {
 /// use std::sync::Arc;
 /// use std::time::Duration;
 /// use scf_invoker::{BillPolicy, InvokerConfig};
-/// use scf_logs::MemoryStore;
+/// use scf_store::MemoryStore;
 ///
 /// let mut config = InvokerConfig::default();
 /// config.store = Arc::new(MemoryStore::new(1_000));
@@ -114,7 +114,7 @@ impl Default for ThreadPoolConfig {
 pub struct InvokerConfig {
     /// Where every attempt's log record and every accepted async event go.
     /// Default: a [`MemoryStore`] (nothing survives a restart; use a
-    /// [`SqliteStore`](scf_logs::SqliteStore) for anything that serves).
+    /// `scf_store_sqlite::SqliteStore` for anything that serves).
     pub store: Arc<dyn LogStore>,
     /// How `BillDuration` is worked out. Default [`BillPolicy::PerMillisecond`].
     pub bill_policy: BillPolicy,

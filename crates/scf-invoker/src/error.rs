@@ -1,7 +1,8 @@
 //! Requests refused before a function runs, and failed async-event operations.
 
 use scf_handler::FunctionStatus;
-use scf_logs::{AsyncStatus, InvocationType, StoreError};
+use scf_logs::InvocationType;
+use scf_store::{AsyncStatus, StoreError};
 
 /// An invocation refused before the function ran: nothing was recorded and nothing is
 /// billed, as on SCF.

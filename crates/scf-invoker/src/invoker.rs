@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 
 use scf_context::{CancelReason, Cancellation, ConfigError, FunctionConfig};
 use scf_handler::Handler;
-use scf_logs::{
-    AsyncEvent, AsyncQuery, InvocationType, LogPage, LogQuery, LogRecord, LogStore, StoreError,
-};
+use scf_logs::{InvocationType, LogRecord};
+use scf_store::{AsyncEvent, AsyncQuery, LogPage, LogQuery, LogStore, StoreError};
 use serde_json::Value;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, Notify, Semaphore};

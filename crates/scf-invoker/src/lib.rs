@@ -8,7 +8,7 @@
 //!   ([`InvokeResponse`]: `RetMsg`, `ErrMsg`, `Log`, `MemUsage`, `Duration`,
 //!   `BillDuration`, `FunctionRequestId`, `InvokeResult`, and the function status);
 //! - **async** (`Event`): the call returns the request id once the event is stored
-//!   durably in the [`LogStore`](scf_logs::LogStore) and queued; workers run it, retry it
+//!   durably in the [`LogStore`](scf_store::LogStore) and queued; workers run it, retry it
 //!   after a function error per the function's [`RetryConfig`](scf_context::RetryConfig)
 //!   (each attempt logged with its `RetryNum`; none starts past its `MsgTTL`), and track
 //!   its status (`RUNNING`, `FINISHED`, `FAILED`, `ABORTED`). [`Invoker::terminate`] aborts one;
@@ -32,11 +32,14 @@
 //!
 //! `scf-http` serves the API 3.0 actions (`Invoke`, `GetFunctionLogs`,
 //! `ListAsyncEvents`…) on top of it; embedders use it directly. It depends on the core
-//! crates (`scf-context`, `scf-handler`) and on `scf-logs`.
+//! crates (`scf-context`, `scf-handler`), on `scf-logs` and on the storage interface
+//! (`scf-store`), not on any database: the store is configured (`InvokerConfig::store`).
 //!
 //! Why each dependency is here:
 //! - `scf-context`, `scf-handler`: what a function is and how it is called.
-//! - `scf-logs`: log capture, framing, records and the store.
+//! - `scf-logs`: log capture, framing and records.
+//! - `scf-store`: the `LogStore` trait it writes records and async events to, and
+//!   `MemoryStore`, the default.
 //! - `tokio`: timers for deadlines and retry intervals, the async queue, and
 //!   `Handle::block_on` on the isolation threads so that handlers can use tokio.
 //! - `serde_json`: events and return values. `uuid`: request ids (v4; its `fast-rng`

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use scf_context::{Context, FunctionConfig};
 use scf_handler::{handler_fn, FunctionError};
 use scf_invoker::{CountingAllocator, InvokeRequest, Invoker, InvokerConfig, MemSource};
-use scf_logs::MemoryStore;
+use scf_store::MemoryStore;
 use serde_json::Value;
 
 #[global_allocator]

@@ -1,4 +1,4 @@
-//! Logs and the async event queue for scf-rs, the Rust implementation of
+//! Log capture, SCF's log framing and log records for scf-rs, the Rust implementation of
 //! Tencent Cloud SCF (Serverless Cloud Function).
 //!
 //! What this crate is for:
@@ -10,30 +10,24 @@
 //!   and the 4 KB `LogType: Tail`.
 //! - [`capture`](mod@capture): per-invocation capture of what a handler logs through
 //!   `tracing` or `log`, even with many invocations running at once.
-//! - [`store`]: [`LogStore`], with [`MemoryStore`] and [`SqliteStore`]; it
-//!   answers `GetFunctionLogs` and keeps the accepted async events
-//!   (`ListAsyncEvents`) so they survive a crash. The SQLite store deletes what is
-//!   past its configured retention ([`SqliteStoreConfig::log_retention`],
-//!   [`SqliteStoreConfig::async_retention`]); by default it keeps everything.
 //!
-//! Who depends on it: `scf-invoker` (captures, frames and stores each attempt;
-//! enqueues async events) and `scf-http` (serves the queries). It depends on
-//! no other scf crate and pulls in no async runtime: background writes use a
-//! std thread, and store methods block (call them with `spawn_blocking`).
+//! Where records are kept is the storage layer's concern: `scf-store` (the traits and a
+//! store in memory) and `scf-store-sqlite`. Who depends on this crate: those, and
+//! `scf-invoker` (captures and frames each attempt). It depends on no other scf crate,
+//! has no storage and pulls in no async runtime.
 //!
 //! Why each dependency is here:
 //!
 //! - `serde`, `serde_json`: the JSON shapes of [`LogRecord`].
 //! - `time`: record and event timestamps and their API formats.
-//! - `thiserror`: [`StoreError`] and [`ParseValueError`].
-//! - `rusqlite` (bundled SQLite): the durable [`SqliteStore`].
+//! - `thiserror`: [`ParseValueError`].
 //! - `tracing`, `tracing-subscriber` (registry only): [`CaptureLayer`].
 //! - `log`: [`CaptureLogger`].
 //!
 //! # Example
 //!
 //! ```
-//! use scf_logs::{LogBuffer, LogRecord, LogStore, MemoryStore, LogQuery};
+//! use scf_logs::{LogBuffer, LogRecord};
 //! use time::OffsetDateTime;
 //!
 //! let buffer = LogBuffer::new("req-1");
@@ -44,28 +38,19 @@
 //! });
 //! assert!(buffer.text().ends_with("\treq-1\t[INFO]\thello"));
 //!
-//! let store = MemoryStore::new(1000);
 //! let mut record = LogRecord::new("fn", "default", "$LATEST", "req-1", OffsetDateTime::now_utc());
 //! record.ret_code = scf_logs::record::RET_CODE_SUCCESS;
 //! record.status_code = 200;
 //! record.log = buffer.text();
-//! store.put(record)?;
-//! let page = store.query(&LogQuery { function_name: Some("fn".into()), ..LogQuery::default() })?;
-//! assert_eq!(page.total_count, 1);
-//! assert_eq!(page.records[0].to_api()["RetCode"], 0);
-//! # Ok::<(), scf_logs::StoreError>(())
+//! assert_eq!(record.to_api()["RetCode"], 0);
+//! assert_eq!(record.to_api()["RequestId"], "req-1");
 //! ```
 
 pub mod capture;
 pub mod error;
 pub mod framing;
 pub mod record;
-pub mod store;
 
 pub use capture::{capture, install, CaptureLayer, CaptureLogger, Captured, LogBuffer};
-pub use error::{ParseValueError, StoreError};
+pub use error::ParseValueError;
 pub use record::{InvocationType, LogRecord};
-pub use store::{
-    AsyncEvent, AsyncQuery, AsyncStatus, LogPage, LogQuery, LogStore, MemoryStore, Order, OrderBy,
-    PurgeReport, RetCodeFilter, SqliteStore, SqliteStoreConfig, SCF_ASYNC_RETENTION,
-};

@@ -1,6 +1,6 @@
 //! One invocation attempt's log record and its two JSON shapes.
 //!
-//! [`LogRecord`] is what the invoker writes to a [`LogStore`](crate::store::LogStore)
+//! [`LogRecord`] is what the invoker writes to a store (`scf_store::LogStore`)
 //! when an attempt starts (a running record) and again when it ends (the finished
 //! record replaces the running one, keyed by `(request_id, retry_num)`).
 

@@ -48,7 +48,7 @@ fn config(name: &str) -> FunctionConfig {
 
 fn invoker(execution: Execution) -> Invoker {
     let mut cfg = InvokerConfig::default().with_execution(execution);
-    cfg.store = Arc::new(scf_logs::MemoryStore::new(1_000));
+    cfg.store = Arc::new(scf_store::MemoryStore::new(1_000));
     Invoker::new(cfg).expect("inside a runtime")
 }
 

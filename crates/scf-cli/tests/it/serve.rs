@@ -5,7 +5,9 @@ use crate::common;
 use std::time::Duration;
 
 use common::{http, project, run, scf, text, Served};
-use scf_logs::{LogRecord, LogStore, SqliteStore};
+use scf_logs::LogRecord;
+use scf_store::LogStore;
+use scf_store_sqlite::SqliteStore;
 
 #[test]
 fn serve_prints_what_it_serves_and_answers_a_gateway_route() {

@@ -27,10 +27,8 @@ use time::OffsetDateTime;
 
 use scf_invoker::{AsyncEventError, EventPayload, InvokeRequest, Invoker, LogType};
 use scf_logs::record::{format_api_datetime, RET_CODE_RUNNING, RET_CODE_SUCCESS};
-use scf_logs::{
-    AsyncQuery, AsyncStatus, InvocationType, LogQuery, LogRecord, Order, OrderBy, ParseValueError,
-    RetCodeFilter, StoreError,
-};
+use scf_logs::{InvocationType, LogRecord, ParseValueError};
+use scf_store::{AsyncQuery, AsyncStatus, LogQuery, Order, OrderBy, RetCodeFilter, StoreError};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::metrics::Metrics;
@@ -429,10 +427,7 @@ async fn get_async_event_status(
     })))
 }
 
-fn time_interval(
-    p: &Params,
-    name: &str,
-) -> Result<Option<scf_logs::store::TimeInterval>, ApiError> {
+fn time_interval(p: &Params, name: &str) -> Result<Option<scf_store::TimeInterval>, ApiError> {
     let Some(obj) = p.object(name)? else {
         return Ok(None);
     };
@@ -450,7 +445,7 @@ fn time_interval(
             Some(_) => Err(ApiError::wrong_type(&full, "a string")),
         }
     };
-    Ok(Some(scf_logs::store::TimeInterval {
+    Ok(Some(scf_store::TimeInterval {
         start: field("Start")?,
         end: field("End")?,
     }))
@@ -501,11 +496,11 @@ async fn list_async_events(
     query.offset = p.u32("Offset")?.unwrap_or(0);
     query.limit = p.u32("Limit")?.unwrap_or(query.limit);
     query.invoke_request_id = p.string("InvokeRequestId")?.filter(|s| !s.is_empty());
-    if query.limit > scf_logs::store::MAX_ASYNC_LIMIT {
+    if query.limit > scf_store::MAX_ASYNC_LIMIT {
         return Err(ApiError::invalid_value(
             "Limit",
             &query.limit.to_string(),
-            &format!("it must be at most {}", scf_logs::store::MAX_ASYNC_LIMIT),
+            &format!("it must be at most {}", scf_store::MAX_ASYNC_LIMIT),
         ));
     }
     require_function(ctx.invoker, &namespace, &name)?;

@@ -13,7 +13,7 @@ use scf_handler::{handler_fn, FunctionError};
 use scf_http::auth::SigningRequest;
 use scf_http::{ScfService, Server, ServerConfig};
 use scf_invoker::{Invoker, InvokerConfig};
-use scf_logs::MemoryStore;
+use scf_store::MemoryStore;
 use serde_json::{json, Value};
 
 pub const SECRET_ID: &str = "AKIDstubid";

@@ -9,7 +9,8 @@ use common::{echo, final_status, function, invoker};
 use scf_context::Context;
 use scf_handler::{handler_fn, FunctionError};
 use scf_invoker::{InvokeRequest, LogType};
-use scf_logs::{AsyncQuery, AsyncStatus, InvocationType};
+use scf_logs::InvocationType;
+use scf_store::{AsyncQuery, AsyncStatus};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

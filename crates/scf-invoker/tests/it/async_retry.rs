@@ -11,7 +11,7 @@ use common::{final_status, function_with_retries, register_user};
 use scf_context::{Context, RetryConfig};
 use scf_handler::{handler_fn, FunctionError};
 use scf_invoker::InvokeRequest;
-use scf_logs::AsyncStatus;
+use scf_store::AsyncStatus;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@ use crate::common;
 use common::{echo, function, invoker};
 use scf_handler::{handler_fn, FunctionStatus};
 use scf_invoker::{InvokeError, InvokeRequest, MAX_ASYNC_EVENT_BYTES, MAX_SYNC_EVENT_BYTES};
-use scf_logs::LogQuery;
+use scf_store::LogQuery;
 
 fn big_event(bytes: usize) -> String {
     // {"k":"xxxx…"} of exactly `bytes` bytes.

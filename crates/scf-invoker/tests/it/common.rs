@@ -7,7 +7,7 @@ use std::time::Duration;
 use scf_context::{Context, FunctionConfig, RetryConfig};
 use scf_handler::FunctionError;
 use scf_invoker::{Execution, Invoker, InvokerConfig};
-use scf_logs::MemoryStore;
+use scf_store::MemoryStore;
 use serde_json::Value;
 
 /// An invoker with a fresh memory store and `execution`.
@@ -99,7 +99,7 @@ pub async fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool 
 }
 
 /// The async event's status once it is no longer RUNNING (or the last seen after `timeout`).
-pub async fn final_status(invoker: &Invoker, id: &str, timeout: Duration) -> scf_logs::AsyncEvent {
+pub async fn final_status(invoker: &Invoker, id: &str, timeout: Duration) -> scf_store::AsyncEvent {
     let end = std::time::Instant::now() + timeout;
     loop {
         let event = invoker
@@ -107,7 +107,7 @@ pub async fn final_status(invoker: &Invoker, id: &str, timeout: Duration) -> scf
             .await
             .expect("store read")
             .expect("the event is stored");
-        if event.status != scf_logs::AsyncStatus::Running || std::time::Instant::now() > end {
+        if event.status != scf_store::AsyncStatus::Running || std::time::Instant::now() > end {
             return event;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -110,7 +110,7 @@ async fn async_events_over_the_limit_wait_for_room_instead_of_failing() {
     gate.add_permits(3);
     for id in ids {
         let event = common::final_status(&invoker, &id, Duration::from_secs(5)).await;
-        assert_eq!(event.status, scf_logs::AsyncStatus::Finished);
+        assert_eq!(event.status, scf_store::AsyncStatus::Finished);
         assert_eq!(event.attempts, 1, "waiting for room is not an attempt");
     }
 }

@@ -12,7 +12,8 @@ use common::{final_status, function, function_with_retries, gated, invoker, regi
 use scf_context::Context;
 use scf_handler::{handler_fn, FunctionError, FunctionStatus};
 use scf_invoker::{InvokeRequest, Invoker, InvokerConfig};
-use scf_logs::{AsyncEvent, AsyncStatus, LogStore, SqliteStore};
+use scf_store::{AsyncEvent, AsyncStatus, LogStore};
+use scf_store_sqlite::SqliteStore;
 use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;

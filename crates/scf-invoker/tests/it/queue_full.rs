@@ -10,7 +10,7 @@ use common::{final_status, function, invoker_with};
 use scf_context::Context;
 use scf_handler::{handler_fn, FunctionError, FunctionStatus};
 use scf_invoker::{InvokeError, InvokeRequest};
-use scf_logs::AsyncStatus;
+use scf_store::AsyncStatus;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,8 @@ use common::{echo, final_status, function};
 use scf_context::Context;
 use scf_handler::{handler_fn, FunctionError};
 use scf_invoker::{Execution, InvokeRequest, Invoker, InvokerConfig};
-use scf_logs::{AsyncStatus, SqliteStore};
+use scf_store::AsyncStatus;
+use scf_store_sqlite::SqliteStore;
 use serde_json::Value;
 
 fn sqlite_invoker(path: &Path, execution: Execution) -> Invoker {

@@ -10,7 +10,7 @@ use common::{echo, function, invoker};
 use scf_context::{CancelReason, Context};
 use scf_handler::{handler_fn, FunctionError, FunctionStatus};
 use scf_invoker::{InvokeError, InvokeRequest};
-use scf_logs::AsyncStatus;
+use scf_store::AsyncStatus;
 use serde_json::Value;
 
 fn sleeper(ms: u64) -> impl scf_handler::Handler {

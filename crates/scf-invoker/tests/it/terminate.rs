@@ -10,7 +10,7 @@ use common::{final_status, function, function_with_retries, invoker, invoker_wit
 use scf_context::{CancelReason, Context};
 use scf_handler::{handler_fn, FunctionError};
 use scf_invoker::{AsyncEventError, InvokeRequest};
-use scf_logs::AsyncStatus;
+use scf_store::AsyncStatus;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use common::{echo, function, function_with_timeout_1s, invoker};
 use scf_context::{CancelReason, Context};
 use scf_handler::{handler_fn, FunctionError, FunctionStatus};
 use scf_invoker::{Execution, InvokeRequest, Invoker};
-use scf_logs::{LogQuery, RetCodeFilter};
+use scf_store::{LogQuery, RetCodeFilter};
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(1);

@@ -4,16 +4,7 @@
 // A test fails by panicking: unwrap is how these files say "this cannot fail here".
 #![allow(clippy::unwrap_used)]
 
-mod async_queue;
 mod capture;
-mod common;
-mod durability;
 mod framing;
-mod key_collision;
-mod key_tables;
 mod number_format;
-mod query;
 mod record;
-mod retention;
-mod schema_migration;
-mod wal_bound;

@@ -7,7 +7,8 @@ use crate::common;
 use std::time::Duration;
 
 use common::rec;
-use scf_logs::{LogStore, SqliteStore, SqliteStoreConfig};
+use scf_store::LogStore;
+use scf_store_sqlite::{SqliteStore, SqliteStoreConfig};
 
 #[test]
 fn the_wal_stays_near_its_restart_size_under_sustained_appends() {

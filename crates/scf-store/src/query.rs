@@ -6,8 +6,10 @@ use std::str::FromStr;
 
 use time::OffsetDateTime;
 
-use crate::error::{ParseValueError, StoreError};
-use crate::record::LogRecord;
+use scf_handler::FunctionStatus;
+use scf_logs::{LogRecord, ParseValueError};
+
+use crate::error::StoreError;
 
 /// `Offset + Limit` may not exceed this (`GetFunctionLogs`).
 pub const MAX_OFFSET_PLUS_LIMIT: u64 = 10_000;
@@ -43,14 +45,31 @@ impl RetCodeFilter {
         }
     }
 
+    /// The status codes a record must have to pass, for the filters that name a kind of
+    /// failure (`None` for `not0` and `is0`, which look at the `RetCode`).
+    pub fn status_codes(self) -> Option<&'static [FunctionStatus]> {
+        match self {
+            RetCodeFilter::Not0 | RetCodeFilter::Is0 => None,
+            RetCodeFilter::TimeLimitExceeded => Some(&[FunctionStatus::TimeLimitReached]),
+            RetCodeFilter::ResourceLimitExceeded => Some(&[
+                FunctionStatus::ResourceLimitReached,
+                FunctionStatus::MemoryLimitReached,
+            ]),
+            RetCodeFilter::UserCodeException => Some(&[
+                FunctionStatus::UserCodeException,
+                FunctionStatus::UserCodeError,
+            ]),
+        }
+    }
+
     /// Whether `record` passes the filter.
     pub fn matches(self, record: &LogRecord) -> bool {
-        match self {
-            RetCodeFilter::Not0 => record.ret_code != 0,
-            RetCodeFilter::Is0 => record.ret_code == 0,
-            RetCodeFilter::TimeLimitExceeded => record.status_code == 433,
-            RetCodeFilter::ResourceLimitExceeded => matches!(record.status_code, 432 | 434),
-            RetCodeFilter::UserCodeException => matches!(record.status_code, 430 | 443),
+        match (self, self.status_codes()) {
+            (_, Some(codes)) => codes
+                .iter()
+                .any(|status| status.code() == record.status_code),
+            (RetCodeFilter::Is0, None) => record.ret_code == 0,
+            (_, None) => record.ret_code != 0,
         }
     }
 }
@@ -99,13 +118,6 @@ impl Order {
             Order::Desc => o.reverse(),
         }
     }
-
-    pub(crate) fn sql(self) -> &'static str {
-        match self {
-            Order::Asc => "ASC",
-            Order::Desc => "DESC",
-        }
-    }
 }
 
 impl FromStr for Order {
@@ -124,7 +136,7 @@ impl FromStr for Order {
 
 /// `OrderBy` of `GetFunctionLogs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
+// Exhaustive: every store sorts by each of these, so a new one must break them all.
 pub enum OrderBy {
     /// `function_name`.
     FunctionName,
@@ -144,15 +156,6 @@ impl OrderBy {
             OrderBy::Duration => a.duration_ms.total_cmp(&b.duration_ms),
             OrderBy::MemUsage => a.mem_usage_bytes.cmp(&b.mem_usage_bytes),
             OrderBy::StartTime => a.start_time.cmp(&b.start_time),
-        }
-    }
-
-    pub(crate) fn column(self) -> &'static str {
-        match self {
-            OrderBy::FunctionName => "function_name",
-            OrderBy::Duration => "duration_ms",
-            OrderBy::MemUsage => "mem_usage_bytes",
-            OrderBy::StartTime => "start_time",
         }
     }
 }
@@ -405,7 +408,7 @@ impl TimeInterval {
 
 /// `Orderby` of `ListAsyncEvents`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
+// Exhaustive: every store sorts by each of these, so a new one must break them all.
 pub enum AsyncOrderBy {
     /// `StartTime` (the default).
     #[default]

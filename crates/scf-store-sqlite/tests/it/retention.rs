@@ -9,10 +9,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{count_of, with_msg};
-use scf_logs::{
-    AsyncEvent, AsyncStatus, LogQuery, LogRecord, LogStore, PurgeReport, SqliteStore,
-    SqliteStoreConfig,
-};
+use scf_logs::LogRecord;
+use scf_store::{AsyncEvent, AsyncStatus, LogQuery, LogStore};
+use scf_store_sqlite::{PurgeReport, SqliteStore, SqliteStoreConfig};
 use time::OffsetDateTime;
 
 const HOUR: Duration = Duration::from_secs(3600);

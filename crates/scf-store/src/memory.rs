@@ -7,10 +7,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use time::OffsetDateTime;
 
-use super::query::{AsyncEvent, AsyncQuery, AsyncStatus, LogPage, LogQuery};
-use super::LogStore;
+use scf_logs::LogRecord;
+
 use crate::error::StoreError;
-use crate::record::LogRecord;
+use crate::query::{AsyncEvent, AsyncQuery, AsyncStatus, LogPage, LogQuery};
+use crate::LogStore;
 
 /// Default number of log records a [`MemoryStore`] keeps.
 pub const DEFAULT_LOG_CAPACITY: usize = 10_000;

@@ -3,8 +3,8 @@
 use crate::common;
 
 use common::t;
-use scf_logs::store::{AsyncOrderBy, TimeInterval};
-use scf_logs::{AsyncEvent, AsyncQuery, AsyncStatus, LogStore, MemoryStore, Order, StoreError};
+use scf_store::{AsyncEvent, AsyncQuery, AsyncStatus, LogStore, MemoryStore, Order, StoreError};
+use scf_store::{AsyncOrderBy, TimeInterval};
 
 fn ev(id: &str, function: &str, invoke_type: &str, secs: i64) -> AsyncEvent {
     AsyncEvent::new(

@@ -1,7 +1,8 @@
 //! Shared helpers: a fixed clock, record builders and store factories.
 #![allow(dead_code, unreachable_pub)]
 
-use scf_logs::{LogRecord, SqliteStore};
+use scf_logs::LogRecord;
+use scf_store_sqlite::SqliteStore;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -46,7 +47,7 @@ pub fn sqlite() -> (tempfile::TempDir, SqliteStore) {
 /// (`logs_key`) right away, so lookups and upserts go through that table, not the small one.
 pub fn sqlite_merging() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut cfg = scf_logs::SqliteStoreConfig::default();
+    let mut cfg = scf_store_sqlite::SqliteStoreConfig::default();
     cfg.key_merge_rows = 1;
     let store = SqliteStore::open_with(dir.path().join("logs.db"), cfg).expect("open store");
     (dir, store)
@@ -60,7 +61,7 @@ macro_rules! for_each_store {
         mod $name {
             #[test]
             fn memory() {
-                super::$name(&scf_logs::MemoryStore::new(100_000));
+                super::$name(&scf_store::MemoryStore::new(100_000));
             }
             #[test]
             fn sqlite() {
@@ -100,20 +101,20 @@ pub fn rows<T>(
 }
 
 /// `TotalCount` of a `GetFunctionLogs` query for `request_id` alone.
-pub fn count_of(store: &dyn scf_logs::LogStore, request_id: &str) -> u64 {
+pub fn count_of(store: &dyn scf_store::LogStore, request_id: &str) -> u64 {
     store
-        .query(&scf_logs::LogQuery {
+        .query(&scf_store::LogQuery {
             request_id: Some(request_id.into()),
-            ..scf_logs::LogQuery::default()
+            ..scf_store::LogQuery::default()
         })
         .expect("the query runs")
         .total_count
 }
 
 /// `TotalCount` of a `GetFunctionLogs` query with no filter.
-pub fn count_all(store: &dyn scf_logs::LogStore) -> u64 {
+pub fn count_all(store: &dyn scf_store::LogStore) -> u64 {
     store
-        .query(&scf_logs::LogQuery::default())
+        .query(&scf_store::LogQuery::default())
         .expect("the query runs")
         .total_count
 }

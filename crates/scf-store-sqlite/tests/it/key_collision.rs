@@ -7,7 +7,8 @@ use crate::common;
 
 use common::{count_of, rows, sqlite, sqlite_merging, with_msg as record};
 use scf_logs::record::RET_CODE_RUNNING;
-use scf_logs::{LogQuery, LogStore, SqliteStore};
+use scf_store::{LogQuery, LogStore};
+use scf_store_sqlite::SqliteStore;
 
 #[test]
 fn request_ids_with_colliding_keys_keep_separate_rows() {

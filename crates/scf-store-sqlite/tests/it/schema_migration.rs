@@ -6,7 +6,9 @@
 use crate::common;
 
 use common::{count_of, rows, with_msg};
-use scf_logs::{LogQuery, LogRecord, LogStore, SqliteStore};
+use scf_logs::LogRecord;
+use scf_store::{LogQuery, LogStore};
+use scf_store_sqlite::SqliteStore;
 
 const V1_SCHEMA: &str = "
 CREATE TABLE schema_version (version INTEGER NOT NULL);

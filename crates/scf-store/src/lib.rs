@@ -1,26 +1,61 @@
-//! Storage for log records and the async event queue.
+//! The storage layer of scf-rs: where log records and the async event queue are kept.
 //!
-//! [`LogStore`] is the interface the invoker writes to and `GetFunctionLogs` /
-//! `ListAsyncEvents` read from. Two implementations: [`MemoryStore`] (bounded,
-//! nothing kept across restarts) and [`SqliteStore`] (a SQLite file, batched
-//! background writes). Methods are blocking; callers on an async runtime should
-//! run queries with `spawn_blocking`.
+//! - [`LogStore`]: the interface the invoker writes each attempt's [`LogRecord`] to,
+//!   and that `GetFunctionLogs` ([`LogQuery`]) and `ListAsyncEvents` ([`AsyncQuery`])
+//!   read from, with the async event queue.
+//! - [`MemoryStore`]: a bounded store in memory, nothing kept across restarts; what an
+//!   embedder gets by default.
+//! - The query types ([`LogQuery`], [`RetCodeFilter`], [`AsyncQuery`], [`AsyncEvent`]
+//!   …), validated as the API validates them, and [`StoreError`].
+//!
+//! A durable store lives in a crate of its own (`scf-store-sqlite`), so that an embedder
+//! who keeps logs in memory compiles no database. This crate has no C dependency and no
+//! async runtime: methods block (call them with `spawn_blocking` from async code).
+//!
+//! Why each dependency is here:
+//!
+//! - `scf-logs`: [`LogRecord`], what is stored.
+//! - `scf-handler`: [`FunctionStatus`](scf_handler::FunctionStatus), the one list of
+//!   status codes that the `RetCode` filters name.
+//! - `time`: timestamps of records, events and query ranges.
+//! - `thiserror`: [`StoreError`].
+//!
+//! # Example
+//!
+//! ```
+//! use scf_logs::LogRecord;
+//! use scf_store::{LogQuery, LogStore, MemoryStore, RetCodeFilter};
+//! use time::OffsetDateTime;
+//!
+//! let store = MemoryStore::new(1000);
+//! let mut record = LogRecord::new("fn", "default", "$LATEST", "req-1", OffsetDateTime::now_utc());
+//! record.status_code = 433;
+//! record.ret_code = 1;
+//! store.put(record)?;
+//! let q = LogQuery {
+//!     function_name: Some("fn".into()),
+//!     ret_code: Some(RetCodeFilter::TimeLimitExceeded),
+//!     ..LogQuery::default()
+//! };
+//! let page = store.query(&q)?;
+//! assert_eq!(page.total_count, 1);
+//! assert_eq!(page.records[0].request_id, "req-1");
+//! # Ok::<(), scf_store::StoreError>(())
+//! ```
 
+pub mod error;
 mod memory;
 mod query;
-mod sqlite;
 
+pub use error::StoreError;
 pub use memory::{MemoryStore, DEFAULT_ASYNC_CAPACITY, DEFAULT_LOG_CAPACITY};
 pub use query::{
     AsyncEvent, AsyncOrderBy, AsyncQuery, AsyncStatus, LogPage, LogQuery, Order, OrderBy,
     RetCodeFilter, TimeInterval, MAX_ASYNC_LIMIT, MAX_OFFSET_PLUS_LIMIT,
 };
-pub use sqlite::{PurgeReport, SqliteStore, SqliteStoreConfig, SCF_ASYNC_RETENTION};
 
+use scf_logs::LogRecord;
 use time::OffsetDateTime;
-
-use crate::error::StoreError;
-use crate::record::LogRecord;
 
 /// Where log records and async events are kept.
 pub trait LogStore: Send + Sync + std::fmt::Debug {

@@ -3,9 +3,8 @@
 use crate::common;
 
 use common::{rec, t};
-use scf_logs::{
-    LogQuery, LogRecord, LogStore, MemoryStore, Order, OrderBy, RetCodeFilter, StoreError,
-};
+use scf_logs::LogRecord;
+use scf_store::{LogQuery, LogStore, MemoryStore, Order, OrderBy, RetCodeFilter, StoreError};
 
 /// Eight records over three functions, two namespaces and two qualifiers.
 fn seed(store: &dyn LogStore) {

@@ -7,7 +7,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{rec, t};
-use scf_logs::{AsyncEvent, AsyncStatus, LogQuery, LogStore, SqliteStore, StoreError};
+use scf_store::{AsyncEvent, AsyncStatus, LogQuery, LogStore, StoreError};
+use scf_store_sqlite::SqliteStore;
 
 const CHILD_ENV: &str = "SCF_LOGS_DURABILITY_CHILD_DB";
 const MARKER: &str = "SCF-LOGS-CHILD-READY";

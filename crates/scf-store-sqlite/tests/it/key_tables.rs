@@ -6,7 +6,8 @@ use crate::common;
 
 use common::{count_of, rows, with_msg};
 use scf_logs::record::RET_CODE_RUNNING;
-use scf_logs::{LogQuery, LogStore, SqliteStore, SqliteStoreConfig};
+use scf_store::{LogQuery, LogStore};
+use scf_store_sqlite::{SqliteStore, SqliteStoreConfig};
 
 fn open(db: &std::path::Path, merge_rows: u64) -> SqliteStore {
     let mut cfg = SqliteStoreConfig::default();

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use scf_logs::{
-    LogQuery, LogRecord, LogStore, Order, OrderBy, RetCodeFilter, SqliteStore, SqliteStoreConfig,
-};
+use scf_logs::LogRecord;
+use scf_store::{LogQuery, LogStore, Order, OrderBy, RetCodeFilter};
+use scf_store_sqlite::{SqliteStore, SqliteStoreConfig};
 
 #[path = "support/records.rs"]
 mod records;

@@ -14,7 +14,8 @@ mod records;
 
 use std::time::Instant;
 
-use scf_logs::{LogStore, SqliteStore};
+use scf_store::LogStore;
+use scf_store_sqlite::SqliteStore;
 
 const SAMPLE: u64 = 100_000;
 

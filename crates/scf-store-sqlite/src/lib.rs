@@ -1,0 +1,65 @@
+//! A durable store of scf-rs's log records and async event queue in one SQLite file.
+//!
+//! [`SqliteStore`] implements `scf-store`'s [`LogStore`](scf_store::LogStore): what
+//! `scf serve` keeps under `--data-dir`, and what an embedder takes when records and
+//! accepted async events must survive a restart or a `kill -9`. It is a crate of its own
+//! so that only those who want SQLite compile it (a C build: bundled SQLite).
+//!
+//! Why each dependency is here:
+//!
+//! - `rusqlite` (bundled SQLite): the database. Bundled, so that the store needs nothing
+//!   from the machine and every user runs the same SQLite.
+//! - `scf-store`: the traits and query types it implements; `scf-logs`: the records.
+//! - `time`: timestamps, stored as microseconds since the epoch.
+//!
+//! # Design
+//!
+//! One writer connection lives on a dedicated std thread. [`put`](scf_store::LogStore::put)
+//! sends the record over a bounded channel and returns; the writer commits in
+//! transactions of up to `batch_size` records, or after `batch_interval` when
+//! fewer arrive. Anything that must be durable on return ([`flush`](scf_store::LogStore::flush),
+//! [`enqueue_async`](scf_store::LogStore::enqueue_async), [`update_async`](scf_store::LogStore::update_async),
+//! [`SqliteStore::put_batch`]) goes through the same channel with a reply
+//! channel, so the writer commits it (with whatever puts precede it) before
+//! answering; there is one writer, so writes never contend with each other.
+//! Reads use a second connection; WAL mode lets them run while the writer commits.
+//!
+//! Durability: WAL with `synchronous=NORMAL`: a committed transaction survives
+//! a crash or kill of the process; after a power loss the last few commits may
+//! be lost (SQLite's documented trade-off for this mode).
+//!
+//! # Example
+//!
+//! ```
+//! use scf_logs::LogRecord;
+//! use scf_store::{LogQuery, LogStore};
+//! use scf_store_sqlite::SqliteStore;
+//! use time::OffsetDateTime;
+//!
+//! let dir = std::env::temp_dir().join(format!("scf-store-sqlite-doc-{}", std::process::id()));
+//! let store = SqliteStore::open(dir.join("logs.sqlite"))?;
+//! let mut record = LogRecord::new("fn", "default", "$LATEST", "req-1", OffsetDateTime::now_utc());
+//! record.status_code = 200;
+//! store.put(record)?;
+//! store.flush()?; // durable, and visible to reads
+//! assert_eq!(store.get("req-1")?.len(), 1);
+//! let page = store.query(&LogQuery { function_name: Some("fn".into()), ..LogQuery::default() })?;
+//! assert_eq!(page.total_count, 1);
+//! drop(store);
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok::<(), scf_store::StoreError>(())
+//! ```
+
+mod checkpoint;
+mod config;
+mod convert;
+mod keys;
+mod retention;
+mod rows;
+mod schema;
+mod statements;
+mod store;
+mod writer;
+
+pub use config::{PurgeReport, SqliteStoreConfig, SCF_ASYNC_RETENTION};
+pub use store::SqliteStore;

@@ -1,0 +1,265 @@
+//! The schema (version 4): the tables and indexes, the connection settings, and the
+//! migrations from every version that ever shipped (1, 2 and 3).
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, Transaction};
+
+use crate::config::SqliteStoreConfig;
+use crate::convert::open_err;
+use crate::keys::request_key;
+use crate::statements::LOG_COLS;
+use scf_store::StoreError;
+
+pub(crate) const SCHEMA_VERSION: i64 = 4;
+
+/// The `logs` table of schema version 4. `id` is the insertion order (appends go to the end
+/// of the table's B-tree); `rkey` is [`request_key`] of `request_id`, an 8-byte integer that
+/// stands for the request id text in the key tables ([`KEY_TABLES`]). `coll` is 0 except on
+/// the (astronomically rare) row whose request id shares its `rkey` with another's: the
+/// writer gives that row the next free `coll`, so `(rkey, retry_num, coll)` is unique.
+/// Lookups always compare `request_id` too. Both stay in the row, so the key tables can be
+/// rebuilt from it.
+pub(crate) const LOGS_TABLE: &str = "
+CREATE TABLE IF NOT EXISTS logs (
+    id               INTEGER PRIMARY KEY,
+    rkey             INTEGER NOT NULL, -- request_key(request_id)
+    coll             INTEGER NOT NULL DEFAULT 0, -- see LOGS_TABLE's docs
+    request_id       TEXT    NOT NULL,
+    retry_num        INTEGER NOT NULL,
+    function_name    TEXT    NOT NULL,
+    namespace        TEXT    NOT NULL,
+    qualifier        TEXT    NOT NULL,
+    start_time       INTEGER NOT NULL, -- unix microseconds, UTC
+    ret_code         INTEGER NOT NULL,
+    status_code      INTEGER NOT NULL,
+    invoke_finished  INTEGER NOT NULL,
+    ret_msg          TEXT    NOT NULL,
+    duration_ms      REAL    NOT NULL,
+    bill_duration_ms INTEGER NOT NULL,
+    mem_usage_bytes  INTEGER NOT NULL,
+    log              TEXT    NOT NULL,
+    level            TEXT    NOT NULL,
+    source           TEXT    NOT NULL,
+    invocation_type  TEXT    NOT NULL
+);
+";
+
+pub(crate) const LOGS_INDEXES: &str = "
+-- GetFunctionLogs by function, newest first: walks this index backwards and
+-- tests the RetCode filter on index columns, reading only the rows it returns.
+CREATE INDEX IF NOT EXISTS logs_fn_time ON logs (function_name, start_time, ret_code, status_code);
+-- TotalCount of the `not0` RetCode filter within a function: an index range count. Partial:
+-- successful invocations (most of them) are not in it, so appending them skips this index.
+CREATE INDEX IF NOT EXISTS logs_fn_fail ON logs (function_name, ret_code, status_code)
+    WHERE ret_code <> 0;
+-- Queries without a function name (time ranges, status codes).
+CREATE INDEX IF NOT EXISTS logs_time ON logs (start_time);
+";
+
+/// The columns of both key tables (a literal, for `concat!`).
+macro_rules! key_table_columns {
+    () => {
+        " (
+    rkey      INTEGER NOT NULL,
+    retry_num INTEGER NOT NULL,
+    coll      INTEGER NOT NULL,
+    id        INTEGER NOT NULL,
+    PRIMARY KEY (rkey, retry_num, coll)
+) WITHOUT ROWID;
+"
+    };
+}
+
+/// Where each row's `(rkey, retry_num, coll)` key is, for upserts and lookups by request id:
+/// a two-level index (a small log-structured merge). Request ids are random, so a B-tree
+/// keyed by them takes every insert at a random page; once that tree is much larger than a
+/// commit, each commit rewrites about one page of it per record into the WAL (4 KiB for a
+/// ~500-byte record, and growing with the table: appends fell from 117k to 25k records/s
+/// over the first 5M records of one file). New keys go to `logs_key_new`, which stays small
+/// enough that a commit rewrites few of its pages; the writer moves them into `logs_key`
+/// in key order, a sixteenth of the key space at a time, whenever `logs_key_new` holds
+/// `key_merge_rows` keys, so each page of the large tree is rewritten once per many keys.
+/// Every key is in exactly one of the two tables. `key_merges` counts the merges, so that a
+/// writer sees when another connection (another process on the same file) moved keys its
+/// Bloom filter of `logs_key` does not hold ([`KeyMerge::sync`]).
+pub(crate) const KEY_TABLES: &str = concat!(
+    "CREATE TABLE IF NOT EXISTS logs_key_new",
+    key_table_columns!(),
+    "CREATE TABLE IF NOT EXISTS logs_key",
+    key_table_columns!(),
+    "CREATE TABLE IF NOT EXISTS key_merges (n INTEGER NOT NULL);
+INSERT INTO key_merges (n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM key_merges);
+",
+);
+
+pub(crate) const ASYNC_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS async_events (
+    id                INTEGER PRIMARY KEY,
+    invoke_request_id TEXT    NOT NULL UNIQUE,
+    function_name     TEXT    NOT NULL,
+    namespace         TEXT    NOT NULL,
+    qualifier         TEXT    NOT NULL,
+    invoke_type       TEXT    NOT NULL,
+    status            TEXT    NOT NULL,
+    status_code       INTEGER NOT NULL,
+    start_time        INTEGER NOT NULL,
+    end_time          INTEGER,
+    event             TEXT    NOT NULL,
+    attempts          INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS async_fn_ns_time ON async_events (function_name, namespace, start_time);
+CREATE INDEX IF NOT EXISTS async_status ON async_events (status, start_time);
+";
+
+pub(crate) fn configure(
+    conn: &Connection,
+    cfg: &SqliteStoreConfig,
+    path: &Path,
+) -> Result<(), StoreError> {
+    conn.busy_timeout(cfg.busy_timeout)
+        .map_err(|e| open_err(path, e))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(|e| open_err(path, format!("setting WAL mode: {e}")))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(open_err(
+            path,
+            format!("WAL mode not available (journal_mode={mode})"),
+        ));
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(|e| open_err(path, format!("setting synchronous=NORMAL: {e}")))?;
+    // 64 MiB page cache: keeps the indexes hot so inserts with random request
+    // ids do not keep re-reading pages once the table is large.
+    conn.pragma_update(None, "cache_size", -65536)
+        .map_err(|e| open_err(path, format!("setting cache_size: {e}")))?;
+    // No automatic checkpoints on any connection: the checkpointer thread runs
+    // them (see `checkpointer_loop`), so the writer never copies pages itself.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .map_err(|e| open_err(path, format!("setting wal_autocheckpoint: {e}")))?;
+    // Read pages through a 1 GiB memory map instead of read(2) into the page cache: a
+    // page that fell out of `cache_size` is one page fault away, not a syscall and a copy,
+    // and mapped pages are the kernel's page cache, shared, not this process's heap.
+    conn.pragma_update(None, "mmap_size", 1_i64 << 30)
+        .map_err(|e| open_err(path, format!("setting mmap_size: {e}")))?;
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(|e| open_err(path, format!("setting temp_store: {e}")))?;
+    Ok(())
+}
+
+pub(crate) fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
+    let schema = |e: rusqlite::Error| StoreError::Schema(e.to_string());
+    let tx = conn.transaction().map_err(schema)?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);")
+        .map_err(schema)?;
+    let found: Option<i64> = tx
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+        .map_err(schema)?;
+    match found {
+        None => {
+            tx.execute_batch(LOGS_TABLE).map_err(schema)?;
+            tx.execute_batch(LOGS_INDEXES).map_err(schema)?;
+            tx.execute_batch(KEY_TABLES).map_err(schema)?;
+            tx.execute_batch(ASYNC_SCHEMA).map_err(schema)?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES (?1)",
+                [SCHEMA_VERSION],
+            )
+            .map_err(schema)?;
+        }
+        Some(v) if v == SCHEMA_VERSION => {}
+        Some(v @ 1..=3) => {
+            let step = match v {
+                1 => migrate_v1(&tx).and_then(|()| set_colliding_colls(&tx)),
+                2 => migrate_v2(&tx).and_then(|()| set_colliding_colls(&tx)),
+                _ => migrate_v3(&tx),
+            };
+            step.and_then(|()| finish_migration(&tx)).map_err(|e| {
+                StoreError::Schema(format!(
+                    "migrating the database from schema version {v} to {SCHEMA_VERSION}: {e}"
+                ))
+            })?;
+        }
+        Some(v) => {
+            return Err(StoreError::Schema(format!(
+                "database schema version {v} is not the version this build uses ({SCHEMA_VERSION})"
+            )))
+        }
+    }
+    tx.commit().map_err(schema)
+}
+
+/// Schema 1 had a unique index on `(request_id, retry_num)` text and no `rkey`: rebuilds
+/// `logs` in the current layout, keeping every row and its `id` (the insertion order).
+pub(crate) fn migrate_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "DROP INDEX IF EXISTS logs_fn_time;
+         DROP INDEX IF EXISTS logs_fn_ret;
+         DROP INDEX IF EXISTS logs_time;
+         ALTER TABLE logs RENAME TO logs_v1;",
+    )?;
+    tx.execute_batch(LOGS_TABLE)?;
+    tx.execute_batch(&format!(
+        "INSERT INTO logs (id, rkey, {LOG_COLS}) SELECT id, 0, {LOG_COLS} FROM logs_v1 ORDER BY id;
+         DROP TABLE logs_v1;"
+    ))?;
+    {
+        let mut read = tx.prepare("SELECT id, request_id FROM logs")?;
+        let mut write = tx.prepare("UPDATE logs SET rkey = ?2 WHERE id = ?1")?;
+        let mut rows = read.query([])?;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            let request_id: String = row.get(1)?;
+            write.execute(params![id, request_key(&request_id)])?;
+        }
+    }
+    Ok(())
+}
+
+/// Schema 2 had no `coll` and a plain index on `rkey`: adds the column (0 everywhere) and
+/// drops that index.
+pub(crate) fn migrate_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE logs ADD COLUMN coll INTEGER NOT NULL DEFAULT 0;
+         DROP INDEX IF EXISTS logs_rkey;",
+    )
+}
+
+/// For schemas 1 and 2, which allowed it: rows whose `(rkey, retry_num)` an earlier row
+/// already has (request ids whose keys collide) get their own `id` as `coll`, so that
+/// every key is unique.
+pub(crate) fn set_colliding_colls(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "UPDATE logs SET coll = id
+         WHERE id NOT IN (SELECT MIN(id) FROM logs GROUP BY rkey, retry_num);",
+    )
+}
+
+/// Schema 3 kept the keys in a unique index on `logs`; [`finish_migration`] moves them
+/// into `logs_key`.
+pub(crate) fn migrate_v3(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("DROP INDEX IF EXISTS logs_key;")
+}
+
+/// The steps every migration ends with: the indexes, the key tables (every row's key in
+/// `logs_key`, inserted in key order), the async table, and the version.
+pub(crate) fn finish_migration(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("DROP INDEX IF EXISTS logs_fn_ret;")?;
+    tx.execute_batch(LOGS_INDEXES)?;
+    tx.execute_batch(KEY_TABLES)?;
+    tx.execute_batch(
+        "INSERT INTO logs_key (rkey, retry_num, coll, id)
+         SELECT rkey, retry_num, coll, id FROM logs ORDER BY rkey, retry_num, coll;",
+    )?;
+    tx.execute_batch(ASYNC_SCHEMA)?;
+    tx.execute(
+        "DELETE FROM schema_version WHERE version <> ?1",
+        [SCHEMA_VERSION],
+    )?;
+    tx.execute(
+        "INSERT INTO schema_version (version) VALUES (?1)",
+        [SCHEMA_VERSION],
+    )?;
+    Ok(())
+}

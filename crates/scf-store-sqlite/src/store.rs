@@ -1,0 +1,418 @@
+//! [`SqliteStore`]: opening a file, the writer and checkpoint threads, and the
+//! [`LogStore`] methods on top of them.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::types::Value;
+use rusqlite::Connection;
+use time::OffsetDateTime;
+
+use crate::checkpoint::checkpointer_loop;
+use crate::config::{PurgeReport, SqliteStoreConfig};
+use crate::convert::{lock, open_err, read_err, to_micros};
+use crate::keys::request_key;
+use crate::rows::{
+    collect, count, order_column, order_sql, row_to_event, row_to_record, where_clause,
+};
+use crate::schema::{configure, init_schema};
+use crate::statements::{ASYNC_COLS, IDS_BY_KEY, LOG_COLS};
+use crate::writer::{writer_loop, AsyncOp, Msg, Reply};
+use scf_logs::LogRecord;
+use scf_store::{
+    AsyncEvent, AsyncOrderBy, AsyncQuery, AsyncStatus, LogPage, LogQuery, LogStore, OrderBy,
+    RetCodeFilter, StoreError,
+};
+
+/// A [`LogStore`] in a SQLite file (see the module docs for the write path).
+pub struct SqliteStore {
+    path: PathBuf,
+    tx: Option<SyncSender<Msg>>,
+    writer: Option<JoinHandle<()>>,
+    checkpointer: Option<JoinHandle<()>>,
+    reader: Mutex<Connection>,
+    /// A background write failure not yet reported (by the next `flush` or `put`).
+    failed: Arc<Mutex<Option<StoreError>>>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("writer_running", &self.tx.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the store at `path` with the default [`SqliteStoreConfig`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, SqliteStoreConfig::default())
+    }
+
+    /// Opens (or creates) the store at `path`, creating parent directories,
+    /// the schema (WAL mode, `synchronous=NORMAL`) and the writer thread.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        config: SqliteStoreConfig,
+    ) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_owned();
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| open_err(&path, format!("creating {}: {e}", parent.display())))?;
+            }
+        }
+        let mut writer = Connection::open(&path).map_err(|e| open_err(&path, e))?;
+        configure(&writer, &config, &path)?;
+        // A safety net for when the checkpoint thread gets no CPU: past twice the restart
+        // length, the writer checkpoints by itself after a commit, as SQLite does by default.
+        writer
+            .pragma_update(
+                None,
+                "wal_autocheckpoint",
+                u64::from(config.wal_restart_pages).saturating_mul(2),
+            )
+            .map_err(|e| open_err(&path, format!("setting wal_autocheckpoint: {e}")))?;
+        init_schema(&mut writer)?;
+        let reader = Connection::open(&path).map_err(|e| open_err(&path, e))?;
+        configure(&reader, &config, &path)?;
+
+        let checkpoint_conn = Connection::open(&path).map_err(|e| open_err(&path, e))?;
+        configure(&checkpoint_conn, &config, &path)?;
+
+        let failed = Arc::new(Mutex::new(None));
+        let (tick_tx, tick_rx) = mpsc::sync_channel(1);
+        let interval = config.checkpoint_interval;
+        let restart_pages = i64::from(config.wal_restart_pages);
+        let restart_due = Arc::new(AtomicBool::new(false));
+        let writer_restart_due = Arc::clone(&restart_due);
+        let ckpt_failed = Arc::clone(&failed);
+        let checkpointer = std::thread::Builder::new()
+            .name("scf-logs-checkpoint".into())
+            .spawn(move || {
+                checkpointer_loop(
+                    &checkpoint_conn,
+                    &tick_rx,
+                    interval,
+                    restart_pages,
+                    &restart_due,
+                    &ckpt_failed,
+                );
+            })
+            .map_err(|e| open_err(&path, format!("starting checkpoint thread: {e}")))?;
+        let (tx, rx) = mpsc::sync_channel(config.channel_capacity.max(1));
+        let thread_failed = Arc::clone(&failed);
+        let handle = std::thread::Builder::new()
+            .name("scf-logs-writer".into())
+            .spawn(move || {
+                writer_loop(
+                    writer,
+                    rx,
+                    &tick_tx,
+                    &writer_restart_due,
+                    config,
+                    thread_failed,
+                );
+            })
+            .map_err(|e| open_err(&path, format!("starting writer thread: {e}")))?;
+        Ok(SqliteStore {
+            path,
+            tx: Some(tx),
+            writer: Some(handle),
+            checkpointer: Some(checkpointer),
+            reader: Mutex::new(reader),
+            failed,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn send(&self, msg: Msg) -> Result<(), StoreError> {
+        let tx = self.tx.as_ref().ok_or(StoreError::WriterStopped)?;
+        tx.send(msg).map_err(|_| StoreError::WriterStopped)
+    }
+
+    fn request(&self, make: impl FnOnce(Reply) -> Msg) -> Result<(), StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(make(reply))?;
+        answer.recv().map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Upserts many records in one transaction; durable when it returns (a fast bulk path).
+    pub fn put_batch(&self, records: Vec<LogRecord>) -> Result<(), StoreError> {
+        self.request(|r| Msg::PutBatch(records, r))
+    }
+
+    /// Deletes now, to the end, what is past the configured retention
+    /// ([`SqliteStoreConfig::log_retention`], [`SqliteStoreConfig::async_retention`]),
+    /// as the writer otherwise does every `purge_interval`; what it deleted. With no
+    /// retention configured it deletes nothing.
+    pub fn purge(&self) -> Result<PurgeReport, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Msg::Purge(reply))?;
+        answer.recv().map_err(|_| StoreError::WriterStopped)?
+    }
+
+    fn take_failure(&self) -> Option<StoreError> {
+        lock(&self.failed).take()
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the channel makes the writer commit what is queued and exit.
+        self.tx = None;
+        if let Some(h) = self.writer.take() {
+            let _ = h.join();
+        }
+        // The writer's exit closed the checkpointer's channel: it runs a last checkpoint.
+        if let Some(h) = self.checkpointer.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl LogStore for SqliteStore {
+    fn put(&self, record: LogRecord) -> Result<(), StoreError> {
+        if let Some(e) = self.take_failure() {
+            // Report the earlier failure but still queue this record.
+            self.send(Msg::Put(record))?;
+            return Err(e);
+        }
+        self.send(Msg::Put(record))
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.request(Msg::Flush)
+    }
+
+    fn get(&self, request_id: &str) -> Result<Vec<LogRecord>, StoreError> {
+        let conn = lock(&self.reader);
+        let sql = format!(
+            "SELECT {LOG_COLS} FROM logs WHERE id IN ({IDS_BY_KEY}) AND request_id = ?2 \
+             ORDER BY retry_num"
+        );
+        collect(
+            &conn,
+            "logs by request id",
+            &sql,
+            &[
+                Value::Integer(request_key(request_id)),
+                Value::Text(request_id.to_owned()),
+            ],
+            row_to_record,
+        )
+    }
+
+    fn query(&self, q: &LogQuery) -> Result<LogPage, StoreError> {
+        q.validate()?;
+        let mut conds: Vec<String> = Vec::new();
+        let mut params: Vec<Value> = Vec::new();
+        let mut eq = |col: &str, v: &Option<String>, conds: &mut Vec<String>| {
+            if let Some(v) = v {
+                params.push(Value::Text(v.clone()));
+                conds.push(format!("{col} = ?{}", params.len()));
+            }
+        };
+        eq("function_name", &q.function_name, &mut conds);
+        eq("namespace", &q.namespace, &mut conds);
+        eq("qualifier", &q.qualifier, &mut conds);
+        eq("request_id", &q.request_id, &mut conds);
+        if let Some(id) = &q.request_id {
+            params.push(Value::Integer(request_key(id)));
+            let key = format!("?{}", params.len());
+            conds.push(format!("id IN ({})", IDS_BY_KEY.replace("?1", &key)));
+        }
+        if let Some(s) = q.start_time {
+            params.push(Value::Integer(to_micros(s)));
+            conds.push(format!("start_time >= ?{}", params.len()));
+        }
+        if let Some(e) = q.end_time {
+            params.push(Value::Integer(to_micros(e)));
+            conds.push(format!("start_time <= ?{}", params.len()));
+        }
+        if let Some(f) = q.ret_code {
+            conds.push(match (f, f.status_codes()) {
+                (_, Some(codes)) => {
+                    let codes: Vec<String> = codes.iter().map(|c| c.code().to_string()).collect();
+                    format!("status_code IN ({})", codes.join(", "))
+                }
+                // Exactly the partial index's condition, so that it applies.
+                (RetCodeFilter::Is0, None) => "ret_code = 0".to_owned(),
+                (_, None) => "ret_code <> 0".to_owned(),
+            });
+        }
+        let wh = where_clause(&conds);
+        // Without statistics the planner may sort every match; pin the indexes
+        // built for the GetFunctionLogs shapes when the function name is given.
+        // A request id finds its few rows by key; pinning an index would scan instead.
+        let by_function = q.function_name.is_some() && q.request_id.is_none();
+        let count_from = match (by_function, q.ret_code) {
+            (true, Some(RetCodeFilter::Not0)) => "logs INDEXED BY logs_fn_fail",
+            (true, _) => "logs INDEXED BY logs_fn_time",
+            (false, _) => "logs",
+        };
+        let page_from = if by_function && q.order_by == OrderBy::StartTime {
+            "logs INDEXED BY logs_fn_time"
+        } else {
+            "logs"
+        };
+        let conn = lock(&self.reader);
+        let total_count = count(
+            &conn,
+            "log count",
+            &format!("SELECT COUNT(*) FROM {count_from}{wh}"),
+            &params,
+        )?;
+        if q.limit == 0 || total_count <= u64::from(q.offset) {
+            return Ok(LogPage {
+                total_count,
+                records: Vec::new(),
+            });
+        }
+        let dir = order_sql(q.order);
+        let n = params.len();
+        let sql = format!(
+            "SELECT {LOG_COLS} FROM {page_from}{wh} ORDER BY {col} {dir}, id {dir} LIMIT ?{} OFFSET ?{}",
+            n + 1,
+            n + 2,
+            col = order_column(q.order_by),
+        );
+        params.push(Value::Integer(i64::from(q.limit)));
+        params.push(Value::Integer(i64::from(q.offset)));
+        let records = collect(&conn, "log page", &sql, &params, row_to_record)?;
+        Ok(LogPage {
+            total_count,
+            records,
+        })
+    }
+
+    fn enqueue_async(&self, ev: &AsyncEvent) -> Result<(), StoreError> {
+        self.request(|r| Msg::Async(AsyncOp::Enqueue(ev.clone()), r))
+    }
+
+    fn update_async(
+        &self,
+        invoke_request_id: &str,
+        status: AsyncStatus,
+        status_code: i64,
+        end_time: Option<OffsetDateTime>,
+        attempts: u32,
+    ) -> Result<(), StoreError> {
+        let op = AsyncOp::Update {
+            id: invoke_request_id.to_owned(),
+            status,
+            status_code,
+            end_time,
+            attempts,
+        };
+        self.request(|r| Msg::Async(op, r))
+    }
+
+    fn get_async(&self, invoke_request_id: &str) -> Result<Option<AsyncEvent>, StoreError> {
+        let conn = lock(&self.reader);
+        let sql = format!("SELECT {ASYNC_COLS} FROM async_events WHERE invoke_request_id = ?1");
+        let mut stmt = conn
+            .prepare_cached(&sql)
+            .map_err(|e| read_err("async event", e))?;
+        let mut rows = stmt
+            .query([invoke_request_id])
+            .map_err(|e| read_err("async event", e))?;
+        match rows.next().map_err(|e| read_err("async event", e))? {
+            Some(row) => row_to_event(row).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn list_async(&self, q: &AsyncQuery) -> Result<(u64, Vec<AsyncEvent>), StoreError> {
+        q.validate()?;
+        let mut conds: Vec<String> = Vec::new();
+        let mut params: Vec<Value> = Vec::new();
+        let mut push =
+            |v: Value, params_len_cond: &dyn Fn(usize) -> String, conds: &mut Vec<String>| {
+                params.push(v);
+                conds.push(params_len_cond(params.len()));
+            };
+        for (col, v) in [
+            ("function_name", &q.function_name),
+            ("namespace", &q.namespace),
+            ("qualifier", &q.qualifier),
+            ("invoke_request_id", &q.invoke_request_id),
+        ] {
+            if let Some(v) = v {
+                push(
+                    Value::Text(v.clone()),
+                    &|i| format!("{col} = ?{i}"),
+                    &mut conds,
+                );
+            }
+        }
+        let mut in_list = |col: &str, values: Vec<String>, conds: &mut Vec<String>| {
+            if values.is_empty() {
+                return;
+            }
+            let mut marks = Vec::new();
+            for v in values {
+                params.push(Value::Text(v));
+                marks.push(format!("?{}", params.len()));
+            }
+            conds.push(format!("{col} IN ({})", marks.join(", ")));
+        };
+        in_list("invoke_type", q.invoke_types.clone(), &mut conds);
+        in_list(
+            "status",
+            q.statuses.iter().map(|s| s.as_str().to_owned()).collect(),
+            &mut conds,
+        );
+        for (col, interval) in [
+            ("start_time", q.start_time_interval),
+            ("end_time", q.end_time_interval),
+        ] {
+            if let Some(i) = interval {
+                params.push(Value::Integer(to_micros(i.start)));
+                let a = params.len();
+                params.push(Value::Integer(to_micros(i.end)));
+                conds.push(format!("{col} >= ?{a} AND {col} < ?{}", params.len()));
+            }
+        }
+        let wh = where_clause(&conds);
+        let conn = lock(&self.reader);
+        let total = count(
+            &conn,
+            "async event count",
+            &format!("SELECT COUNT(*) FROM async_events{wh}"),
+            &params,
+        )?;
+        let dir = order_sql(q.order);
+        let col = match q.order_by {
+            AsyncOrderBy::StartTime => "start_time",
+            AsyncOrderBy::EndTime => "end_time",
+        };
+        let n = params.len();
+        let sql = format!(
+            "SELECT {ASYNC_COLS} FROM async_events{wh} ORDER BY {col} {dir}, id {dir} LIMIT ?{} OFFSET ?{}",
+            n + 1,
+            n + 2
+        );
+        params.push(Value::Integer(i64::from(q.limit)));
+        params.push(Value::Integer(i64::from(q.offset)));
+        let events = collect(&conn, "async event list", &sql, &params, row_to_event)?;
+        Ok((total, events))
+    }
+
+    fn unfinished_async(&self) -> Result<Vec<AsyncEvent>, StoreError> {
+        let conn = lock(&self.reader);
+        let sql = format!(
+            "SELECT {ASYNC_COLS} FROM async_events WHERE status = 'RUNNING' ORDER BY start_time, id"
+        );
+        collect(&conn, "unfinished async events", &sql, &[], row_to_event)
+    }
+}

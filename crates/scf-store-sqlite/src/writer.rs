@@ -1,0 +1,284 @@
+//! The writer thread: messages from the store, batching puts into transactions, and the
+//! async queue's writes.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use rusqlite::{params, Connection, Transaction, TransactionBehavior};
+use time::OffsetDateTime;
+
+use crate::checkpoint::restart_wal;
+use crate::config::{PurgeReport, SqliteStoreConfig};
+use crate::convert::{lock, to_micros, write_err};
+use crate::keys::KeyMerge;
+use crate::retention::Purge;
+use crate::statements::{LogStatements, UPSERT_ASYNC};
+use scf_logs::LogRecord;
+use scf_store::{AsyncEvent, AsyncStatus, StoreError};
+
+pub(crate) type Reply = SyncSender<Result<(), StoreError>>;
+
+pub(crate) enum AsyncOp {
+    Enqueue(AsyncEvent),
+    Update {
+        id: String,
+        status: AsyncStatus,
+        status_code: i64,
+        end_time: Option<OffsetDateTime>,
+        attempts: u32,
+    },
+}
+
+pub(crate) enum Msg {
+    Put(LogRecord),
+    PutBatch(Vec<LogRecord>, Reply),
+    Async(AsyncOp, Reply),
+    Flush(Reply),
+    Purge(SyncSender<Result<PurgeReport, StoreError>>),
+}
+
+impl Msg {
+    fn puts(&self) -> usize {
+        match self {
+            Msg::Put(_) => 1,
+            Msg::PutBatch(v, _) => v.len(),
+            _ => 0,
+        }
+    }
+
+    fn waits(&self) -> bool {
+        !matches!(self, Msg::Put(_))
+    }
+}
+
+pub(crate) fn writer_loop(
+    mut conn: Connection,
+    rx: Receiver<Msg>,
+    ticks: &SyncSender<()>,
+    restart_due: &AtomicBool,
+    cfg: SqliteStoreConfig,
+    failed: Arc<Mutex<Option<StoreError>>>,
+) {
+    let mut keys = match KeyMerge::open(&mut conn, cfg.key_merge_rows) {
+        Ok(k) => k,
+        Err(e) => {
+            // The schema was checked at open, so this is an I/O failure: report it; the
+            // merge counts from zero and every lookup reads the large key table.
+            lock(&failed).get_or_insert_with(|| write_err("reading request-id keys", e));
+            KeyMerge::open_empty(cfg.key_merge_rows)
+        }
+    };
+    let mut purge = Purge::new(&cfg);
+    if purge.enabled() {
+        // At open, before any write: a store reopened after a pause catches up first.
+        purge.step(&mut conn, &mut keys, &failed);
+    }
+    loop {
+        let first = if purge.enabled() {
+            match rx.recv_timeout(purge.due.saturating_duration_since(Instant::now())) {
+                Ok(m) => Some(m),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(m) => Some(m),
+                Err(_) => break,
+            }
+        };
+        if let Some(first) = first {
+            write_batch(&mut conn, &rx, first, &cfg, &mut keys, &mut purge, &failed);
+            if restart_due.load(Ordering::Acquire) && restart_wal(&conn, &cfg, &failed) {
+                restart_due.store(false, Ordering::Release);
+            }
+            // A full channel means a checkpoint is already due.
+            let _ = ticks.try_send(());
+        }
+        if purge.enabled() && Instant::now() >= purge.due {
+            purge.step(&mut conn, &mut keys, &failed);
+            let _ = ticks.try_send(());
+        }
+    }
+}
+
+/// Collects a batch of messages, starting with `first`, and commits it; then runs the
+/// purges it asked for ([`SqliteStore::purge`]), each after the writes sent before it.
+pub(crate) fn write_batch(
+    conn: &mut Connection,
+    rx: &Receiver<Msg>,
+    first: Msg,
+    cfg: &SqliteStoreConfig,
+    keys: &mut KeyMerge,
+    purge: &mut Purge,
+    failed: &Mutex<Option<StoreError>>,
+) {
+    let batch_size = cfg.batch_size.max(1);
+    let mut urgent = first.waits();
+    let mut puts = first.puts();
+    let mut batch = Vec::new();
+    let mut asked = Vec::new();
+    let mut keep = |msg: Msg| match msg {
+        Msg::Purge(reply) => asked.push(reply),
+        msg => batch.push(msg),
+    };
+    keep(first);
+    let deadline = Instant::now() + cfg.batch_interval;
+    while puts < batch_size {
+        let next = if urgent {
+            match rx.try_recv() {
+                Ok(m) => m,
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        } else {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            match rx.recv_timeout(deadline - now) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            }
+        };
+        urgent |= next.waits();
+        puts += next.puts();
+        keep(next);
+    }
+    commit_batch(conn, batch, keys, failed);
+    keys.run(conn, failed);
+    for reply in asked {
+        let _ = reply.send(purge.all(conn, keys));
+    }
+}
+
+pub(crate) fn apply_async(tx: &Transaction<'_>, op: &AsyncOp) -> Result<(), StoreError> {
+    match op {
+        AsyncOp::Enqueue(ev) => {
+            let mut stmt = tx
+                .prepare_cached(UPSERT_ASYNC)
+                .map_err(|e| write_err(format!("async event {}", ev.invoke_request_id), e))?;
+            stmt.execute(params![
+                ev.invoke_request_id,
+                ev.function_name,
+                ev.namespace,
+                ev.qualifier,
+                ev.invoke_type,
+                ev.status.as_str(),
+                ev.status_code,
+                to_micros(ev.start_time),
+                ev.end_time.map(to_micros),
+                ev.event,
+                ev.attempts,
+            ])
+            .map_err(|e| write_err(format!("async event {}", ev.invoke_request_id), e))?;
+            Ok(())
+        }
+        AsyncOp::Update {
+            id,
+            status,
+            status_code,
+            end_time,
+            attempts,
+        } => {
+            let n = tx
+                .execute(
+                    "UPDATE async_events SET status = ?2, status_code = ?3, end_time = ?4, \
+                     attempts = ?5 WHERE invoke_request_id = ?1",
+                    params![
+                        id,
+                        status.as_str(),
+                        status_code,
+                        end_time.map(to_micros),
+                        attempts
+                    ],
+                )
+                .map_err(|e| write_err(format!("async event {id} update"), e))?;
+            if n == 0 {
+                return Err(StoreError::AsyncEventNotFound(id.clone()));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Commits one batch, counting the keys it added to `logs_key_new` in `keys`.
+pub(crate) fn commit_batch(
+    conn: &mut Connection,
+    batch: Vec<Msg>,
+    keys: &mut KeyMerge,
+    failed: &Mutex<Option<StoreError>>,
+) {
+    // Everything runs in order in one transaction. A failed statement in SQLite
+    // undoes only that statement, so one bad record or a missing async event
+    // does not roll back the rest of the batch.
+    let mut replies: Vec<(Reply, Result<(), StoreError>)> = Vec::new();
+    let mut put_error: Option<StoreError> = None;
+    let committed = (|| -> Result<u64, StoreError> {
+        // Immediate: the write lock is taken at the start, waiting (busy timeout) for
+        // another process's writer. A deferred transaction would start reading (each
+        // record's key lookup) and could not become a writer if another process wrote
+        // meanwhile ("database is locked" at once, no wait).
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| write_err("begin transaction", e))?;
+        // Prepared once per batch: looking up the cached statement hashes the SQL text.
+        let mut stmt = {
+            keys.sync(&tx)
+                .map_err(|e| write_err("reading request-id keys", e))?;
+            LogStatements::prepare(&tx, &keys.merged)
+                .map_err(|e| write_err("prepare log upsert", e))?
+        };
+        for msg in batch {
+            match msg {
+                Msg::Put(r) => {
+                    if let Err(e) = stmt.upsert(&r) {
+                        put_error.get_or_insert_with(|| {
+                            write_err(format!("log record {}", r.request_id), e)
+                        });
+                    }
+                }
+                Msg::PutBatch(records, reply) => {
+                    let mut res = Ok(());
+                    for r in &records {
+                        if let Err(e) = stmt.upsert(r) {
+                            res = Err(write_err(format!("log record {}", r.request_id), e));
+                            break;
+                        }
+                    }
+                    replies.push((reply, res));
+                }
+                Msg::Async(op, reply) => replies.push((reply, apply_async(&tx, &op))),
+                Msg::Flush(reply) => replies.push((reply, Ok(()))),
+                // `write_batch` keeps purges out of the batch and runs them after it.
+                Msg::Purge(reply) => {
+                    let _ = reply.send(Ok(PurgeReport::default()));
+                }
+            }
+        }
+        let new_keys = stmt.new_keys;
+        drop(stmt);
+        tx.commit().map_err(|e| write_err("commit", e))?;
+        Ok(new_keys)
+    })();
+    let commit_detail = committed.as_ref().err().map(ToString::to_string);
+    if let Some(detail) = &commit_detail {
+        put_error.get_or_insert_with(|| write_err("log records", detail));
+    }
+    if let Some(e) = put_error {
+        let mut slot = lock(failed);
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+    }
+    for (reply, res) in replies {
+        let res = match (&commit_detail, res) {
+            (Some(detail), _) => Err(write_err("commit", detail)),
+            // A durable write also reports an earlier background failure once.
+            (None, Ok(())) => lock(failed).take().map_or(Ok(()), Err),
+            (None, Err(e)) => Err(e),
+        };
+        let _ = reply.send(res);
+    }
+    keys.new_rows += committed.unwrap_or(0);
+}

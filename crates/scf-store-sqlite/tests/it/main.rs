@@ -1,0 +1,15 @@
+//! The integration tests of `scf-store-sqlite`, one test binary: each module is one file of tests,
+//! `common` holds what they share.
+
+// A test fails by panicking: unwrap is how these files say "this cannot fail here".
+#![allow(clippy::unwrap_used)]
+
+mod async_queue;
+mod common;
+mod durability;
+mod key_collision;
+mod key_tables;
+mod query;
+mod retention;
+mod schema_migration;
+mod wal_bound;
