@@ -52,6 +52,9 @@ pub enum StoreError {
     /// No async event has this `InvokeRequestId`.
     #[error("no async event with InvokeRequestId `{0}`")]
     AsyncEventNotFound(String),
+    /// An async event with this `InvokeRequestId` is already queued.
+    #[error("an async event with InvokeRequestId `{0}` is already queued")]
+    AsyncEventExists(String),
     /// The store is full of events that must not be dropped (running async events).
     #[error("log store is full: {what} capacity {capacity} reached")]
     Full {

@@ -2,7 +2,9 @@
 //!
 //! - [`LogStore`]: the interface the invoker writes each attempt's [`LogRecord`] to,
 //!   and that `GetFunctionLogs` ([`LogQuery`]) and `ListAsyncEvents` ([`AsyncQuery`])
-//!   read from, with the async event queue.
+//!   read from.
+//! - [`AsyncQueue`]: the async event queue, whose events are claimed under leases the
+//!   same way by one process or by several sharing a store (see its docs for the rules).
 //! - [`MemoryStore`]: a bounded store in memory, nothing kept across restarts; what an
 //!   embedder gets by default.
 //! - The query types ([`LogQuery`], [`RetCodeFilter`], [`AsyncQuery`], [`AsyncEvent`]
@@ -46,6 +48,7 @@
 pub mod error;
 mod memory;
 mod query;
+mod queue;
 
 pub use error::StoreError;
 pub use memory::{MemoryStore, DEFAULT_ASYNC_CAPACITY, DEFAULT_LOG_CAPACITY};
@@ -53,6 +56,7 @@ pub use query::{
     AsyncEvent, AsyncOrderBy, AsyncQuery, AsyncStatus, LogPage, LogQuery, Order, OrderBy,
     RetCodeFilter, TimeInterval, MAX_ASYNC_LIMIT, MAX_OFFSET_PLUS_LIMIT,
 };
+pub use queue::{AsyncQueue, AttemptEnd, Claim, Ended, Lease, Renewal, Termination};
 
 use scf_logs::LogRecord;
 use time::OffsetDateTime;
