@@ -1,4 +1,6 @@
-//! A bounded in-memory [`LogStore`].
+//! A bounded in-memory [`LogStore`] and [`AsyncQueue`](crate::AsyncQueue).
+
+mod queue;
 
 use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -79,6 +81,10 @@ struct Inner {
     next_seq: u64,
     events: BTreeMap<u64, AsyncEvent>,
     event_index: HashMap<String, u64>,
+    /// The queue's view of each `RUNNING` event (when due, who holds it), by sequence.
+    queued: HashMap<u64, queue::Queued>,
+    /// Timer ticks claimed, oldest first, bounded like the events.
+    ticks: queue::Ticks,
 }
 
 impl Default for Inner {
@@ -91,6 +97,8 @@ impl Default for Inner {
             next_seq: 0,
             events: BTreeMap::new(),
             event_index: HashMap::new(),
+            queued: HashMap::new(),
+            ticks: queue::Ticks::default(),
         }
     }
 }
@@ -171,6 +179,33 @@ impl Inner {
         let hash = self.key_hash(&old.request_id, old.retry_num);
         self.unindex_log(hash, seq);
         true
+    }
+
+    /// Adds a new event, evicting the oldest ended one when `capacity` is reached; its
+    /// sequence number.
+    fn insert_event(&mut self, ev: &AsyncEvent, capacity: usize) -> Result<u64, StoreError> {
+        while self.events.len() >= capacity {
+            let victim = self
+                .events
+                .iter()
+                .find(|(_, e)| e.status != AsyncStatus::Running)
+                .map(|(s, _)| *s);
+            let Some(seq) = victim else {
+                return Err(StoreError::Full {
+                    what: "async events (all RUNNING)",
+                    capacity,
+                });
+            };
+            if let Some(old) = self.events.remove(&seq) {
+                self.event_index.remove(&old.invoke_request_id);
+                self.queued.remove(&seq);
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.event_index.insert(ev.invoke_request_id.clone(), seq);
+        self.events.insert(seq, ev.clone());
+        Ok(seq)
     }
 
     /// Records with their sequence numbers, oldest first.
@@ -298,27 +333,7 @@ impl LogStore for MemoryStore {
             inner.events.insert(seq, ev.clone());
             return Ok(());
         }
-        while inner.events.len() >= self.async_capacity {
-            let victim = inner
-                .events
-                .iter()
-                .find(|(_, e)| e.status != AsyncStatus::Running)
-                .map(|(s, _)| *s);
-            let Some(seq) = victim else {
-                return Err(StoreError::Full {
-                    what: "async events (all RUNNING)",
-                    capacity: self.async_capacity,
-                });
-            };
-            if let Some(old) = inner.events.remove(&seq) {
-                inner.event_index.remove(&old.invoke_request_id);
-            }
-        }
-        let seq = inner.next_seq;
-        inner.next_seq += 1;
-        inner.event_index.insert(ev.invoke_request_id.clone(), seq);
-        inner.events.insert(seq, ev.clone());
-        Ok(())
+        inner.insert_event(ev, self.async_capacity).map(drop)
     }
 
     fn update_async(

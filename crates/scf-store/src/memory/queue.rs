@@ -1,0 +1,257 @@
+//! [`AsyncQueue`] for [`MemoryStore`]: the reference the other stores are checked
+//! against (the conformance suite runs over each).
+
+use std::collections::{HashSet, VecDeque};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::{Inner, MemoryStore};
+use crate::error::StoreError;
+use crate::query::{AsyncEvent, AsyncQuery, AsyncStatus};
+use crate::queue::{AsyncQueue, AttemptEnd, Claim, Ended, Lease, Renewal, Termination};
+use crate::LogStore;
+
+/// The queue's view of one `RUNNING` event.
+#[derive(Debug, Clone)]
+pub(super) struct Queued {
+    next_attempt_at: OffsetDateTime,
+    lease: Option<Lease>,
+    failures: u32,
+}
+
+impl Queued {
+    fn due_at(start: OffsetDateTime) -> Self {
+        Queued {
+            next_attempt_at: start,
+            lease: None,
+            failures: 0,
+        }
+    }
+
+    fn is_due(&self, now: OffsetDateTime) -> bool {
+        self.next_attempt_at <= now && self.lease.as_ref().is_none_or(|l| l.until <= now)
+    }
+
+    /// When this event next needs a worker: its lease's end, or its next attempt.
+    fn wakes_at(&self) -> OffsetDateTime {
+        self.lease
+            .as_ref()
+            .map_or(self.next_attempt_at, |l| l.until)
+    }
+}
+
+/// Claimed timer ticks, bounded: the oldest are forgotten first.
+#[derive(Debug, Default)]
+pub(super) struct Ticks {
+    seen: HashSet<(String, OffsetDateTime)>,
+    order: VecDeque<(String, OffsetDateTime)>,
+}
+
+/// `now + lease`, saturating at the end of the calendar.
+fn lease_end(now: OffsetDateTime, lease: Duration) -> OffsetDateTime {
+    time::Duration::try_from(lease)
+        .ok()
+        .and_then(|d| now.checked_add(d))
+        .unwrap_or(time::PrimitiveDateTime::MAX.assume_utc())
+}
+
+impl Inner {
+    /// The sequence number and event of `id`, and its queue state (made on first use for an
+    /// event stored through [`LogStore::enqueue_async`]).
+    fn queued_mut(&mut self, id: &str) -> Result<(u64, &mut AsyncEvent, &mut Queued), StoreError> {
+        let not_found = || StoreError::AsyncEventNotFound(id.to_owned());
+        let seq = *self.event_index.get(id).ok_or_else(not_found)?;
+        let event = self.events.get_mut(&seq).ok_or_else(not_found)?;
+        let queued = self
+            .queued
+            .entry(seq)
+            .or_insert_with(|| Queued::due_at(event.start_time));
+        Ok((seq, event, queued))
+    }
+}
+
+impl AsyncQueue for MemoryStore {
+    fn enqueue(&self, ev: &AsyncEvent) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.event_index.contains_key(&ev.invoke_request_id) {
+            return Err(StoreError::AsyncEventExists(ev.invoke_request_id.clone()));
+        }
+        let seq = inner.insert_event(ev, self.async_capacity)?;
+        inner.queued.insert(seq, Queued::due_at(ev.start_time));
+        Ok(())
+    }
+
+    fn claim(
+        &self,
+        worker: &str,
+        lease: Duration,
+        limit: usize,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        let mut due: Vec<(OffsetDateTime, OffsetDateTime, u64)> = inner
+            .events
+            .iter()
+            .filter(|(_, e)| e.status == AsyncStatus::Running)
+            .filter_map(|(seq, e)| {
+                let q = inner
+                    .queued
+                    .entry(*seq)
+                    .or_insert_with(|| Queued::due_at(e.start_time));
+                q.is_due(now)
+                    .then_some((q.next_attempt_at, e.start_time, *seq))
+            })
+            .collect();
+        due.sort_unstable();
+        let until = lease_end(now, lease);
+        let mut claims = Vec::new();
+        for (_, _, seq) in due.into_iter().take(limit) {
+            let (Some(event), Some(q)) = (inner.events.get_mut(&seq), inner.queued.get_mut(&seq))
+            else {
+                continue;
+            };
+            let interrupted = q.lease.take().and_then(|_| event.attempts.checked_sub(1));
+            let retry_num = event.attempts;
+            event.attempts = event.attempts.saturating_add(1);
+            let lease = Lease {
+                worker: worker.to_owned(),
+                until,
+            };
+            q.lease = Some(lease.clone());
+            claims.push(Claim {
+                event: event.clone(),
+                retry_num,
+                failures: q.failures,
+                interrupted,
+                lease,
+            });
+        }
+        Ok(claims)
+    }
+
+    fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .events
+            .iter()
+            .filter(|(_, e)| e.status == AsyncStatus::Running)
+            .map(|(seq, e)| inner.queued.get(seq).map_or(e.start_time, Queued::wakes_at))
+            .min())
+    }
+
+    fn renew(
+        &self,
+        id: &str,
+        worker: &str,
+        lease: Duration,
+        now: OffsetDateTime,
+    ) -> Result<Renewal, StoreError> {
+        let mut inner = self.lock();
+        let (_, event, q) = inner.queued_mut(id)?;
+        Ok(match event.status {
+            AsyncStatus::Aborted => Renewal::Terminated,
+            AsyncStatus::Running => match &mut q.lease {
+                Some(held) if held.worker == worker => {
+                    held.until = lease_end(now, lease);
+                    Renewal::Held(held.until)
+                }
+                _ => Renewal::Lost,
+            },
+            _ => Renewal::Lost,
+        })
+    }
+
+    fn end_attempt(
+        &self,
+        id: &str,
+        worker: &str,
+        end: AttemptEnd,
+        now: OffsetDateTime,
+    ) -> Result<Ended, StoreError> {
+        let mut inner = self.lock();
+        let (_, event, q) = inner.queued_mut(id)?;
+        let holds = q.lease.as_ref().is_some_and(|l| l.worker == worker);
+        let next = match end {
+            AttemptEnd::Finished { .. } => AsyncStatus::Finished,
+            AttemptEnd::Failed { .. } => AsyncStatus::Failed,
+            AttemptEnd::Retry { .. } | AttemptEnd::Released => AsyncStatus::Running,
+        };
+        if !holds || !event.status.can_become(next) {
+            return Ok(Ended::Ignored);
+        }
+        q.lease = None;
+        match end {
+            AttemptEnd::Finished { status_code } | AttemptEnd::Failed { status_code } => {
+                if matches!(end, AttemptEnd::Failed { .. }) {
+                    q.failures = q.failures.saturating_add(1);
+                }
+                event.status_code = status_code;
+                event.end_time = Some(now);
+            }
+            AttemptEnd::Retry { status_code, at } => {
+                q.failures = q.failures.saturating_add(1);
+                event.status_code = status_code;
+                q.next_attempt_at = at;
+            }
+            AttemptEnd::Released => {
+                event.attempts = event.attempts.saturating_sub(1);
+                q.next_attempt_at = now;
+            }
+        }
+        event.status = next;
+        Ok(Ended::Now(next))
+    }
+
+    fn terminate(
+        &self,
+        id: &str,
+        status_code: i64,
+        now: OffsetDateTime,
+    ) -> Result<Termination, StoreError> {
+        let mut inner = self.lock();
+        let (_, event, q) = inner.queued_mut(id)?;
+        if !event.status.can_become(AsyncStatus::Aborted) {
+            return Ok(Termination::AlreadyEnded(event.status));
+        }
+        let held_by = q.lease.take().filter(|l| l.until > now).map(|l| l.worker);
+        event.status = AsyncStatus::Aborted;
+        event.status_code = status_code;
+        event.end_time = Some(now);
+        Ok(Termination::Aborted { held_by })
+    }
+
+    fn get_async(&self, invoke_request_id: &str) -> Result<Option<AsyncEvent>, StoreError> {
+        LogStore::get_async(self, invoke_request_id)
+    }
+
+    fn list_async(&self, q: &AsyncQuery) -> Result<(u64, Vec<AsyncEvent>), StoreError> {
+        LogStore::list_async(self, q)
+    }
+
+    fn pending(&self) -> Result<u64, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .events
+            .values()
+            .filter(|e| e.status == AsyncStatus::Running)
+            .count() as u64)
+    }
+
+    fn claim_tick(&self, trigger: &str, tick: OffsetDateTime) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let ticks = &mut inner.ticks;
+        let key = (trigger.to_owned(), tick);
+        if !ticks.seen.insert(key.clone()) {
+            return Ok(false);
+        }
+        ticks.order.push_back(key);
+        while ticks.order.len() > self.async_capacity.max(1) {
+            if let Some(old) = ticks.order.pop_front() {
+                ticks.seen.remove(&old);
+            }
+        }
+        Ok(true)
+    }
+}
