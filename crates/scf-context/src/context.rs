@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cancel::{CancelReason, Cancellation};
 use crate::config::FunctionConfig;
+use crate::report::{HostReport, ReportHook};
 
 /// What a function knows about its invocation: the platform's `context` object.
 ///
@@ -47,6 +48,8 @@ pub struct Context {
     cancellation: Cancellation,
     #[serde(skip)]
     thread_hook: Option<ThreadHook>,
+    #[serde(skip)]
+    report_hook: Option<ReportHook>,
 }
 
 /// A closure that runs on another thread.
@@ -103,6 +106,7 @@ impl Context {
             started: Instant::now(),
             cancellation: Cancellation::new(),
             thread_hook: None,
+            report_hook: None,
         }
     }
 
@@ -111,6 +115,59 @@ impl Context {
     pub fn with_thread_hook(mut self, hook: ThreadHook) -> Self {
         self.thread_hook = Some(hook);
         self
+    }
+
+    /// Sets where [`report_mem_usage`](Self::report_mem_usage),
+    /// [`report_init_started`](Self::report_init_started) and
+    /// [`report_init_duration`](Self::report_init_duration) go (the invoker sets one per
+    /// invocation).
+    pub fn with_report_hook(mut self, hook: ReportHook) -> Self {
+        self.report_hook = Some(hook);
+        self
+    }
+
+    /// Reports the memory this invocation used, in bytes: its `MemUsage` is then the
+    /// largest figure reported instead of the host's own measure. A handler that runs the
+    /// function in another process (a Custom Runtime, a Python or Node.js runtime) reports
+    /// that process's peak here, as SCF does. `false`, doing nothing, when no host listens.
+    ///
+    /// ```
+    /// # use scf_context::Context;
+    /// fn after_the_child_exited(ctx: &Context, peak_rss: u64) {
+    ///     // Outside a host (a unit test) nobody listens; that is fine.
+    ///     let _ = ctx.report_mem_usage(peak_rss);
+    /// }
+    /// # after_the_child_exited(&Context::default(), 29 * 1024 * 1024);
+    /// ```
+    pub fn report_mem_usage(&self, bytes: u64) -> bool {
+        self.with_report(|r| r.mem_usage(bytes))
+    }
+
+    /// Reports that this invocation starts waiting for a cold instance to initialise (an
+    /// out-of-process runtime's `InitTimeout` phase, which the handler bounds itself):
+    /// until [`report_init_duration`](Self::report_init_duration), its time limit does not
+    /// run out. `false`, doing nothing, when no host listens.
+    pub fn report_init_started(&self) -> bool {
+        self.with_report(|r| r.init_started())
+    }
+
+    /// Reports that this invocation waited `init` for a cold instance to initialise, so
+    /// that, as on SCF, init is timed separately: the deadline moves later by `init`, and
+    /// `Duration` and `BillDuration` leave it out. It also ends the wait begun by
+    /// [`report_init_started`](Self::report_init_started). `false`, doing nothing, when no
+    /// host listens.
+    pub fn report_init_duration(&self, init: Duration) -> bool {
+        self.with_report(|r| r.init_duration(init))
+    }
+
+    fn with_report(&self, f: impl FnOnce(&dyn HostReport)) -> bool {
+        match &self.report_hook {
+            Some(hook) => {
+                f(hook.report());
+                true
+            }
+            None => false,
+        }
     }
 
     /// Wraps work that a handler runs on another thread so that the host still sees it

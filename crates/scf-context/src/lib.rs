@@ -30,6 +30,7 @@
 mod cancel;
 mod config;
 mod context;
+mod report;
 
 pub use cancel::{CancelReason, Cancellation, Cancelled};
 pub use config::{
@@ -38,3 +39,4 @@ pub use config::{
     TIMEOUT_RANGE,
 };
 pub use context::{Context, ThreadHook, ThreadTask};
+pub use report::{HostReport, ReportHook};

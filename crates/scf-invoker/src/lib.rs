@@ -70,7 +70,7 @@
 //! # How `MemUsage` is measured
 //!
 //! [`InvokeResponse::mem_source`] says which of these was used, in this order:
-//! 1. [`MemSource::Reported`]: the handler called [`report_mem_usage`] (an out-of-process
+//! 1. [`MemSource::Reported`]: the handler called [`Context::report_mem_usage`](scf_context::Context::report_mem_usage) (an out-of-process
 //!    runtime reports its process's peak; the largest report wins).
 //! 2. [`MemSource::PeakAllocation`]: when the binary installs [`CountingAllocator`] as its
 //!    global allocator, the process's peak heap allocation during the invocation. With
@@ -131,7 +131,7 @@ pub use config::{
 pub use error::{AsyncEventError, InvokeError};
 pub use functions::FunctionInfo;
 pub use invoker::{Invoker, RecoverReport, ShutdownReport};
-pub use memory::{report_init_duration, report_init_started, report_mem_usage, MemSource};
+pub use memory::MemSource;
 pub use pool::PoolStats;
 pub use request::{
     EventPayload, InvokeRequest, InvokeResponse, LogType, INVOKE_RESULT_FAILURE,

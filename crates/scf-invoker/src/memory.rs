@@ -1,9 +1,10 @@
 //! How `MemUsage` is measured, and how a handler reports its own figure.
 
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use scf_context::HostReport;
 
 use crate::alloc::CountingAllocator;
 
@@ -11,7 +12,7 @@ use crate::alloc::CountingAllocator;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MemSource {
-    /// The handler reported it with [`report_mem_usage`] (an out-of-process runtime
+    /// The handler reported it with [`Context::report_mem_usage`](scf_context::Context::report_mem_usage) (an out-of-process runtime
     /// reports its process's peak).
     Reported,
     /// The process's peak heap allocation during the invocation, counted by
@@ -80,18 +81,25 @@ pub(crate) struct Usage {
     in_init: AtomicBool,
 }
 
-impl Usage {
-    fn report(&self, bytes: u64) {
+/// A handler's reports, through its context (see [`scf_context::Context::report_mem_usage`]).
+impl HostReport for Usage {
+    fn mem_usage(&self, bytes: u64) {
         self.reported.fetch_max(bytes, Ordering::Relaxed);
         self.has_report.store(true, Ordering::Release);
     }
 
-    fn report_init(&self, init: Duration) {
+    fn init_started(&self) {
+        self.in_init.store(true, Ordering::Release);
+    }
+
+    fn init_duration(&self, init: Duration) {
         let micros = u64::try_from(init.as_micros()).unwrap_or(u64::MAX);
         self.init_micros.fetch_max(micros, Ordering::AcqRel);
         self.in_init.store(false, Ordering::Release);
     }
+}
 
+impl Usage {
     /// Whether the handler said it is waiting for init (and has not said it ended).
     pub(crate) fn in_init(&self) -> bool {
         self.in_init.load(Ordering::Acquire)
@@ -108,83 +116,6 @@ impl Usage {
             .load(Ordering::Acquire)
             .then(|| self.reported.load(Ordering::Relaxed))
     }
-}
-
-thread_local! {
-    static CURRENT: RefCell<Option<Arc<Usage>>> = const { RefCell::new(None) };
-}
-
-/// Sets `usage` as this thread's current invocation while `f` runs.
-pub(crate) fn with_usage<R>(usage: &Arc<Usage>, f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<Arc<Usage>>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let previous = self.0.take();
-            // try_with: the thread-local may be gone during thread teardown.
-            let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
-        }
-    }
-    let previous = CURRENT.with(|c| c.borrow_mut().replace(usage.clone()));
-    let _restore = Restore(previous);
-    f()
-}
-
-/// Reports the memory the current invocation used, in bytes; the invocation's
-/// `MemUsage` is then the largest figure reported instead of the invoker's own measure.
-///
-/// Call it from inside a handler: while its future is polled, or on a thread it started
-/// through [`Context::wrap_thread_task`](scf_context::Context::wrap_thread_task). A
-/// handler that runs the function in another process (a Custom Runtime, a Python or
-/// Node.js runtime) reports that process's peak here, as SCF does. Returns `false`, and
-/// does nothing, when called outside an invocation.
-///
-/// ```
-/// # use scf_context::Context;
-/// # use scf_handler::FunctionError;
-/// async fn handler(_event: serde_json::Value, _ctx: Context) -> Result<serde_json::Value, FunctionError> {
-///     // ... run the function in a child process, read its peak RSS ...
-///     scf_invoker::report_mem_usage(29 * 1024 * 1024);
-///     Ok(serde_json::json!("done"))
-/// }
-/// ```
-pub fn report_mem_usage(bytes: u64) -> bool {
-    CURRENT.with(|c| match &*c.borrow() {
-        Some(usage) => {
-            usage.report(bytes);
-            true
-        }
-        None => false,
-    })
-}
-
-/// Reports that the current invocation starts waiting for a cold instance to initialise
-/// (an out-of-process runtime's `InitTimeout` phase, which the handler bounds itself):
-/// until [`report_init_duration`], the invocation's time limit does not run out. Returns
-/// `false`, and does nothing, outside an invocation.
-pub fn report_init_started() -> bool {
-    CURRENT.with(|c| match &*c.borrow() {
-        Some(usage) => {
-            usage.in_init.store(true, Ordering::Release);
-            true
-        }
-        None => false,
-    })
-}
-
-/// Reports that the current invocation waited `init` for a cold instance to initialise,
-/// so that, as on SCF, init is timed separately: the invocation's deadline moves later by
-/// `init`, and its `Duration` and `BillDuration` leave it out. It also ends the wait begun
-/// by [`report_init_started`]. Returns `false`, and does nothing, outside an invocation.
-///
-/// Call it like [`report_mem_usage`], from inside the handler.
-pub fn report_init_duration(init: Duration) -> bool {
-    CURRENT.with(|c| match &*c.borrow() {
-        Some(usage) => {
-            usage.report_init(init);
-            true
-        }
-        None => false,
-    })
 }
 
 const RSS_REFRESH: Duration = Duration::from_millis(100);
@@ -237,20 +168,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn report_outside_an_invocation_does_nothing() {
-        assert!(!report_mem_usage(1));
-    }
-
-    #[test]
-    fn the_largest_report_wins_inside_a_scope() {
-        let usage = Arc::new(Usage::default());
-        with_usage(&usage, || {
-            assert!(report_mem_usage(10));
-            assert!(report_mem_usage(30));
-            assert!(report_mem_usage(20));
-        });
+    fn the_largest_report_wins() {
+        let usage = Usage::default();
+        assert_eq!(usage.reported(), None);
+        usage.mem_usage(10);
+        usage.mem_usage(30);
+        usage.mem_usage(20);
         assert_eq!(usage.reported(), Some(30));
-        assert!(!report_mem_usage(1), "the scope is restored afterwards");
     }
 
     #[cfg(target_os = "linux")]

@@ -140,7 +140,8 @@ impl Inner {
         let ctx = ctx
             .with_start(started)
             .with_cancellation(cancellation.clone())
-            .with_thread_hook(scope.thread_hook());
+            .with_thread_hook(scope.thread_hook())
+            .with_report_hook(scope.report_hook());
         let probe = Probe::begin();
         let deadline = started + entry.config.timeout;
         let stops = Stops {

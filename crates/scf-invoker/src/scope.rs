@@ -1,4 +1,5 @@
-//! What is "current" while a handler runs (its log buffer and memory report), and
+//! What is "current" while a handler runs (its log buffer; its reports go through the
+//! context), and
 //! running a handler so that panics become failed invocations.
 
 use std::future::Future;
@@ -7,12 +8,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use scf_context::{Context, ThreadHook};
+use scf_context::{Context, ReportHook, ThreadHook};
 use scf_handler::{FunctionError, Handler};
 use scf_logs::LogBuffer;
 use serde_json::Value;
 
-use crate::memory::{with_usage, Usage};
+use crate::memory::Usage;
 
 pub(crate) type Outcome = Result<Value, FunctionError>;
 type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
@@ -34,7 +35,12 @@ impl Scope {
     }
 
     pub(crate) fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        with_usage(&self.usage, || self.buffer.in_scope(f))
+        self.buffer.in_scope(f)
+    }
+
+    /// The hook that takes the handler's reports (memory, init time) for this invocation.
+    pub(crate) fn report_hook(&self) -> ReportHook {
+        ReportHook::new(self.usage.clone())
     }
 
     /// The hook that makes a handler's extra threads part of this invocation.

@@ -29,7 +29,7 @@ const MIB: u64 = 1024 * 1024;
 /// during an invocation goes to the invocation's log: the
 /// [`LogBuffer::current`] set by the host while it polls the handler (the invoker does),
 /// or nowhere when none is set. The instance's peak resident memory during the invocation
-/// is reported as its `MemUsage` through [`scf_invoker::report_mem_usage`].
+/// is reported as its `MemUsage` through [`Context::report_mem_usage`].
 ///
 /// See the crate documentation for the lifecycle, the faults and their status codes.
 #[derive(Debug, Clone)]
@@ -177,7 +177,7 @@ impl Handler for ProcessFunction {
             LogBuffer::current().unwrap_or_else(|| LogBuffer::new(context.request_id.clone()));
         let (result, mem) = self.shared.clone().invoke(event, &context, &log).await;
         // Outside an invoker there is nobody to report to; that is fine.
-        let _ = scf_invoker::report_mem_usage(mem);
+        let _ = context.report_mem_usage(mem);
         result
     }
 
@@ -511,16 +511,16 @@ impl Shared {
         // A cold start: SCF times init by `InitTimeout` (which start_instance enforces),
         // separately from the invocation's time limit; tell the host so.
         let init_began = std::time::Instant::now();
-        let _ = scf_invoker::report_init_started();
+        let _ = ctx.report_init_started();
         let started = self.start_instance(permit);
         let ready = tokio::select! {
             r = started => r,
             reason = cancellation.cancelled() => {
-                let _ = scf_invoker::report_init_duration(init_began.elapsed());
+                let _ = ctx.report_init_duration(init_began.elapsed());
                 return Err(cancelled(reason));
             }
         };
-        let _ = scf_invoker::report_init_duration(init_began.elapsed());
+        let _ = ctx.report_init_duration(init_began.elapsed());
         match ready {
             Ok(Ok(instance)) => Ok((instance, false)),
             Ok(Err(failure)) => {

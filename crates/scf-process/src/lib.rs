@@ -73,15 +73,17 @@
 //! # Who depends on it, and why it is a crate of its own
 //!
 //! Hosts that serve functions written in other languages (`scf-http`'s server, the
-//! `scf` command line) depend on it. It sits above `scf-invoker` because it is just another
-//! [`Handler`](scf_handler::Handler) to the invoker and needs only its
-//! [`report_mem_usage`](scf_invoker::report_mem_usage); keeping processes, an HTTP server
-//! per instance and the bundled bootstraps out of the invoker keeps the invoker free of
-//! hyper and of Unix process management.
+//! `scf` command line) depend on it. It does not depend on `scf-invoker`: to the invoker it is
+//! just another [`Handler`](scf_handler::Handler), and it reports its instances' memory and
+//! init time through the context
+//! ([`Context::report_mem_usage`](scf_context::Context::report_mem_usage) and its siblings),
+//! which any host may listen to. Keeping processes, an HTTP server per instance and the
+//! bundled bootstraps out of the invoker keeps the invoker free of hyper and of Unix
+//! process management.
 //!
 //! Why each dependency is here: `scf-context`, `scf-handler`: what a function is and the
 //! [`Handler`](scf_handler::Handler) trait; `scf-logs`: the invocation's log buffer and the
-//! `Init Report` line; `scf-invoker`: reporting `MemUsage`; `tokio`: child processes,
+//! `Init Report` line; `tokio`: child processes,
 //! pipes, timers; `hyper`, `hyper-util`, `http`, `http-body-util`, `bytes`: the Runtime API
 //! server; `serde`, `serde_json`: events, results, error bodies; `tempfile`: scratch
 //! directories that are removed even on a panic; `rustix`: killing a whole process group

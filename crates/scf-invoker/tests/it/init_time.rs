@@ -11,13 +11,11 @@ use scf_handler::{handler_fn, FunctionError, FunctionStatus};
 use scf_invoker::InvokeRequest;
 use serde_json::{json, Value};
 
-async fn cold_start(_e: Value, _ctx: Context) -> Result<Value, FunctionError> {
+async fn cold_start(_e: Value, ctx: Context) -> Result<Value, FunctionError> {
     // 800 ms of "init" (a runtime starting), reported, then 500 ms of work: 1.3 s in all,
     // past the 1 s limit, but within it once init is set aside.
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert!(scf_invoker::report_init_duration(Duration::from_millis(
-        800
-    )));
+    assert!(ctx.report_init_duration(Duration::from_millis(800)));
     tokio::time::sleep(Duration::from_millis(500)).await;
     Ok(json!("warm"))
 }
@@ -39,8 +37,8 @@ async fn reported_init_time_moves_the_deadline_and_is_left_out_of_duration() {
     }
 }
 
-async fn too_slow_even_after_init(_e: Value, _ctx: Context) -> Result<Value, FunctionError> {
-    scf_invoker::report_init_duration(Duration::from_millis(300));
+async fn too_slow_even_after_init(_e: Value, ctx: Context) -> Result<Value, FunctionError> {
+    assert!(ctx.report_init_duration(Duration::from_millis(300)));
     tokio::time::sleep(Duration::from_secs(3)).await;
     Ok(json!("late"))
 }
@@ -65,5 +63,5 @@ async fn the_time_limit_still_holds_after_init() {
 
 #[test]
 fn reporting_outside_an_invocation_does_nothing() {
-    assert!(!scf_invoker::report_init_duration(Duration::from_millis(5)));
+    assert!(!Context::default().report_init_duration(Duration::from_millis(5)));
 }

@@ -5,7 +5,7 @@ use crate::common;
 use common::{function, invoker};
 use scf_context::Context;
 use scf_handler::{handler_fn, FunctionError};
-use scf_invoker::{report_mem_usage, InvokeRequest, MemSource};
+use scf_invoker::{InvokeRequest, MemSource};
 use serde_json::Value;
 
 #[tokio::test]
@@ -32,16 +32,18 @@ async fn a_handler_reported_figure_wins_also_from_its_own_threads() {
             .add_function(
                 function("runtime"),
                 handler_fn(|_: Value, ctx: Context| async move {
-                    assert!(report_mem_usage(3_207_168));
-                    let task = ctx.wrap_thread_task(Box::new(|| {
-                        assert!(
-                            report_mem_usage(8_253_440),
-                            "the hook makes the thread part of the invocation"
-                        );
-                    }));
-                    std::thread::spawn(task).join().unwrap();
-                    let outside = std::thread::spawn(|| report_mem_usage(1)).join().unwrap();
-                    assert!(!outside, "an unwrapped thread is not in the invocation");
+                    assert!(ctx.report_mem_usage(3_207_168));
+                    let on_thread = ctx.clone();
+                    let reported =
+                        std::thread::spawn(move || on_thread.report_mem_usage(8_253_440))
+                            .join()
+                            .unwrap();
+                    assert!(reported, "the context reports from any thread");
+                    let hostless = Context::default();
+                    assert!(
+                        !hostless.report_mem_usage(1),
+                        "a context without a host reports nothing"
+                    );
                     Ok::<_, FunctionError>(())
                 }),
             )
