@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{echo, function, invoker};
 use scf_context::{CancelReason, Context};
-use scf_handler::{handler_fn, FunctionError, FunctionStatus};
+use scf_handler::{cooperative, handler_fn, FunctionError, FunctionStatus};
 use scf_invoker::{InvokeError, InvokeRequest};
 use scf_logs::AsyncStatus;
 use serde_json::Value;
@@ -101,11 +101,13 @@ async fn invocations_still_running_after_the_grace_period_are_cancelled() {
     assert_eq!(*seen.lock().unwrap(), Some(CancelReason::Shutdown));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// On tokio's paused clock: the handler is cooperative and only sleeps on a tokio timer, and
+// the grace period is one too.
+#[tokio::test(start_paused = true)]
 async fn queued_and_interrupted_async_events_stay_running_in_the_store() {
     let invoker = common::invoker_with(|c| c.async_workers = 1);
     invoker
-        .add_function(function("slow"), sleeper(10_000))
+        .add_function(function("slow"), cooperative(sleeper(10_000)))
         .unwrap();
     let running = invoker
         .invoke(InvokeRequest::event("slow", "{}"))
