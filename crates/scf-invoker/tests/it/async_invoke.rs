@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{echo, final_status, function, invoker};
 use scf_context::Context;
-use scf_handler::{handler_fn, FunctionError};
+use scf_handler::{cooperative, handler_fn, FunctionError};
 use scf_invoker::{InvokeRequest, LogType};
 use scf_logs::InvocationType;
 use scf_store::{AsyncQuery, AsyncStatus};
@@ -74,16 +74,17 @@ async fn the_call_returns_the_request_id_before_the_function_runs() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// On tokio's paused clock: the handler is cooperative and only sleeps on a tokio timer.
+#[tokio::test(start_paused = true)]
 async fn a_running_attempt_is_visible_in_the_logs_as_running() {
     let invoker = invoker(Default::default());
     invoker
         .add_function(
             function("slow"),
-            handler_fn(|_: Value, _: Context| async {
+            cooperative(handler_fn(|_: Value, _: Context| async {
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 Ok::<_, FunctionError>(())
-            }),
+            })),
         )
         .unwrap();
     let id = invoker

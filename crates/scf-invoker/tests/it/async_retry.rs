@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{final_status, function_with_retries, register_user};
 use scf_context::{Context, RetryConfig};
-use scf_handler::{handler_fn, FunctionError};
+use scf_handler::{cooperative, handler_fn, FunctionError};
 use scf_invoker::InvokeRequest;
 use scf_store::AsyncStatus;
 use serde_json::Value;
@@ -51,7 +51,9 @@ async fn a_failing_event_is_retried_twice_by_default_then_fails() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// On tokio's paused clock: the handler is cooperative (it runs on the test's runtime, not
+// on a pool thread) and the retry interval is a tokio timer, so virtual time is exact.
+#[tokio::test(start_paused = true)]
 async fn an_event_that_succeeds_on_a_retry_finishes() {
     let invoker = common::invoker(Default::default());
     let calls = Arc::new(AtomicU32::new(0));
@@ -59,7 +61,7 @@ async fn an_event_that_succeeds_on_a_retry_finishes() {
     invoker
         .add_function(
             function_with_retries("flaky", 2, 10),
-            handler_fn(move |_: Value, _: Context| {
+            cooperative(handler_fn(move |_: Value, _: Context| {
                 let n = counter.fetch_add(1, Ordering::SeqCst);
                 async move {
                     if n == 0 {
@@ -68,7 +70,7 @@ async fn an_event_that_succeeds_on_a_retry_finishes() {
                         Ok("ok on retry")
                     }
                 }
-            }),
+            })),
         )
         .unwrap();
     let id = invoker
@@ -154,7 +156,9 @@ async fn timeouts_and_panics_are_retried_like_errors() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// On tokio's paused clock: no handler runs, and the wait for a retry that must not come is
+// virtual.
+#[tokio::test(start_paused = true)]
 async fn refused_events_are_never_retried_nor_stored() {
     let invoker = common::invoker(Default::default());
     invoker
@@ -184,13 +188,15 @@ async fn refused_events_are_never_retried_nor_stored() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// On tokio's paused clock: the handler is cooperative and the 300 ms retry interval is a
+// tokio timer, so the function is removed within the interval every time, without waiting it.
+#[tokio::test(start_paused = true)]
 async fn an_event_whose_function_was_removed_fails_with_435_when_its_turn_comes() {
     let invoker = common::invoker(Default::default());
     invoker
         .add_function(
             function_with_retries("register", 1, 300),
-            handler_fn(register_user),
+            cooperative(handler_fn(register_user)),
         )
         .unwrap();
     let id = invoker

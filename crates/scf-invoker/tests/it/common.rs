@@ -1,4 +1,12 @@
 //! Helpers shared by the integration tests: invokers, function configs and the seed's handlers.
+//!
+//! A test runs on tokio's paused clock (`#[tokio::test(start_paused = true)]`) only when
+//! every wait on its path is a tokio timer of the test's runtime: its handlers are
+//! cooperative (`scf_handler::cooperative`) and await only tokio, no deadline fires, and
+//! it checks nothing the invoker times with `std::time::Instant` (the deadline, `Duration`)
+//! or the wall clock (`StartTime`, `MsgTTL`). Handlers on pool threads (`Execution::Isolated`)
+//! or std threads would see the clock jump while they work. The other tests wait in real
+//! time and run in nextest's `real-time` group (`.config/nextest.toml`).
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::Arc;
@@ -85,29 +93,33 @@ pub async fn register_user(event: Value, _ctx: Context) -> Result<Value, Functio
 }
 
 /// Polls `f` every 10 ms until it is true or `timeout` passes; whether it became true.
+///
+/// Timed with tokio's clock: real time, except in a test on a paused clock, where the
+/// timeout is virtual like the waits of the code under test.
 pub async fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = std::time::Instant::now() + timeout;
+    let end = tokio::time::Instant::now() + timeout;
     loop {
         if f() {
             return true;
         }
-        if std::time::Instant::now() > end {
+        if tokio::time::Instant::now() > end {
             return false;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
-/// The async event's status once it is no longer RUNNING (or the last seen after `timeout`).
+/// The async event's status once it is no longer RUNNING (or the last seen after `timeout`,
+/// timed with tokio's clock like [`eventually`]).
 pub async fn final_status(invoker: &Invoker, id: &str, timeout: Duration) -> scf_store::AsyncEvent {
-    let end = std::time::Instant::now() + timeout;
+    let end = tokio::time::Instant::now() + timeout;
     loop {
         let event = invoker
             .get_async_event(id)
             .await
             .expect("store read")
             .expect("the event is stored");
-        if event.status != scf_store::AsyncStatus::Running || std::time::Instant::now() > end {
+        if event.status != scf_store::AsyncStatus::Running || tokio::time::Instant::now() > end {
             return event;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{function, gated, invoker, invoker_with};
-use scf_handler::FunctionStatus;
+use scf_handler::{cooperative, FunctionStatus};
 use scf_invoker::{InvokeError, InvokeRequest};
 use tokio::sync::Semaphore;
 
@@ -87,13 +87,17 @@ async fn the_invoker_default_limit_applies_when_the_function_sets_none() {
     assert!(first.await.unwrap().unwrap().is_success());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// On tokio's paused clock: the handler is cooperative (it waits on a tokio semaphore on
+// the test's runtime) and the waiting events re-check the gate on a tokio timer.
+#[tokio::test(start_paused = true)]
 async fn async_events_over_the_limit_wait_for_room_instead_of_failing() {
     let invoker = invoker(Default::default());
     let gate = Arc::new(Semaphore::new(0));
     let mut config = function("slow");
     config.max_concurrency = Some(1);
-    invoker.add_function(config, gated(gate.clone())).unwrap();
+    invoker
+        .add_function(config, cooperative(gated(gate.clone())))
+        .unwrap();
     let mut ids = Vec::new();
     for _ in 0..3 {
         ids.push(
@@ -105,7 +109,8 @@ async fn async_events_over_the_limit_wait_for_room_instead_of_failing() {
         );
     }
     assert!(common::eventually(Duration::from_secs(2), || invoker.in_flight() == 1).await);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Past two of the waiting events' re-checks of the gate (every 100 ms).
+    tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(invoker.in_flight(), 1, "only one runs at a time");
     gate.add_permits(3);
     for id in ids {

@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use common::{final_status, function, invoker_with};
 use scf_context::Context;
-use scf_handler::{handler_fn, FunctionError, FunctionStatus};
+use scf_handler::{cooperative, handler_fn, FunctionError, FunctionStatus};
 use scf_invoker::{InvokeError, InvokeRequest};
 use scf_store::AsyncStatus;
 use serde_json::Value;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// On tokio's paused clock: the handler is cooperative, so a sleep of the test ends only
+// once the dispatcher and the worker have nothing left to do.
+#[tokio::test(start_paused = true)]
 async fn a_full_queue_refuses_the_event_and_keeps_every_accepted_one() {
     let invoker = invoker_with(|c| {
         c.async_queue_capacity = 2;
@@ -24,13 +26,13 @@ async fn a_full_queue_refuses_the_event_and_keeps_every_accepted_one() {
     invoker
         .add_function(
             function("busy"),
-            handler_fn(move |_: Value, _: Context| {
+            cooperative(handler_fn(move |_: Value, _: Context| {
                 let g = g.clone();
                 async move {
                     g.acquire().await.unwrap().forget();
                     Ok::<_, FunctionError>(())
                 }
-            }),
+            })),
         )
         .unwrap();
     let mut accepted = Vec::new();

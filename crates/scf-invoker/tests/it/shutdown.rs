@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{echo, function, invoker};
 use scf_context::{CancelReason, Context};
-use scf_handler::{handler_fn, FunctionError, FunctionStatus};
+use scf_handler::{cooperative, handler_fn, FunctionError, FunctionStatus};
 use scf_invoker::{InvokeError, InvokeRequest};
 use scf_store::AsyncStatus;
 use serde_json::Value;
@@ -97,15 +97,19 @@ async fn invocations_still_running_after_the_grace_period_are_cancelled() {
     let response = running.await.unwrap().unwrap();
     assert_eq!(response.status, FunctionStatus::RequestCanceled);
     assert!(response.err_msg.contains("the invoker shut down"));
-    assert!(common::eventually(Duration::from_secs(1), || seen.lock().unwrap().is_some()).await);
+    // A generous wait, as in terminate.rs: the handler's own thread polls every 5 ms, but a
+    // loaded machine can leave it unscheduled for long (1 s was seen to be too short there).
+    assert!(common::eventually(Duration::from_secs(5), || seen.lock().unwrap().is_some()).await);
     assert_eq!(*seen.lock().unwrap(), Some(CancelReason::Shutdown));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// On tokio's paused clock: the handler is cooperative and only sleeps on a tokio timer, and
+// the grace period is one too.
+#[tokio::test(start_paused = true)]
 async fn queued_and_interrupted_async_events_stay_running_in_the_store() {
     let invoker = common::invoker_with(|c| c.async_workers = 1);
     invoker
-        .add_function(function("slow"), sleeper(10_000))
+        .add_function(function("slow"), cooperative(sleeper(10_000)))
         .unwrap();
     let running = invoker
         .invoke(InvokeRequest::event("slow", "{}"))

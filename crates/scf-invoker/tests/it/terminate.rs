@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{final_status, function, function_with_retries, invoker, invoker_with, register_user};
 use scf_context::{CancelReason, Context};
-use scf_handler::{handler_fn, FunctionError};
+use scf_handler::{cooperative, handler_fn, FunctionError};
 use scf_invoker::{AsyncEventError, InvokeRequest};
 use scf_store::AsyncStatus;
 use serde_json::Value;
@@ -75,13 +75,15 @@ async fn terminating_a_running_event_cancels_its_context_and_aborts_it() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// On tokio's paused clock: the handler is cooperative and the retry interval is a tokio
+// timer, so the test can wait past the interval and see that the retry never comes.
+#[tokio::test(start_paused = true)]
 async fn terminating_an_event_waiting_for_a_retry_stops_its_retries() {
     let invoker = invoker(Default::default());
     invoker
         .add_function(
             function_with_retries("register", 2, 10_000),
-            handler_fn(register_user),
+            cooperative(handler_fn(register_user)),
         )
         .unwrap();
     let id = invoker
@@ -103,7 +105,8 @@ async fn terminating_an_event_waiting_for_a_retry_stops_its_retries() {
     let event = invoker.get_async_event(&id).await.unwrap().unwrap();
     assert_eq!(event.status, AsyncStatus::Aborted);
     assert_eq!(event.attempts, 1);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Past the 10 s interval: the retry would have started by now.
+    tokio::time::sleep(Duration::from_secs(11)).await;
     assert_eq!(
         invoker.request_logs(&id).await.unwrap().len(),
         1,
@@ -111,7 +114,9 @@ async fn terminating_an_event_waiting_for_a_retry_stops_its_retries() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// On tokio's paused clock: the handler is cooperative (it waits on a tokio semaphore on
+// the test's runtime), so the wait for a run that must not come is virtual.
+#[tokio::test(start_paused = true)]
 async fn terminating_a_queued_event_means_it_never_runs() {
     let invoker = invoker_with(|c| c.async_workers = 1);
     let gate = Arc::new(tokio::sync::Semaphore::new(0));
@@ -119,13 +124,13 @@ async fn terminating_a_queued_event_means_it_never_runs() {
     invoker
         .add_function(
             function("busy"),
-            handler_fn(move |_: Value, _: Context| {
+            cooperative(handler_fn(move |_: Value, _: Context| {
                 let g = g.clone();
                 async move {
                     g.acquire().await.unwrap().forget();
                     Ok::<_, FunctionError>(())
                 }
-            }),
+            })),
         )
         .unwrap();
     let first = invoker
