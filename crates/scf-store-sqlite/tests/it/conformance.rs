@@ -1,0 +1,12 @@
+//! The conformance suite (`scf_store::conformance`) over `SqliteStore`, in the two
+//! configurations whose request-id lookups differ: keys in the small key table
+//! (`common::sqlite`) and keys merged into the large one at every commit
+//! (`common::sqlite_merging`).
+
+mod sqlite {
+    scf_store::conformance_log_tests!(let (_dir, store) = crate::common::sqlite(); store);
+}
+
+mod sqlite_merging {
+    scf_store::conformance_log_tests!(let (_dir, store) = crate::common::sqlite_merging(); store);
+}

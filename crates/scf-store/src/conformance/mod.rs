@@ -1,0 +1,116 @@
+//! The conformance suite: the behaviour every store must have, as checks any store crate
+//! runs over its own store in its tests (behind the `conformance` feature).
+//!
+//! Each check is a public function that takes a fresh, empty store, drives it through
+//! one rule of [`LogStore`](crate::LogStore) and panics with a message naming what
+//! broke the rule. Times are passed in explicitly (see [`t`]), so no check sleeps or
+//! reads the clock.
+//!
+//! - [`log`]: log records (`put`'s upsert rule, `get`, every `GetFunctionLogs`
+//!   parameter), over `&dyn LogStore`.
+//! - [`events`]: the async-event half of `LogStore` (`enqueue_async`, `update_async`,
+//!   `unfinished_async`, every `ListAsyncEvents` parameter), over `&dyn LogStore`.
+//!
+//! A store crate stamps one `#[test]` per check with a macro and an expression that makes
+//! a fresh store (evaluated once per test):
+//! [`conformance_log_tests!`](crate::conformance_log_tests) stamps the [`log`] and
+//! [`events`] checks, for a [`LogStore`](crate::LogStore).
+//!
+//! Each macro makes modules (`log`, `events`) in the module it is called in; call
+//! it once per module (one module per store configuration). The store expression is
+//! either a store value, or `let PATTERN = EXPR; STORE` when the store comes with
+//! something that must outlive it (a temporary directory):
+//!
+//! ```
+//! mod memory {
+//!     scf_store::conformance_log_tests!(scf_store::MemoryStore::new(100_000));
+//! }
+//! # fn temp_store() -> ((), scf_store::MemoryStore) { ((), scf_store::MemoryStore::default()) }
+//! mod with_a_guard {
+//!     scf_store::conformance_log_tests!(let (_dir, store) = crate::temp_store(); store);
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! The expression is written inside the stamped modules, which import everything the
+//! calling module sees (`use super::*`): a name in scope where the macro is called, or a
+//! `crate::` path, reaches the same item there (a `super::` path does not).
+
+pub mod events;
+pub mod log;
+
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+/// 2026-11-25 12:00:00 UTC plus `secs`: the clock of every check.
+pub fn t(secs: i64) -> OffsetDateTime {
+    datetime!(2026-11-25 12:00:00 UTC) + Duration::seconds(secs)
+}
+
+/// Stamps one `#[test]` per [`log`] and [`events`] check, each over a fresh store made by
+/// the expression (see the [module docs](crate::conformance)).
+#[macro_export]
+macro_rules! conformance_log_tests {
+    (let $pat:pat = $make:expr; $store:expr) => {
+        $crate::__conformance_stamp!(log, $pat, $make, $store, [
+            filters_by_function_name_newest_first_by_default,
+            filters_by_namespace,
+            filters_by_qualifier,
+            filters_by_request_id,
+            time_range_includes_both_ends,
+            retcode_not0_keeps_every_nonzero_retcode,
+            retcode_is0_keeps_successes,
+            retcode_time_limit_exceeded_is_status_433,
+            retcode_resource_limit_exceeded_is_status_432_or_434,
+            retcode_user_code_exception_is_status_430_or_443,
+            order_asc_and_desc_by_start_time,
+            order_by_duration,
+            order_by_mem_usage,
+            order_by_function_name,
+            offset_and_limit_page_while_total_count_counts_all,
+            default_limit_is_20,
+            offset_plus_limit_over_10000_is_rejected,
+            running_record_is_replaced_by_the_finished_one,
+            get_returns_every_attempt_by_retry_num,
+            every_field_round_trips,
+        ]);
+        $crate::__conformance_stamp!(events, $pat, $make, $store, [
+            enqueued_event_round_trips,
+            update_sets_status_code_end_time_and_attempts,
+            update_of_an_unknown_event_is_not_found,
+            unfinished_returns_only_running_events_oldest_first,
+            list_defaults_to_newest_first,
+            list_filters_by_function_namespace_and_qualifier,
+            list_filters_by_invoke_type_and_status_lists,
+            start_time_interval_is_left_closed_right_open,
+            end_time_interval_skips_running_events,
+            order_by_end_time,
+            offset_and_limit_page_with_total_count,
+            limit_over_100_is_rejected,
+            enqueue_of_a_known_id_replaces_it,
+        ]);
+    };
+    ($make:expr) => {
+        $crate::conformance_log_tests!(let store = $make; store);
+    };
+}
+
+/// Makes module `$group` with one `#[test]` per named check of
+/// `scf_store::conformance::$group` (the macros above list the checks).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_stamp {
+    ($group:ident, $pat:pat, $make:expr, $store:expr, [$($check:ident),* $(,)?]) => {
+        mod $group {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $check() {
+                    let $pat = $make;
+                    $crate::conformance::$group::$check(&$store);
+                }
+            )*
+        }
+    };
+}
