@@ -11,8 +11,9 @@
 //!   …), validated as the API validates them, and [`StoreError`].
 //!
 //! - `conformance` (Cargo feature, off by default): the conformance suite, a public
-//!   function per rule of `LogStore` and a macro (`conformance_log_tests!`) that
-//!   stamps one `#[test]` per rule for a store. Store implementers turn it on in their
+//!   function per rule of `LogStore` and `AsyncQueue` and macros
+//!   (`conformance_tests!`, `conformance_log_tests!`, `conformance_queue_tests!`) that
+//!   stamp one `#[test]` per rule for a store. Store implementers turn it on in their
 //!   dev-dependencies and run it over their store, so that every store (this crate's
 //!   `MemoryStore`, `scf-store-sqlite`, any other) is held to the same behaviour.
 //!

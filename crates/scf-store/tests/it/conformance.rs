@@ -1,7 +1,7 @@
 //! The conformance suite over `MemoryStore`, the reference store: every check of the
-//! `LogStore` rules, and a check that the macros stamp every check.
+//! `LogStore` and `AsyncQueue` rules, and a check that the macros stamp every check.
 
-scf_store::conformance_log_tests!(scf_store::MemoryStore::new(100_000));
+scf_store::conformance_tests!(scf_store::MemoryStore::new(100_000));
 
 /// Every public check in `src/conformance/` is named in the macros of its `mod.rs`, so
 /// that a store crate's one-line wiring runs it.
@@ -14,7 +14,7 @@ fn the_macros_stamp_every_check() {
         .map(|l| l.trim().trim_end_matches(','))
         .collect();
     let mut checks = 0;
-    for group in ["log", "events"] {
+    for group in ["log", "events", "queue"] {
         let text = std::fs::read_to_string(dir.join(format!("{group}.rs"))).unwrap();
         for line in text.lines() {
             let Some(rest) = line.strip_prefix("pub fn ") else {
