@@ -10,6 +10,13 @@
 //! - The query types ([`LogQuery`], [`RetCodeFilter`], [`AsyncQuery`], [`AsyncEvent`]
 //!   …), validated as the API validates them, and [`StoreError`].
 //!
+//! - `conformance` (Cargo feature, off by default): the conformance suite, a public
+//!   function per rule of `LogStore` and `AsyncQueue` and macros
+//!   (`conformance_tests!`, `conformance_log_tests!`, `conformance_queue_tests!`) that
+//!   stamp one `#[test]` per rule for a store. Store implementers turn it on in their
+//!   dev-dependencies and run it over their store, so that every store (this crate's
+//!   `MemoryStore`, `scf-store-sqlite`, any other) is held to the same behaviour.
+//!
 //! A durable store lives in a crate of its own (`scf-store-sqlite`), so that an embedder
 //! who keeps logs in memory compiles no database. This crate has no C dependency and no
 //! async runtime: methods block (call them with `spawn_blocking` from async code).
@@ -45,6 +52,8 @@
 //! # Ok::<(), scf_store::StoreError>(())
 //! ```
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod error;
 mod memory;
 mod query;

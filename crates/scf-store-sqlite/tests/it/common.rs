@@ -53,30 +53,6 @@ pub fn sqlite_merging() -> (tempfile::TempDir, SqliteStore) {
     (dir, store)
 }
 
-/// For each named generic check `fn name(store: &dyn LogStore)`, makes
-/// `name::memory`, `name::sqlite` and `name::sqlite_merging` tests.
-#[macro_export]
-macro_rules! for_each_store {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn memory() {
-                super::$name(&scf_store::MemoryStore::new(100_000));
-            }
-            #[test]
-            fn sqlite() {
-                let (_dir, store) = $crate::common::sqlite();
-                super::$name(&store);
-            }
-            #[test]
-            fn sqlite_merging() {
-                let (_dir, store) = $crate::common::sqlite_merging();
-                super::$name(&store);
-            }
-        }
-    )*};
-}
-
 /// A record of function `f` with `ret_code` (2 is running) and `ret_msg`, for upsert tests.
 pub fn with_msg(request_id: &str, ret_code: i64, ret_msg: &str) -> LogRecord {
     let mut r = rec(

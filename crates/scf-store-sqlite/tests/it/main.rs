@@ -6,6 +6,7 @@
 
 mod async_queue;
 mod common;
+mod conformance;
 mod durability;
 mod key_collision;
 mod key_tables;
