@@ -9,6 +9,7 @@ mod common;
 mod durability;
 mod key_collision;
 mod key_tables;
+mod lease_queue;
 mod query;
 mod retention;
 mod schema_migration;
