@@ -35,7 +35,7 @@ pub struct SqliteStoreConfig {
     pub log_retention: Option<Duration>,
     /// Async events that ended (`FINISHED`, `FAILED`, `ABORTED`) longer ago than this are
     /// deleted; a `RUNNING` event never is (default `None`: kept for ever). SCF keeps them
-    /// 3 days: [`SCF_ASYNC_RETENTION`].
+    /// 3 days: [`SCF_ASYNC_RETENTION`]. Timer ticks older than this are deleted too.
     pub async_retention: Option<Duration>,
     /// How often the writer deletes what is past its retention (default 60 s).
     pub purge_interval: Duration,
@@ -56,6 +56,9 @@ pub struct PurgeReport {
     pub log_records: u64,
     /// Async events deleted.
     pub async_events: u64,
+    /// Timer ticks ([`claim_tick`](scf_store::AsyncQueue::claim_tick)) deleted: those
+    /// older than the async retention.
+    pub timer_ticks: u64,
 }
 
 impl Default for SqliteStoreConfig {

@@ -1,6 +1,8 @@
 //! A durable store of scf-rs's log records and async event queue in one SQLite file.
 //!
-//! [`SqliteStore`] implements `scf-store`'s [`LogStore`](scf_store::LogStore): what
+//! [`SqliteStore`] implements `scf-store`'s [`LogStore`](scf_store::LogStore) and
+//! [`AsyncQueue`](scf_store::AsyncQueue) (both read and write the same table of async
+//! events): what
 //! `scf serve` keeps under `--data-dir`, and what an embedder takes when records and
 //! accepted async events must survive a restart or a `kill -9`. It is a crate of its own
 //! so that only those who want SQLite compile it (a C build: bundled SQLite).
@@ -19,9 +21,13 @@
 //! transactions of up to `batch_size` records, or after `batch_interval` when
 //! fewer arrive. Anything that must be durable on return ([`flush`](scf_store::LogStore::flush),
 //! [`enqueue_async`](scf_store::LogStore::enqueue_async), [`update_async`](scf_store::LogStore::update_async),
-//! [`SqliteStore::put_batch`]) goes through the same channel with a reply
-//! channel, so the writer commits it (with whatever puts precede it) before
-//! answering; there is one writer, so writes never contend with each other.
+//! [`SqliteStore::put_batch`], and every [`AsyncQueue`](scf_store::AsyncQueue) write)
+//! goes through the same channel with a reply channel, so the writer commits it (with
+//! whatever puts precede it) before answering; there is one writer, so writes never
+//! contend with each other. Its transactions are `BEGIN IMMEDIATE`: processes sharing
+//! the file take the write lock in turn (waiting up to
+//! [`busy_timeout`](SqliteStoreConfig::busy_timeout)), so a claim of async events
+//! reads and marks them while no one else can write, and no event is claimed twice.
 //! Reads use a second connection; WAL mode lets them run while the writer commits.
 //!
 //! Durability: WAL with `synchronous=NORMAL`: a committed transaction survives
@@ -54,6 +60,7 @@ mod checkpoint;
 mod config;
 mod convert;
 mod keys;
+mod queue;
 mod retention;
 mod rows;
 mod schema;

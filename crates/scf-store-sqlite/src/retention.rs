@@ -10,7 +10,9 @@ use time::OffsetDateTime;
 use crate::config::{PurgeReport, SqliteStoreConfig};
 use crate::convert::{lock, sat_i64, to_micros, write_err};
 use crate::keys::KeyMerge;
-use crate::statements::{DROP_LOG, DROP_NEW_KEY, DROP_OLD_KEY, EXPIRED_LOGS, PURGE_ASYNC};
+use crate::statements::{
+    DROP_LOG, DROP_NEW_KEY, DROP_OLD_KEY, EXPIRED_LOGS, PURGE_ASYNC, PURGE_TICKS,
+};
 use scf_store::StoreError;
 
 /// The writer's retention purge: when it is due, and one step of it.
@@ -50,9 +52,7 @@ impl Purge {
         failed: &Mutex<Option<StoreError>>,
     ) {
         let more = match self.once(conn, keys) {
-            Ok(report) => {
-                report.log_records >= self.batch as u64 || report.async_events >= self.batch as u64
-            }
+            Ok(report) => self.full(&report),
             Err(e) => {
                 lock(failed).get_or_insert(e);
                 false
@@ -80,11 +80,18 @@ impl Purge {
             let report = self.once(conn, keys)?;
             total.log_records += report.log_records;
             total.async_events += report.async_events;
-            if report.log_records < self.batch as u64 && report.async_events < self.batch as u64 {
+            total.timer_ticks += report.timer_ticks;
+            if !self.full(&report) {
                 self.due = self.later();
                 return Ok(total);
             }
         }
+    }
+
+    /// Whether a batch of some kind came back full (more may be left).
+    fn full(&self, report: &PurgeReport) -> bool {
+        let batch = self.batch as u64;
+        report.log_records >= batch || report.async_events >= batch || report.timer_ticks >= batch
     }
 
     fn once(&self, conn: &mut Connection, keys: &mut KeyMerge) -> Result<PurgeReport, StoreError> {
@@ -109,6 +116,11 @@ impl Purge {
                 .prepare_cached(PURGE_ASYNC)
                 .and_then(|mut st| st.execute(params![cutoff(keep), sat_i64(self.batch as u64)]))
                 .map_err(|e| write_err("deleting expired async events", e))?
+                as u64;
+            report.timer_ticks = conn
+                .prepare_cached(PURGE_TICKS)
+                .and_then(|mut st| st.execute(params![cutoff(keep), sat_i64(self.batch as u64)]))
+                .map_err(|e| write_err("deleting expired timer ticks", e))?
                 as u64;
         }
         Ok(report)

@@ -1,5 +1,5 @@
-//! The schema (version 4): the tables and indexes, the connection settings, and the
-//! migrations from every version that ever shipped (1, 2 and 3).
+//! The schema (version 5): the tables and indexes, the connection settings, and the
+//! migrations from every version that ever shipped (1, 2, 3 and 4).
 
 use std::path::Path;
 
@@ -11,9 +11,9 @@ use crate::keys::request_key;
 use crate::statements::LOG_COLS;
 use scf_store::StoreError;
 
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
-/// The `logs` table of schema version 4. `id` is the insertion order (appends go to the end
+/// The `logs` table (unchanged since schema version 4). `id` is the insertion order (appends go to the end
 /// of the table's B-tree); `rkey` is [`request_key`] of `request_id`, an 8-byte integer that
 /// stands for the request id text in the key tables ([`KEY_TABLES`]). `coll` is 0 except on
 /// the (astronomically rare) row whose request id shares its `rkey` with another's: the
@@ -93,7 +93,12 @@ INSERT INTO key_merges (n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM key_merges);
 ",
 );
 
-pub(crate) const ASYNC_SCHEMA: &str = "
+/// The async event queue (schema version 5). `next_attempt_at` is when the event is next
+/// due (µs; the start time until a retry is scheduled); a claim sets `lease_worker` and
+/// `lease_until` (µs), which stay set while the worker holds the event and after its lease
+/// ran out (so that the next claim knows an attempt was interrupted), and are cleared when
+/// the attempt ends. `failures` counts failed attempts (a retry budget counts these).
+pub(crate) const ASYNC_TABLE: &str = "
 CREATE TABLE IF NOT EXISTS async_events (
     id                INTEGER PRIMARY KEY,
     invoke_request_id TEXT    NOT NULL UNIQUE,
@@ -106,11 +111,50 @@ CREATE TABLE IF NOT EXISTS async_events (
     start_time        INTEGER NOT NULL,
     end_time          INTEGER,
     event             TEXT    NOT NULL,
-    attempts          INTEGER NOT NULL
+    attempts          INTEGER NOT NULL,
+    next_attempt_at   INTEGER NOT NULL DEFAULT 0, -- unix microseconds, UTC
+    lease_worker      TEXT,
+    lease_until       INTEGER, -- unix microseconds, UTC
+    failures          INTEGER NOT NULL DEFAULT 0
 );
+";
+
+/// The columns schema version 5 added to `async_events`, as `ALTER TABLE` adds them.
+pub(crate) const ASYNC_V5_COLUMNS: [(&str, &str); 4] = [
+    ("next_attempt_at", "INTEGER NOT NULL DEFAULT 0"),
+    ("lease_worker", "TEXT"),
+    ("lease_until", "INTEGER"),
+    ("failures", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+/// The indexes of `async_events`. The claim reads due events from two small partial
+/// indexes, so that neither held nor ended events are scanned to find them: events nobody
+/// holds, in the claim's order (`async_due`), and events under a lease, by its end
+/// (`async_leased`: the ones whose lease ran out are its first entries).
+pub(crate) const ASYNC_INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS async_fn_ns_time ON async_events (function_name, namespace, start_time);
 CREATE INDEX IF NOT EXISTS async_status ON async_events (status, start_time);
+CREATE INDEX IF NOT EXISTS async_due ON async_events (next_attempt_at, start_time)
+    WHERE status = 'RUNNING' AND lease_until IS NULL;
+CREATE INDEX IF NOT EXISTS async_leased ON async_events (lease_until)
+    WHERE status = 'RUNNING' AND lease_until IS NOT NULL;
 ";
+
+/// The ticks of timer triggers already fired (`claim_tick`), by any process sharing the
+/// file; `timer_ticks_time` is for retention.
+pub(crate) const TICKS_TABLE: &str = "
+CREATE TABLE IF NOT EXISTS timer_ticks (
+    trigger TEXT    NOT NULL,
+    tick    INTEGER NOT NULL, -- unix microseconds, UTC
+    PRIMARY KEY (trigger, tick)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS timer_ticks_time ON timer_ticks (tick);
+";
+
+/// The worker a migration from schema version 4 names as the holder of a `RUNNING` event
+/// with attempts: a version 4 process may have stopped in the middle of its last attempt,
+/// so the event's first claim reports that attempt as interrupted. The lease ran out at 0.
+pub(crate) const V4_WORKER: &str = "scf-schema-v4";
 
 pub(crate) fn configure(
     conn: &Connection,
@@ -161,7 +205,9 @@ pub(crate) fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             tx.execute_batch(LOGS_TABLE).map_err(schema)?;
             tx.execute_batch(LOGS_INDEXES).map_err(schema)?;
             tx.execute_batch(KEY_TABLES).map_err(schema)?;
-            tx.execute_batch(ASYNC_SCHEMA).map_err(schema)?;
+            tx.execute_batch(ASYNC_TABLE).map_err(schema)?;
+            tx.execute_batch(ASYNC_INDEXES).map_err(schema)?;
+            tx.execute_batch(TICKS_TABLE).map_err(schema)?;
             tx.execute(
                 "INSERT INTO schema_version (version) VALUES (?1)",
                 [SCHEMA_VERSION],
@@ -169,17 +215,24 @@ pub(crate) fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             .map_err(schema)?;
         }
         Some(v) if v == SCHEMA_VERSION => {}
-        Some(v @ 1..=3) => {
+        Some(v @ 1..=4) => {
             let step = match v {
-                1 => migrate_v1(&tx).and_then(|()| set_colliding_colls(&tx)),
-                2 => migrate_v2(&tx).and_then(|()| set_colliding_colls(&tx)),
-                _ => migrate_v3(&tx),
+                1 => migrate_v1(&tx)
+                    .and_then(|()| set_colliding_colls(&tx))
+                    .and_then(|()| move_keys(&tx)),
+                2 => migrate_v2(&tx)
+                    .and_then(|()| set_colliding_colls(&tx))
+                    .and_then(|()| move_keys(&tx)),
+                3 => migrate_v3(&tx).and_then(|()| move_keys(&tx)),
+                _ => Ok(()),
             };
-            step.and_then(|()| finish_migration(&tx)).map_err(|e| {
-                StoreError::Schema(format!(
-                    "migrating the database from schema version {v} to {SCHEMA_VERSION}: {e}"
-                ))
-            })?;
+            step.and_then(|()| migrate_v4(&tx))
+                .and_then(|()| finish_migration(&tx))
+                .map_err(|e| {
+                    StoreError::Schema(format!(
+                        "migrating the database from schema version {v} to {SCHEMA_VERSION}: {e}"
+                    ))
+                })?;
         }
         Some(v) => {
             return Err(StoreError::Schema(format!(
@@ -242,9 +295,9 @@ pub(crate) fn migrate_v3(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch("DROP INDEX IF EXISTS logs_key;")
 }
 
-/// The steps every migration ends with: the indexes, the key tables (every row's key in
-/// `logs_key`, inserted in key order), the async table, and the version.
-pub(crate) fn finish_migration(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+/// The last step from schemas 1, 2 and 3 to the layout of version 4: the log indexes
+/// and the key tables (every row's key in `logs_key`, inserted in key order).
+pub(crate) fn move_keys(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch("DROP INDEX IF EXISTS logs_fn_ret;")?;
     tx.execute_batch(LOGS_INDEXES)?;
     tx.execute_batch(KEY_TABLES)?;
@@ -252,7 +305,41 @@ pub(crate) fn finish_migration(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         "INSERT INTO logs_key (rkey, retry_num, coll, id)
          SELECT rkey, retry_num, coll, id FROM logs ORDER BY rkey, retry_num, coll;",
     )?;
-    tx.execute_batch(ASYNC_SCHEMA)?;
+    Ok(())
+}
+
+/// Schema 4 (and every earlier one) had no leases, retry times or timer ticks: adds the
+/// columns, the ticks table and the indexes. A `RUNNING` event is due at once (at its
+/// start time); one with attempts may have been mid-attempt when the old version stopped,
+/// so it gets a lease of [`V4_WORKER`] that ran out at 0: its first claim reports the
+/// attempt `attempts - 1` as interrupted and runs the next.
+pub(crate) fn migrate_v4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    // A file without the async table (none shipped so) gets the current one.
+    tx.execute_batch(ASYNC_TABLE)?;
+    let have: Vec<String> = tx
+        .prepare("SELECT name FROM pragma_table_info('async_events')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (column, decl) in ASYNC_V5_COLUMNS {
+        if !have.iter().any(|c| c == column) {
+            tx.execute_batch(&format!(
+                "ALTER TABLE async_events ADD COLUMN {column} {decl};"
+            ))?;
+        }
+    }
+    tx.execute_batch("UPDATE async_events SET next_attempt_at = start_time;")?;
+    tx.execute(
+        "UPDATE async_events SET lease_worker = ?1, lease_until = 0 \
+         WHERE status = 'RUNNING' AND attempts > 0",
+        [V4_WORKER],
+    )?;
+    tx.execute_batch(ASYNC_INDEXES)?;
+    tx.execute_batch(TICKS_TABLE)?;
+    Ok(())
+}
+
+/// The step every migration ends with: the version.
+pub(crate) fn finish_migration(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute(
         "DELETE FROM schema_version WHERE version <> ?1",
         [SCHEMA_VERSION],

@@ -58,19 +58,28 @@ pub(crate) const DROP_LOG: &str = "DELETE FROM logs WHERE id = ?1";
 pub(crate) const PURGE_ASYNC: &str = "DELETE FROM async_events WHERE id IN (\
     SELECT id FROM async_events WHERE status <> 'RUNNING' AND end_time < ?1 LIMIT ?2)";
 
+/// Retention: up to ?2 timer ticks older than ?1 (unix µs).
+pub(crate) const PURGE_TICKS: &str = "DELETE FROM timer_ticks WHERE (trigger, tick) IN (\
+    SELECT trigger, tick FROM timer_ticks WHERE tick < ?1 LIMIT ?2)";
+
 pub(crate) const ASYNC_COLS: &str =
     "invoke_request_id, function_name, namespace, qualifier, invoke_type, \
     status, status_code, start_time, end_time, event, attempts";
 
+/// `LogStore::enqueue_async`: inserts or replaces the event; it is due at its start time
+/// (?8) and held by nobody, as a fresh event is.
 pub(crate) const UPSERT_ASYNC: &str =
     "INSERT INTO async_events (invoke_request_id, function_name, \
-    namespace, qualifier, invoke_type, status, status_code, start_time, end_time, event, attempts) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+    namespace, qualifier, invoke_type, status, status_code, start_time, end_time, event, attempts, \
+    next_attempt_at) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?8) \
     ON CONFLICT (invoke_request_id) DO UPDATE SET function_name = excluded.function_name, \
     namespace = excluded.namespace, qualifier = excluded.qualifier, \
     invoke_type = excluded.invoke_type, status = excluded.status, \
     status_code = excluded.status_code, start_time = excluded.start_time, \
-    end_time = excluded.end_time, event = excluded.event, attempts = excluded.attempts";
+    end_time = excluded.end_time, event = excluded.event, attempts = excluded.attempts, \
+    next_attempt_at = excluded.next_attempt_at, lease_worker = NULL, lease_until = NULL, \
+    failures = 0";
 
 /// The writer's prepared log statements for one transaction; the rare paths prepare
 /// theirs when needed.

@@ -1,15 +1,16 @@
 //! [`SqliteStore`]: opening a file, the writer and checkpoint threads, and the
-//! [`LogStore`] methods on top of them.
+//! [`LogStore`] methods on top of them (its [`AsyncQueue`](scf_store::AsyncQueue) methods
+//! are in [`crate::queue`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{self, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use rusqlite::types::Value;
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
 use time::OffsetDateTime;
 
 use crate::checkpoint::checkpointer_loop;
@@ -21,14 +22,15 @@ use crate::rows::{
 };
 use crate::schema::{configure, init_schema};
 use crate::statements::{ASYNC_COLS, IDS_BY_KEY, LOG_COLS};
-use crate::writer::{writer_loop, AsyncOp, Msg, Reply};
+use crate::writer::{writer_loop, AsyncOp, Job, Msg, Reply};
 use scf_logs::LogRecord;
 use scf_store::{
     AsyncEvent, AsyncOrderBy, AsyncQuery, AsyncStatus, LogPage, LogQuery, LogStore, OrderBy,
     RetCodeFilter, StoreError,
 };
 
-/// A [`LogStore`] in a SQLite file (see the module docs for the write path).
+/// A [`LogStore`] and [`AsyncQueue`](scf_store::AsyncQueue) in a SQLite file (see the
+/// crate docs for the write path).
 pub struct SqliteStore {
     path: PathBuf,
     tx: Option<SyncSender<Msg>>,
@@ -144,6 +146,24 @@ impl SqliteStore {
         let (reply, answer) = mpsc::sync_channel(1);
         self.send(make(reply))?;
         answer.recv().map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Runs `work` on the writer thread, in its next transaction, and returns its result
+    /// once that transaction committed (an error naming `what` if it did not): how the
+    /// async queue writes ([`crate::queue`]).
+    pub(crate) fn queue_write<T, F>(&self, what: String, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Msg::Queue(Box::new(Job::new(what, work, reply))))?;
+        answer.recv().map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// The reader connection.
+    pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
+        lock(&self.reader)
     }
 
     /// Upserts many records in one transaction; durable when it returns (a fast bulk path).

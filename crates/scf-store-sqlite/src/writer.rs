@@ -31,10 +31,62 @@ pub(crate) enum AsyncOp {
     },
 }
 
+/// A write of the async queue ([`crate::queue`]) that the writer runs inside its batch's
+/// transaction, answering its caller once that transaction committed (or failed).
+pub(crate) trait QueueJob: Send {
+    /// Runs the job's statements in `tx`, keeping its result for [`answer`](Self::answer).
+    fn run(&mut self, tx: &Transaction<'_>);
+    /// Sends the result kept by `run`, or an error naming the job and `failed` (why the
+    /// transaction did not commit) in its place.
+    fn answer(self: Box<Self>, failed: Option<&str>);
+}
+
+/// A [`QueueJob`] made of a function of the transaction and the channel to answer on.
+pub(crate) struct Job<T, F> {
+    /// What the job writes, for its errors.
+    what: String,
+    work: Option<F>,
+    result: Option<Result<T, StoreError>>,
+    reply: SyncSender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job<T, F> {
+    pub(crate) fn new(what: String, work: F, reply: SyncSender<Result<T, StoreError>>) -> Self {
+        Job {
+            what,
+            work: Some(work),
+            result: None,
+            reply,
+        }
+    }
+}
+
+impl<T, F> QueueJob for Job<T, F>
+where
+    T: Send,
+    F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, tx: &Transaction<'_>) {
+        if let Some(work) = self.work.take() {
+            self.result = Some(work(tx));
+        }
+    }
+
+    fn answer(self: Box<Self>, failed: Option<&str>) {
+        let res = match (failed, self.result) {
+            (Some(detail), _) => Err(write_err(self.what, detail)),
+            (None, Some(res)) => res,
+            (None, None) => Err(write_err(self.what, "the write was never run")),
+        };
+        let _ = self.reply.send(res);
+    }
+}
+
 pub(crate) enum Msg {
     Put(LogRecord),
     PutBatch(Vec<LogRecord>, Reply),
     Async(AsyncOp, Reply),
+    Queue(Box<dyn QueueJob>),
     Flush(Reply),
     Purge(SyncSender<Result<PurgeReport, StoreError>>),
 }
@@ -213,7 +265,9 @@ pub(crate) fn commit_batch(
     // undoes only that statement, so one bad record or a missing async event
     // does not roll back the rest of the batch.
     let mut replies: Vec<(Reply, Result<(), StoreError>)> = Vec::new();
+    let mut jobs: Vec<Box<dyn QueueJob>> = Vec::new();
     let mut put_error: Option<StoreError> = None;
+    let mut batch = batch.into_iter();
     let committed = (|| -> Result<u64, StoreError> {
         // Immediate: the write lock is taken at the start, waiting (busy timeout) for
         // another process's writer. A deferred transaction would start reading (each
@@ -229,7 +283,7 @@ pub(crate) fn commit_batch(
             LogStatements::prepare(&tx, &keys.merged)
                 .map_err(|e| write_err("prepare log upsert", e))?
         };
-        for msg in batch {
+        for msg in batch.by_ref() {
             match msg {
                 Msg::Put(r) => {
                     if let Err(e) = stmt.upsert(&r) {
@@ -249,6 +303,10 @@ pub(crate) fn commit_batch(
                     replies.push((reply, res));
                 }
                 Msg::Async(op, reply) => replies.push((reply, apply_async(&tx, &op))),
+                Msg::Queue(mut job) => {
+                    job.run(&tx);
+                    jobs.push(job);
+                }
                 Msg::Flush(reply) => replies.push((reply, Ok(()))),
                 // `write_batch` keeps purges out of the batch and runs them after it.
                 Msg::Purge(reply) => {
@@ -264,12 +322,31 @@ pub(crate) fn commit_batch(
     let commit_detail = committed.as_ref().err().map(ToString::to_string);
     if let Some(detail) = &commit_detail {
         put_error.get_or_insert_with(|| write_err("log records", detail));
+        // The transaction never began: what waits is told why, not left to see the
+        // writer gone.
+        for msg in batch {
+            match msg {
+                Msg::PutBatch(_, reply) | Msg::Async(_, reply) | Msg::Flush(reply) => {
+                    replies.push((reply, Ok(())));
+                }
+                Msg::Queue(job) => jobs.push(job),
+                Msg::Purge(reply) => {
+                    let _ = reply.send(Ok(PurgeReport::default()));
+                }
+                Msg::Put(_) => {}
+            }
+        }
     }
     if let Some(e) = put_error {
         let mut slot = lock(failed);
         if slot.is_none() {
             *slot = Some(e);
         }
+    }
+    // A queue write reports only its own outcome: an earlier background failure is left
+    // for `flush` or `put`, so that a committed claim or enqueue is never reported failed.
+    for job in jobs {
+        job.answer(commit_detail.as_deref());
     }
     for (reply, res) in replies {
         let res = match (&commit_detail, res) {

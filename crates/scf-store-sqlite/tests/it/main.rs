@@ -10,6 +10,7 @@ mod conformance;
 mod durability;
 mod key_collision;
 mod key_tables;
+mod lease_queue;
 mod query;
 mod retention;
 mod schema_migration;

@@ -1,13 +1,16 @@
-//! Databases written by older schema versions are migrated to version 4 on open, keeping
+//! Databases written by older schema versions are migrated to version 5 on open, keeping
 //! every record and its order: version 1 (a unique text index on `(request_id,
-//! retry_num)`), version 2 (an integer key `rkey` without the `coll` column) and version 3
-//! (the keys in a unique index on `logs` instead of the key tables).
+//! retry_num)`), version 2 (an integer key `rkey` without the `coll` column), version 3
+//! (the keys in a unique index on `logs` instead of the key tables) and version 4 (async
+//! events without leases, retry times or failure counts, and no timer ticks): their
+//! `RUNNING` events are due at once, and one that had attempts reports the last of them
+//! interrupted when it is first claimed.
 
 use crate::common;
 
 use common::{count_of, rows, with_msg};
 use scf_logs::LogRecord;
-use scf_store::{LogQuery, LogStore};
+use scf_store::{AsyncQueue, AsyncStatus, LogQuery, LogStore};
 use scf_store_sqlite::SqliteStore;
 
 const V1_SCHEMA: &str = "
@@ -101,7 +104,7 @@ fn a_version_1_database_is_migrated_keeping_its_records() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 4);
+    assert_eq!(schema_version(&conn), 5);
     assert_keys_match_rows(&conn);
     // The insertion order (the id) is kept.
     let ids: Vec<(i64, String)> = rows(&conn, "SELECT id, request_id FROM logs ORDER BY id", |r| {
@@ -149,7 +152,7 @@ fn a_version_3_database_is_migrated_with_its_keys_in_the_key_table() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 4);
+    assert_eq!(schema_version(&conn), 5);
     assert_keys_match_rows(&conn);
     let index: i64 = conn
         .query_row(
@@ -227,7 +230,7 @@ fn a_version_2_database_is_migrated_even_with_colliding_keys() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 4);
+    assert_eq!(schema_version(&conn), 5);
     assert_keys_match_rows(&conn);
     let rows: Vec<(i64, String, i64, String)> = rows(
         &conn,
@@ -243,4 +246,111 @@ fn a_version_2_database_is_migrated_even_with_colliding_keys() {
             (3, "req-x".into(), 3, "\"x\"".into()),
         ]
     );
+}
+
+/// Inserts an async event row as versions 1 to 4 stored it.
+fn old_event(conn: &rusqlite::Connection, id: &str, status: &str, start_secs: i64, attempts: u32) {
+    conn.execute(
+        "INSERT INTO async_events (invoke_request_id, function_name, namespace, qualifier, \
+         invoke_type, status, status_code, start_time, end_time, event, attempts) \
+         VALUES (?1, 'f', 'default', '$LATEST', 'OTHERS', ?2, 0, ?3, NULL, '{}', ?4)",
+        rusqlite::params![
+            id,
+            status,
+            common::t(start_secs).unix_timestamp() * 1_000_000,
+            attempts
+        ],
+    )
+    .unwrap();
+}
+
+/// The claims of a migrated file: `started` (attempts 2, due first: it started first)
+/// reports its attempt 1 interrupted and runs 2; `fresh` runs 0; `done` is never due.
+fn assert_migrated_events_claim(store: &SqliteStore) {
+    assert_eq!(store.pending().unwrap(), 2);
+    let due = store.next_due().unwrap().unwrap();
+    assert!(due <= common::t(0), "due at once: {due}");
+    let claims = store
+        .claim("w", std::time::Duration::from_secs(30), 10, common::t(100))
+        .unwrap();
+    let got: Vec<(&str, u32, Option<u32>, u32)> = claims
+        .iter()
+        .map(|c| {
+            (
+                c.event.invoke_request_id.as_str(),
+                c.retry_num,
+                c.interrupted,
+                c.failures,
+            )
+        })
+        .collect();
+    assert_eq!(got, [("started", 2, Some(1), 0), ("fresh", 0, None, 0)]);
+    assert_eq!(claims[0].event.attempts, 3);
+    let done = AsyncQueue::get_async(store, "done").unwrap().unwrap();
+    assert_eq!(done.status, AsyncStatus::Finished);
+    assert!(store.claim_tick("timer", common::t(0)).unwrap());
+}
+
+#[test]
+fn a_version_4_database_is_migrated_with_running_events_due_and_started_ones_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v4.db");
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        store.put(finished("req-a", "\"a\"")).unwrap();
+        store.flush().unwrap();
+    }
+    {
+        // Back to the version 4 layout.
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "DROP INDEX async_due;
+             DROP INDEX async_leased;
+             DROP TABLE timer_ticks;
+             ALTER TABLE async_events DROP COLUMN next_attempt_at;
+             ALTER TABLE async_events DROP COLUMN lease_worker;
+             ALTER TABLE async_events DROP COLUMN lease_until;
+             ALTER TABLE async_events DROP COLUMN failures;
+             UPDATE schema_version SET version = 4;",
+        )
+        .unwrap();
+        old_event(&conn, "fresh", "RUNNING", 10, 0);
+        old_event(&conn, "started", "RUNNING", 0, 2);
+        old_event(&conn, "done", "FINISHED", 0, 1);
+    }
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(store.get("req-a").unwrap()[0].ret_msg, "\"a\"");
+    let unfinished: Vec<String> = store
+        .unfinished_async()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.invoke_request_id)
+        .collect();
+    assert_eq!(unfinished, ["started", "fresh"]);
+    assert_migrated_events_claim(&store);
+    drop(store);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    assert_eq!(schema_version(&conn), 5);
+    assert_keys_match_rows(&conn);
+}
+
+#[test]
+fn a_version_1_database_is_migrated_with_its_async_events_claimable() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v1.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(V1_SCHEMA).unwrap();
+        v1_row(&conn, "req-a", 0, 0);
+        old_event(&conn, "fresh", "RUNNING", 10, 0);
+        old_event(&conn, "started", "RUNNING", 0, 2);
+        old_event(&conn, "done", "FINISHED", 0, 1);
+    }
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(count_of(&store, "req-a"), 1);
+    assert_migrated_events_claim(&store);
+    drop(store);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    assert_eq!(schema_version(&conn), 5);
+    assert_keys_match_rows(&conn);
 }
