@@ -102,9 +102,16 @@ pub async fn invoke(opts: InvokeOptions) -> Result<bool, String> {
     let event = opts.event.read()?;
     std::fs::create_dir_all(&opts.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", opts.data_dir.display()))?;
-    let store: Arc<dyn LogStore> = Arc::new(open_store(&opts.data_dir, None)?);
+    let sqlite = Arc::new(open_store(&opts.data_dir, None)?);
+    let store: Arc<dyn LogStore> = sqlite.clone();
     let scratch = scratch_root(&opts.data_dir)?;
-    let invoker = invoker_for(&template, Some(&opts.function), store.clone(), &scratch)?;
+    let invoker = invoker_for(
+        &template,
+        Some(&opts.function),
+        store.clone(),
+        sqlite,
+        &scratch,
+    )?;
     let mut request = InvokeRequest::new(opts.function.clone(), event).with_namespace(namespace);
     if opts.log || !opts.json {
         request = request.with_log_type(LogType::Tail);

@@ -8,7 +8,9 @@ use std::time::Duration;
 use scf_invoker::{Invoker, InvokerConfig};
 use scf_logs::LogRecord;
 use scf_process::{ProcessFunction, ProcessSpec};
-use scf_store::{AsyncEvent, AsyncQuery, AsyncStatus, LogPage, LogQuery, LogStore, StoreError};
+use scf_store::{
+    AsyncEvent, AsyncQuery, AsyncQueue, AsyncStatus, LogPage, LogQuery, LogStore, StoreError,
+};
 use scf_store_sqlite::{SqliteStore, SqliteStoreConfig, SCF_ASYNC_RETENTION};
 use time::OffsetDateTime;
 
@@ -48,15 +50,18 @@ pub fn process_function(def: &FunctionDef, scratch_root: &Path) -> Result<Proces
     ProcessFunction::new(spec).map_err(|e| format!("function {name}: {e}"))
 }
 
-/// An invoker holding `functions` of `template`, recording into `store`.
+/// An invoker holding `functions` of `template`, recording into `store`, its async
+/// events in `queue`.
 pub fn invoker_for(
     template: &Template,
     only: Option<&str>,
     store: Arc<dyn LogStore>,
+    queue: Arc<dyn AsyncQueue>,
     scratch_root: &Path,
 ) -> Result<Invoker, String> {
     let mut config = InvokerConfig::default();
     config.store = store;
+    config.queue = queue;
     let invoker = Invoker::new(config).map_err(|e| e.to_string())?;
     let mut added = 0;
     for def in &template.functions {
@@ -97,13 +102,13 @@ pub fn scratch_root(data_dir: &Path) -> Result<PathBuf, String> {
 /// A store that prints one line per finished invocation (request id, function, status,
 /// duration) and keeps everything in the store it wraps.
 #[derive(Debug)]
-pub struct PrintingStore<S> {
-    inner: S,
+pub struct PrintingStore {
+    inner: Arc<dyn LogStore>,
 }
 
-impl<S> PrintingStore<S> {
+impl PrintingStore {
     /// Wraps `inner`.
-    pub fn new(inner: S) -> Self {
+    pub fn new(inner: Arc<dyn LogStore>) -> Self {
         Self { inner }
     }
 }
@@ -130,7 +135,7 @@ pub fn invocation_line(r: &LogRecord) -> String {
     )
 }
 
-impl<S: LogStore> LogStore for PrintingStore<S> {
+impl LogStore for PrintingStore {
     fn put(&self, record: LogRecord) -> Result<(), StoreError> {
         if !record.is_running() {
             println!("{}", invocation_line(&record));

@@ -76,9 +76,10 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     let template = Template::load(&opts.template).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&opts.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", opts.data_dir.display()))?;
-    let store = PrintingStore::new(open_store(&opts.data_dir, opts.log_retention)?);
+    let sqlite = Arc::new(open_store(&opts.data_dir, opts.log_retention)?);
+    let store = PrintingStore::new(sqlite.clone());
     let scratch = scratch_root(&opts.data_dir)?;
-    let invoker = invoker_for(&template, None, Arc::new(store), &scratch)?;
+    let invoker = invoker_for(&template, None, Arc::new(store), sqlite, &scratch)?;
     let recovered = invoker
         .recover()
         .await
@@ -183,6 +184,22 @@ async fn run_timer(
         tokio::time::sleep(wait).await;
         if !invoker.is_accepting() {
             return;
+        }
+        // Processes sharing one store fire each tick once between them: the first to
+        // claim it in the queue.
+        let queue = invoker.queue().clone();
+        let key = format!("{namespace}/{function}/{trigger}");
+        let claimed = tokio::task::spawn_blocking(move || queue.claim_tick(&key, next))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|claimed| claimed.map_err(|e| e.to_string()));
+        match claimed {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                eprintln!("timer {trigger} of {function}: cannot claim its tick: {e}");
+                continue;
+            }
         }
         let request = InvokeRequest::new(
             function.clone(),

@@ -45,8 +45,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn invoker(rt: &tokio::runtime::Runtime, execution: Execution) -> Invoker {
-    let mut config = InvokerConfig::default();
-    config.store = Arc::new(MemoryStore::default());
+    let mut config = InvokerConfig::default().with_store(Arc::new(MemoryStore::default()));
     config.execution = execution;
     let invoker = Invoker::with_handle(config, rt.handle().clone()).expect("invoker");
     invoker

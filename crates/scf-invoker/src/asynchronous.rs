@@ -1,6 +1,15 @@
-//! Async (`Event`) invocations: the bounded queue, retries, termination and recovery.
+//! Async (`Event`) invocations on the store's queue: accepting, the worker that claims due
+//! events under leases, one attempt per claim, retries scheduled in the store, and
+//! termination.
+//!
+//! Calls run one way: [`Inner::accept_async`] stores an event and wakes the worker;
+//! [`work`] claims due events and runs each claim ([`Inner::run_claim`]), which runs one
+//! attempt ([`Inner::attempt`]) and reports how it ended to the queue. Nothing here keeps
+//! an event in memory between attempts: a retry is due again in the store, for whichever
+//! worker claims it.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -8,11 +17,12 @@ use scf_context::{CancelReason, Cancellation};
 use scf_handler::FunctionStatus;
 use scf_logs::record::RET_CODE_INTERRUPTED;
 use scf_logs::{InvocationType, LogRecord};
-use scf_store::{AsyncEvent, AsyncStatus, StoreError};
+use scf_store::{
+    AsyncEvent, AsyncQueue, AttemptEnd, Claim, FunctionRef, Renewal, StoreError, Termination,
+};
 use serde_json::Value;
 use time::OffsetDateTime;
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit};
 
 use crate::error::{AsyncEventError, InvokeError};
 use crate::functions::{FunctionEntry, GatePermit};
@@ -20,22 +30,25 @@ use crate::invoker::{lock, parse_event, Inner, RecoverReport};
 use crate::request::InvokeResponse;
 use crate::run::{new_request_id, Busy, Ending, RunOptions};
 
-/// How often a queued async event re-checks a full concurrency gate, besides being woken
-/// when an invocation of its function ends.
+/// How often a claimed event re-checks a full concurrency gate, besides being woken when
+/// an invocation of its function ends.
 const GATE_RECHECK: Duration = Duration::from_millis(100);
 
-/// How waiting for an async attempt's turn under the concurrency limit ended.
+/// How long the worker waits after the queue failed before it tries again.
+const QUEUE_RETRY: Duration = Duration::from_millis(500);
+
+/// How waiting for an attempt's turn under the concurrency limit ended.
 enum Gate {
     Open(GatePermit),
-    /// Terminated, or the invoker is shutting down.
+    /// Terminated (or the lease was lost), or the invoker is shutting down.
     Stopped,
     /// The event's `MsgTTL` ran out first.
     Expired,
 }
 
 /// How long an event accepted at `accepted` may still start an attempt under `ttl`
-/// (`MsgTTL`); `None` once that time has passed.
-fn ttl_left(accepted: OffsetDateTime, ttl: Duration) -> Option<Duration> {
+/// (`MsgTTL`) at `now`; `None` once that time has passed.
+fn ttl_left(accepted: OffsetDateTime, ttl: Duration, now: OffsetDateTime) -> Option<Duration> {
     // A start time so far in the future that the TTL overflows the calendar (a corrupt
     // record) never expires.
     let expires = time::Duration::try_from(ttl)
@@ -44,101 +57,202 @@ fn ttl_left(accepted: OffsetDateTime, ttl: Duration) -> Option<Duration> {
     let Some(expires) = expires else {
         return Some(Duration::MAX);
     };
-    Duration::try_from(expires - OffsetDateTime::now_utc())
+    Duration::try_from(expires - now)
         .ok()
         .filter(|left| !left.is_zero())
 }
 
-/// An accepted event on its way to a worker.
+/// `now + d`, or `now` when that is past the calendar's end.
+fn later(now: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    time::Duration::try_from(d)
+        .ok()
+        .and_then(|d| now.checked_add(d))
+        .unwrap_or(now)
+}
+
+/// Wall-clock time that advances with the runtime's clock: the queue's times (leases,
+/// retry times, `MsgTTL`) are wall-clock times that other processes read, and this keeps
+/// them steady across wall-clock steps while the process runs (and virtual under
+/// tokio's paused test clock).
 #[derive(Debug)]
-pub(crate) struct AsyncJob {
-    pub(crate) event: AsyncEvent,
-    pub(crate) value: Value,
+struct Clock {
+    wall: OffsetDateTime,
+    at: tokio::time::Instant,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SlotState {
-    Active,
-    Aborted,
-    Ended(AsyncStatus),
+impl Clock {
+    fn now(&self) -> OffsetDateTime {
+        let elapsed = tokio::time::Instant::now().saturating_duration_since(self.at);
+        later(self.wall, elapsed)
+    }
 }
 
-/// An accepted event known to this process, from acceptance until it ends.
+/// The async side of the invoker: its clock, the worker's wake-up and the claims it holds.
 #[derive(Debug)]
-pub(crate) struct AsyncSlot {
-    /// Fires (Terminated) when the event is terminated.
-    pub(crate) abort: Cancellation,
-    namespace: String,
-    function_name: String,
-    /// Serializes status writes, so a terminate and a worker's write never interleave.
-    state: tokio::sync::Mutex<SlotState>,
-    attempts: AtomicU32,
+pub(crate) struct AsyncState {
+    clock: Clock,
+    /// Woken when an event is accepted here, an attempt ends, or `recover` starts the
+    /// worker, so that it claims at once instead of at its next poll.
+    wake: Arc<Notify>,
+    /// Whether the worker claims yet: it starts at [`Inner::recover`] or at the first
+    /// event accepted, so that events stored before a restart wait until the functions
+    /// are registered.
+    started: std::sync::atomic::AtomicBool,
+    /// The claims this invoker runs now, by `InvokeRequestId`.
+    held: std::sync::Mutex<HashMap<String, Arc<Held>>>,
 }
 
-impl AsyncSlot {
-    fn new(event: &AsyncEvent) -> Self {
-        Self {
-            abort: Cancellation::new(),
-            namespace: event.namespace.clone(),
-            function_name: event.function_name.clone(),
-            state: tokio::sync::Mutex::new(SlotState::Active),
-            attempts: AtomicU32::new(event.attempts),
+impl AsyncState {
+    /// Call it inside the runtime the invoker runs on (its clock is read there).
+    pub(crate) fn new() -> Self {
+        AsyncState {
+            clock: Clock {
+                wall: OffsetDateTime::now_utc(),
+                at: tokio::time::Instant::now(),
+            },
+            wake: Arc::default(),
+            started: Default::default(),
+            held: Default::default(),
+        }
+    }
+
+    fn start(&self) {
+        self.started.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+}
+
+/// A claim this invoker runs.
+#[derive(Debug)]
+struct Held {
+    /// Fires (Terminated) when the event is terminated or its lease is lost.
+    abort: Cancellation,
+}
+
+/// The async worker: claims due events while there are free workers, sleeping until it
+/// is woken, the next event is due, or `async_poll` passes. Holds only a weak reference,
+/// so that dropping the last `Invoker` ends it.
+pub(crate) async fn work(inner: Weak<Inner>, draining: Cancellation, wake: Arc<Notify>) {
+    loop {
+        let pause = match inner.upgrade() {
+            Some(inner) => inner.claim_due().await,
+            None => return,
+        };
+        tokio::select! {
+            biased;
+            _ = draining.cancelled() => return,
+            () = wake.notified() => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
 }
 
-/// Hands queued events to workers, at most `async_workers` running at once. Holds only a
-/// weak reference, so that dropping the last `Invoker` ends it.
-pub(crate) async fn dispatch(
-    inner: Weak<Inner>,
-    mut rx: mpsc::Receiver<AsyncJob>,
-    draining: Cancellation,
-    permits: Arc<Semaphore>,
-) {
-    loop {
-        let job = tokio::select! {
-            biased;
-            _ = draining.cancelled() => return,
-            job = rx.recv() => match job {
-                Some(job) => job,
-                None => return,
-            },
-        };
-        let permit = tokio::select! {
-            biased;
-            _ = draining.cancelled() => return,
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => return,
-            },
-        };
-        let Some(inner) = inner.upgrade() else {
-            return;
-        };
-        let handle = inner.handle.clone();
-        handle.spawn(inner.run_event(job, permit));
-    }
-}
-
 impl Inner {
-    /// Accepts an async event: checks it, stores it durably, queues it.
+    /// One round of the worker: claims what it can run and starts each claim; how long
+    /// to wait before the next round.
+    async fn claim_due(self: &Arc<Self>) -> Duration {
+        let poll = self.config.async_poll;
+        if !self.asynchronous.started.load(Ordering::Acquire) || self.draining.is_cancelled() {
+            return poll;
+        }
+        let free = self.worker_permits.available_permits();
+        if free == 0 {
+            // An ending attempt wakes the worker.
+            return poll;
+        }
+        let functions: Vec<FunctionRef> = self.read_functions().refs();
+        if functions.is_empty() {
+            return poll;
+        }
+        let worker = self.config.worker_id.clone();
+        let lease = self.config.lease;
+        let now = self.now();
+        let claimed = self
+            .queue(move |q| q.claim(&worker, lease, free, &functions, now))
+            .await;
+        let claims = match claimed {
+            Ok(claims) => claims,
+            Err(error) => {
+                tracing::warn!(%error, "scf-invoker: could not claim async events");
+                return QUEUE_RETRY;
+            }
+        };
+        let full = claims.len() >= free;
+        for claim in claims {
+            let permit = match self.worker_permits.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                // Cannot happen (only this task takes permits); give the claim back.
+                Err(_) => {
+                    self.release(claim).await;
+                    continue;
+                }
+            };
+            self.handle.spawn(self.clone().run_claim(claim, permit));
+        }
+        if full {
+            // There may be more due at once.
+            return Duration::ZERO;
+        }
+        let next = self.queue(|q| q.next_due()).await.ok().flatten();
+        let now = self.now();
+        next.and_then(|at| Duration::try_from(at - now).ok())
+            .map_or(poll, |d| d.min(poll))
+    }
+
+    /// Gives back a claim that will not run here (the attempt is not counted).
+    async fn release(&self, claim: Claim) {
+        let id = claim.event.invoke_request_id.clone();
+        self.end(&id, AttemptEnd::Released).await;
+    }
+
+    /// Reports how `id`'s attempt ended to the queue.
+    async fn end(&self, id: &str, end: AttemptEnd) {
+        let id = id.to_owned();
+        let worker = self.config.worker_id.clone();
+        let now = self.now();
+        let ended = self
+            .queue(move |q| q.end_attempt(&id, &worker, end, now))
+            .await;
+        if let Err(error) = ended {
+            tracing::warn!(%error, "scf-invoker: could not record how an async attempt ended");
+        }
+    }
+
+    /// Runs a blocking queue call off the async threads.
+    pub(crate) async fn queue<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn AsyncQueue) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let queue = self.config.queue.clone();
+        self.handle
+            .spawn_blocking(move || f(&*queue))
+            .await
+            .unwrap_or_else(|e| {
+                Err(StoreError::Read {
+                    what: "queue call".into(),
+                    detail: format!("the blocking task failed: {e}"),
+                })
+            })
+    }
+
+    /// Accepts an async event: checks it, stores it durably, wakes the worker.
     pub(crate) async fn accept_async(
         &self,
         entry: &FunctionEntry,
         request: crate::request::InvokeRequest,
     ) -> Result<InvokeResponse, InvokeError> {
-        let (value, text) = parse_event(
+        let (_, text) = parse_event(
             request.event,
             self.config.max_async_event_bytes,
             InvocationType::Event,
             true,
         )?;
-        let permit = self.async_tx.try_reserve().map_err(|e| match e {
-            TrySendError::Full(()) => InvokeError::QueueFull {
-                capacity: self.config.async_queue_capacity,
-            },
-            TrySendError::Closed(()) => InvokeError::ShuttingDown,
-        })?;
+        let capacity = self.config.async_queue_capacity;
+        let now = self.now();
+        let pending = self.queue(move |q| q.pending(now)).await?;
+        if pending >= capacity as u64 {
+            return Err(InvokeError::QueueFull { capacity });
+        }
         let id = new_request_id();
         let event = AsyncEvent::new(
             id.as_str(),
@@ -146,140 +260,125 @@ impl Inner {
             entry.config.namespace.as_str(),
             entry.config.version.as_str(),
             request.invoke_type,
-            OffsetDateTime::now_utc(),
+            self.now(),
             text.unwrap_or_default(),
         );
-        lock(&self.async_events).insert(id.clone(), Arc::new(AsyncSlot::new(&event)));
-        let stored = event.clone();
-        if let Err(error) = self.blocking(move |s| s.enqueue_async(&stored)).await {
-            lock(&self.async_events).remove(&id);
-            return Err(InvokeError::Store(error));
-        }
-        permit.send(AsyncJob { event, value });
+        self.queue(move |q| q.enqueue(&event)).await?;
+        self.asynchronous.start();
         Ok(InvokeResponse::accepted(id))
     }
 
-    /// Runs an event's attempts until it succeeds, runs out of retries, is terminated,
-    /// or the invoker shuts down.
-    pub(crate) async fn run_event(self: Arc<Self>, job: AsyncJob, permit: OwnedSemaphorePermit) {
-        let id = job.event.invoke_request_id.clone();
-        let slot = lock(&self.async_events).get(&id).cloned();
-        let Some(slot) = slot else {
-            return;
-        };
-        let mut permit = Some(permit);
-        let mut retry_num = job.event.attempts;
-        // The status code of this run's last attempt, for an event that expires after it.
-        let mut last_code: Option<i64> = None;
-        loop {
-            if slot.abort.is_cancelled() || self.draining.is_cancelled() {
-                break;
-            }
-            let found = self.read_functions().lookup(
-                &job.event.namespace,
-                &job.event.function_name,
-                &job.event.qualifier,
-            );
-            let entry = match found {
-                Ok(entry) => entry,
-                Err(error) => {
-                    let code = i64::from(error.status().code());
-                    self.write_status(&slot, &id, AsyncStatus::Failed, code, retry_num)
-                        .await;
-                    break;
-                }
-            };
-            let ttl = entry.config.retry.msg_ttl;
-            let gate = match self
-                .wait_gate(&entry, &slot, job.event.start_time, ttl)
-                .await
-            {
-                Gate::Open(gate) => gate,
-                Gate::Stopped => break,
-                // No attempt starts past MsgTTL: the event ends with its last attempt's
-                // status, or, if none ran, with 432 (it could not run in time).
-                Gate::Expired => {
-                    let code = last_code
-                        .unwrap_or_else(|| FunctionStatus::ResourceLimitReached.code().into());
-                    self.write_status(&slot, &id, AsyncStatus::Failed, code, retry_num)
-                        .await;
-                    break;
-                }
-            };
-            // Counted before it runs, so that after a crash the retry count says so.
-            self.write_status(&slot, &id, AsyncStatus::Running, 0, retry_num + 1)
-                .await;
-            let mut running = LogRecord::new(
-                entry.config.name.as_str(),
-                entry.config.namespace.as_str(),
-                entry.config.version.as_str(),
-                id.as_str(),
-                OffsetDateTime::now_utc(),
-            );
-            running.retry_num = retry_num;
-            running.invocation_type = InvocationType::Event;
-            self.put_record(running);
-            let settling = Busy::settling(&self);
-            let run = self
-                .execute(
-                    &entry,
-                    id.clone(),
-                    job.value.clone(),
-                    RunOptions {
-                        invocation_type: InvocationType::Event,
-                        retry_num,
-                        abort: Some(&slot.abort),
-                        log_tail: false,
-                    },
-                )
-                .await;
-            drop(gate);
-            match run.ending {
-                Ending::Success => {
-                    let code = i64::from(FunctionStatus::Success.code());
-                    self.write_status(&slot, &id, AsyncStatus::Finished, code, retry_num + 1)
-                        .await;
-                    break;
-                }
-                // `terminate` wrote ABORTED.
-                Ending::Interrupted(CancelReason::Terminated) => break,
-                Ending::Interrupted(_) => {
-                    // Shutdown: an interrupted attempt is not counted; `recover` re-runs it
-                    // with the same RetryNum.
-                    self.write_status(&slot, &id, AsyncStatus::Running, 0, retry_num)
-                        .await;
-                    break;
-                }
-                Ending::Failed => {
-                    let code = i64::from(run.response.status.code());
-                    last_code = Some(code);
-                    let retry_in_time = ttl_left(job.event.start_time, ttl)
-                        .is_some_and(|left| left > entry.config.retry.interval);
-                    if retry_num >= u32::from(entry.config.retry.max_retries) || !retry_in_time {
-                        self.write_status(&slot, &id, AsyncStatus::Failed, code, retry_num + 1)
-                            .await;
-                        break;
-                    }
-                    // Free the worker (and let a shutdown proceed) while waiting for the retry.
-                    drop(settling);
-                    drop(permit.take());
-                    tokio::select! {
-                        () = tokio::time::sleep(entry.config.retry.interval) => {}
-                        _ = slot.abort.cancelled() => break,
-                        _ = self.draining.cancelled() => break,
-                    }
-                    permit = tokio::select! {
-                        permit = self.worker_permits.clone().acquire_owned() => permit.ok(),
-                        _ = self.draining.cancelled() => None,
-                    };
-                    if permit.is_none() {
-                        break;
-                    }
-                    retry_num += 1;
-                }
+    /// Runs one claim: renews its lease while the attempt runs, then reports the end.
+    async fn run_claim(self: Arc<Self>, claim: Claim, permit: OwnedSemaphorePermit) {
+        let settling = Busy::settling(&self);
+        let id = claim.event.invoke_request_id.clone();
+        let held = Arc::new(Held {
+            abort: Cancellation::new(),
+        });
+        lock(&self.asynchronous.held).insert(id.clone(), held.clone());
+        let renewing =
+            self.handle
+                .spawn(renew(Arc::downgrade(&self), id.clone(), held.abort.clone()));
+        if claim.interrupted.is_some() {
+            if let Err(error) = self.close_stale_attempts(&id).await {
+                tracing::warn!(%error, "scf-invoker: could not close an interrupted attempt's record");
             }
         }
-        lock(&self.async_events).remove(&id);
+        let end = self.attempt(&claim, &held.abort).await;
+        renewing.abort();
+        if let Some(end) = end {
+            self.end(&id, end).await;
+        }
+        lock(&self.asynchronous.held).remove(&id);
+        drop(settling);
+        drop(permit);
+        self.asynchronous.wake.notify_one();
+    }
+
+    /// Runs the claimed attempt; how it ended for the queue, or `None` when the event was
+    /// terminated (or its lease lost) and there is nothing to report.
+    async fn attempt(&self, claim: &Claim, abort: &Cancellation) -> Option<AttemptEnd> {
+        let event = &claim.event;
+        let id = event.invoke_request_id.as_str();
+        let found =
+            self.read_functions()
+                .lookup(&event.namespace, &event.function_name, &event.qualifier);
+        let entry = match found {
+            Ok(entry) => entry,
+            Err(error) => {
+                return Some(AttemptEnd::Abandoned {
+                    status_code: i64::from(error.status().code()),
+                })
+            }
+        };
+        let Ok(value) = serde_json::from_str::<Value>(&event.event) else {
+            return Some(AttemptEnd::Abandoned {
+                status_code: i64::from(FunctionStatus::InvalidParameterValue.code()),
+            });
+        };
+        let ttl = entry.config.retry.msg_ttl;
+        let gate = match self.wait_gate(&entry, abort, event.start_time, ttl).await {
+            Gate::Open(gate) => gate,
+            Gate::Stopped if abort.is_cancelled() => return None,
+            Gate::Stopped => return Some(AttemptEnd::Released),
+            // No attempt starts past MsgTTL: the event ends with its last attempt's
+            // status, or, if none failed, with 432 (it could not run in time).
+            Gate::Expired => {
+                let status_code = if claim.failures > 0 {
+                    event.status_code
+                } else {
+                    FunctionStatus::ResourceLimitReached.code().into()
+                };
+                return Some(AttemptEnd::Abandoned { status_code });
+            }
+        };
+        let mut running = LogRecord::new(
+            entry.config.name.as_str(),
+            entry.config.namespace.as_str(),
+            entry.config.version.as_str(),
+            id,
+            self.now(),
+        );
+        running.retry_num = claim.retry_num;
+        running.invocation_type = InvocationType::Event;
+        self.put_record(running);
+        let run = self
+            .execute(
+                &entry,
+                id.to_owned(),
+                value,
+                RunOptions {
+                    invocation_type: InvocationType::Event,
+                    retry_num: claim.retry_num,
+                    abort: Some(abort),
+                    log_tail: false,
+                },
+            )
+            .await;
+        drop(gate);
+        match run.ending {
+            Ending::Success => Some(AttemptEnd::Finished {
+                status_code: FunctionStatus::Success.code().into(),
+            }),
+            Ending::Interrupted(CancelReason::Terminated) => None,
+            // Shutdown: the attempt is not counted; the event runs again with this RetryNum.
+            Ending::Interrupted(_) => Some(AttemptEnd::Released),
+            Ending::Failed => {
+                let status_code = i64::from(run.response.status.code());
+                let retry = &entry.config.retry;
+                let retries_left = claim.failures < u32::from(retry.max_retries);
+                let retry_in_time = ttl_left(event.start_time, ttl, self.now())
+                    .is_some_and(|left| left > retry.interval);
+                Some(if retries_left && retry_in_time {
+                    AttemptEnd::Retry {
+                        status_code,
+                        at: later(self.now(), retry.interval),
+                    }
+                } else {
+                    AttemptEnd::Failed { status_code }
+                })
+            }
+        }
     }
 
     /// Waits for room under the function's concurrency limit (SCF retries over-quota
@@ -288,12 +387,12 @@ impl Inner {
     async fn wait_gate(
         &self,
         entry: &FunctionEntry,
-        slot: &AsyncSlot,
+        abort: &Cancellation,
         accepted: OffsetDateTime,
         ttl: Duration,
     ) -> Gate {
         loop {
-            let Some(left) = ttl_left(accepted, ttl) else {
+            let Some(left) = ttl_left(accepted, ttl, self.now()) else {
                 return Gate::Expired;
             };
             if let Some(permit) = entry.gate.try_acquire(entry.limit) {
@@ -302,36 +401,9 @@ impl Inner {
             tokio::select! {
                 () = entry.gate.released() => {}
                 () = tokio::time::sleep(GATE_RECHECK.min(left)) => {}
-                _ = slot.abort.cancelled() => return Gate::Stopped,
+                _ = abort.cancelled() => return Gate::Stopped,
                 _ = self.draining.cancelled() => return Gate::Stopped,
             }
-        }
-    }
-
-    /// Writes an event's status unless it was terminated or has ended.
-    async fn write_status(
-        &self,
-        slot: &AsyncSlot,
-        id: &str,
-        status: AsyncStatus,
-        status_code: i64,
-        attempts: u32,
-    ) {
-        let mut state = slot.state.lock().await;
-        if *state != SlotState::Active {
-            return;
-        }
-        slot.attempts.store(attempts, Ordering::Release);
-        let end_time = (status != AsyncStatus::Running).then(OffsetDateTime::now_utc);
-        if status != AsyncStatus::Running {
-            *state = SlotState::Ended(status);
-        }
-        let id = id.to_string();
-        let written = self
-            .blocking(move |s| s.update_async(&id, status, status_code, end_time, attempts))
-            .await;
-        if let Err(error) = written {
-            tracing::warn!(%error, "scf-invoker: could not update an async event's status");
         }
     }
 
@@ -346,114 +418,58 @@ impl Inner {
             function_name: function_name.to_string(),
             namespace: namespace.to_string(),
         };
-        let aborted_code = i64::from(FunctionStatus::RequestCanceled.code());
-        let slot = lock(&self.async_events).get(id).cloned();
-        if let Some(slot) = slot {
-            if slot.namespace != namespace || slot.function_name != function_name {
-                return Err(not_found());
-            }
-            let mut state = slot.state.lock().await;
-            match *state {
-                SlotState::Ended(status) => {
-                    return Err(AsyncEventError::AlreadyEnded {
-                        invoke_request_id: id.to_string(),
-                        status,
-                    })
-                }
-                SlotState::Aborted => {
-                    return Err(AsyncEventError::AlreadyEnded {
-                        invoke_request_id: id.to_string(),
-                        status: AsyncStatus::Aborted,
-                    })
-                }
-                SlotState::Active => {}
-            }
-            *state = SlotState::Aborted;
-            slot.abort.cancel(CancelReason::Terminated);
-            let attempts = slot.attempts.load(Ordering::Acquire);
-            let id = id.to_string();
-            let now = OffsetDateTime::now_utc();
-            self.blocking(move |s| {
-                s.update_async(&id, AsyncStatus::Aborted, aborted_code, Some(now), attempts)
-            })
-            .await?;
-            return Ok(());
-        }
-        // Not running in this process: accepted before a restart and not recovered yet,
-        // or already ended.
         let key = id.to_string();
         let event = self
-            .blocking(move |s| s.get_async(&key))
+            .queue(move |q| q.get_async(&key))
             .await?
             .ok_or_else(not_found)?;
         if event.namespace != namespace || event.function_name != function_name {
             return Err(not_found());
         }
-        if event.status != AsyncStatus::Running {
-            return Err(AsyncEventError::AlreadyEnded {
-                invoke_request_id: id.to_string(),
-                status: event.status,
-            });
-        }
         let key = id.to_string();
-        let now = OffsetDateTime::now_utc();
-        self.blocking(move |s| {
-            s.update_async(
-                &key,
-                AsyncStatus::Aborted,
-                aborted_code,
-                Some(now),
-                event.attempts,
-            )
-        })
-        .await?;
-        Ok(())
+        let code = i64::from(FunctionStatus::RequestCanceled.code());
+        let now = self.now();
+        let termination = self.queue(move |q| q.terminate(&key, code, now)).await?;
+        match termination {
+            Termination::Aborted { .. } => {
+                // Held here: stop it now. Held elsewhere: its worker learns it when it
+                // next renews its lease.
+                if let Some(held) = lock(&self.asynchronous.held).get(id) {
+                    held.abort.cancel(CancelReason::Terminated);
+                }
+                Ok(())
+            }
+            Termination::AlreadyEnded(status) => Err(AsyncEventError::AlreadyEnded {
+                invoke_request_id: id.to_string(),
+                status,
+            }),
+        }
     }
 
+    /// Starts the worker and reports what it will find: the queue's unfinished events.
     pub(crate) async fn recover(&self) -> Result<RecoverReport, StoreError> {
         let mut report = RecoverReport::default();
-        let events = self.blocking(|s| s.unfinished_async()).await?;
-        for event in events {
-            let id = event.invoke_request_id.clone();
-            if lock(&self.async_events).contains_key(&id) {
-                continue;
-            }
-            self.close_stale_attempts(&id).await?;
-            let found = self.read_functions().lookup(
-                &event.namespace,
-                &event.function_name,
-                &event.qualifier,
-            );
-            if let Err(error) = found {
-                report.skipped.push((id, error.to_string()));
-                continue;
-            }
-            let value: Value = match serde_json::from_str(&event.event) {
-                Ok(value) => value,
-                Err(_) => {
-                    let key = id.clone();
-                    let code = i64::from(FunctionStatus::InvalidParameterValue.code());
-                    let attempts = event.attempts;
-                    let now = OffsetDateTime::now_utc();
-                    self.blocking(move |s| {
-                        s.update_async(&key, AsyncStatus::Failed, code, Some(now), attempts)
-                    })
-                    .await?;
+        let events = self.queue(|q| q.unfinished()).await?;
+        {
+            let functions = self.read_functions();
+            for event in events {
+                let id = event.invoke_request_id.clone();
+                if let Err(error) =
+                    functions.lookup(&event.namespace, &event.function_name, &event.qualifier)
+                {
+                    report.skipped.push((id, error.to_string()));
+                } else if serde_json::from_str::<Value>(&event.event).is_err() {
                     report.failed.push(id);
-                    continue;
+                } else {
+                    report.requeued.push(id);
                 }
-            };
-            lock(&self.async_events).insert(id.clone(), Arc::new(AsyncSlot::new(&event)));
-            if self.async_tx.send(AsyncJob { event, value }).await.is_err() {
-                lock(&self.async_events).remove(&id);
-                break;
             }
-            report.requeued.push(id);
         }
+        self.asynchronous.start();
         Ok(report)
     }
 
-    /// Marks attempts that were running when the process died as interrupted (RetCode 3).
+    /// Marks attempts that were running when their worker died as interrupted (RetCode 3).
     async fn close_stale_attempts(&self, id: &str) -> Result<(), StoreError> {
         let key = id.to_string();
         let records = self.blocking(move |s| s.get(&key)).await?;
@@ -464,6 +480,48 @@ impl Inner {
         }
         Ok(())
     }
+
+    /// Now, on the invoker's clock (see [`Clock`]).
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.asynchronous.clock.now()
+    }
+
+    pub(crate) fn async_wake(&self) -> Arc<Notify> {
+        self.asynchronous.wake.clone()
+    }
+}
+
+/// Renews `id`'s lease every `lease_renewal` while its attempt runs; fires `abort` when
+/// the event was terminated or the lease was lost.
+async fn renew(inner: Weak<Inner>, id: String, abort: Cancellation) {
+    loop {
+        let every = match inner.upgrade() {
+            Some(inner) => inner.config.lease_renewal,
+            None => return,
+        };
+        tokio::time::sleep(every).await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let key = id.clone();
+        let worker = inner.config.worker_id.clone();
+        let lease = inner.config.lease;
+        let now = inner.now();
+        let renewed = inner
+            .queue(move |q| q.renew(&key, &worker, lease, now))
+            .await;
+        match renewed {
+            Ok(Renewal::Held(_)) => {}
+            Ok(Renewal::Terminated | Renewal::Lost) => {
+                abort.cancel(CancelReason::Terminated);
+                return;
+            }
+            // The lease may still be live; try again at the next renewal.
+            Err(error) => {
+                tracing::warn!(%error, "scf-invoker: could not renew an async event's lease");
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -473,17 +531,22 @@ mod tests {
     #[test]
     fn ttl_left_counts_from_acceptance_and_never_overflows() {
         let now = OffsetDateTime::now_utc();
-        let left = ttl_left(now, Duration::from_secs(3600)).unwrap();
+        let left = ttl_left(now, Duration::from_secs(3600), now).unwrap();
         assert!(left > Duration::from_secs(3590) && left <= Duration::from_secs(3600));
         assert_eq!(
-            ttl_left(now - Duration::from_secs(7200), Duration::from_secs(3600)),
+            ttl_left(
+                now - Duration::from_secs(7200),
+                Duration::from_secs(3600),
+                now
+            ),
             None
         );
         // A start time at the end of the calendar (a corrupt record) does not panic.
         let last = time::macros::datetime!(9999-12-31 23:59:59 UTC);
         assert_eq!(
-            ttl_left(last, Duration::from_secs(21_600)),
+            ttl_left(last, Duration::from_secs(21_600), now),
             Some(Duration::MAX)
         );
+        assert_eq!(later(last, Duration::from_secs(60)), last);
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use scf_store::{LogStore, MemoryStore};
+use scf_store::{AsyncQueue, LogStore, MemoryStore};
 
 /// Largest sync event SCF accepts: 6 MB.
 pub const MAX_SYNC_EVENT_BYTES: usize = 6 * 1024 * 1024;
@@ -103,8 +103,8 @@ impl Default for ThreadPoolConfig {
 /// use scf_invoker::{BillPolicy, InvokerConfig};
 /// use scf_store::MemoryStore;
 ///
-/// let mut config = InvokerConfig::default();
-/// config.store = Arc::new(MemoryStore::new(1_000));
+/// // one store for the log records and the async queue
+/// let mut config = InvokerConfig::default().with_store(Arc::new(MemoryStore::new(1_000)));
 /// config.bill_policy = BillPolicy::Per100Ms;
 /// config.shutdown_grace = Duration::from_secs(5);
 /// assert!(config.validate().is_ok());
@@ -112,13 +112,31 @@ impl Default for ThreadPoolConfig {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct InvokerConfig {
-    /// Where every attempt's log record and every accepted async event go.
-    /// Default: a [`MemoryStore`] (nothing survives a restart; use a
-    /// `scf_store_sqlite::SqliteStore` for anything that serves).
+    /// Where every attempt's log record goes. Default: a [`MemoryStore`] (nothing
+    /// survives a restart; use a `scf_store_sqlite::SqliteStore` for anything that
+    /// serves), the same one as [`queue`](Self::queue).
     pub store: Arc<dyn LogStore>,
+    /// Where accepted async events wait, run (under leases) and end; processes that share
+    /// one queue share its events. Default: the same [`MemoryStore`] as `store`.
+    pub queue: Arc<dyn AsyncQueue>,
+    /// This invoker's name as an async worker, unique among the processes that share
+    /// the queue: it is recorded with each lease. Default: the host name, the process id
+    /// and a random suffix (so two invokers of one process are told apart too).
+    pub worker_id: String,
+    /// How long a claimed async event stays held without a renewal; after a worker dies,
+    /// its events run again (on any worker) once their leases run out. Default 10 s.
+    pub lease: Duration,
+    /// How often a running async attempt renews its lease, and so the longest a
+    /// `TerminateAsyncEvent` received by another process takes to stop it. Default 1 s;
+    /// must be shorter than `lease`.
+    pub lease_renewal: Duration,
+    /// The longest the async worker waits before it looks for due events again when
+    /// nothing wakes it (events accepted by another process, leases that ran out).
+    /// Default 500 ms.
+    pub async_poll: Duration,
     /// How `BillDuration` is worked out. Default [`BillPolicy::PerMillisecond`].
     pub bill_policy: BillPolicy,
-    /// Most accepted async events waiting to start; past it an async invoke is refused
+    /// Most accepted async events not yet ended in the queue; past it an async invoke is refused
     /// with [`InvokeError::QueueFull`](crate::InvokeError::QueueFull). Default 10,000.
     pub async_queue_capacity: usize,
     /// Most async events running at once (across functions). Default 64.
@@ -148,10 +166,27 @@ pub struct InvokerConfig {
     pub install_log_capture: bool,
 }
 
+/// The default [`InvokerConfig::worker_id`]: host name, process id, random suffix.
+fn default_worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}-{}-{}", std::process::id(), &nonce[..8])
+}
+
 impl Default for InvokerConfig {
     fn default() -> Self {
+        let store = Arc::new(MemoryStore::default());
         Self {
-            store: Arc::new(MemoryStore::default()),
+            store: store.clone(),
+            queue: store,
+            worker_id: default_worker_id(),
+            lease: Duration::from_secs(10),
+            lease_renewal: Duration::from_secs(1),
+            async_poll: Duration::from_millis(500),
             bill_policy: BillPolicy::default(),
             async_queue_capacity: 10_000,
             async_workers: 64,
@@ -190,9 +225,10 @@ pub enum InvokerConfigError {
 }
 
 impl InvokerConfig {
-    /// Uses `store` for log records and async events.
-    pub fn with_store(mut self, store: Arc<dyn LogStore>) -> Self {
-        self.store = store;
+    /// Uses `store` for log records and for the async queue.
+    pub fn with_store<S: LogStore + AsyncQueue + 'static>(mut self, store: Arc<S>) -> Self {
+        self.store = store.clone();
+        self.queue = store;
         self
     }
 
@@ -210,6 +246,18 @@ impl InvokerConfig {
         }
         if self.async_workers == 0 {
             return field("async_workers", "must be at least 1");
+        }
+        if self.worker_id.is_empty() {
+            return field("worker_id", "must not be empty");
+        }
+        if self.lease_renewal.is_zero() || self.lease_renewal >= self.lease {
+            return field(
+                "lease_renewal",
+                "must be more than zero and less than lease",
+            );
+        }
+        if self.async_poll.is_zero() {
+            return field("async_poll", "must be more than zero");
         }
         if self.default_concurrency == 0 {
             return field("default_concurrency", "must be at least 1");

@@ -1,7 +1,8 @@
 //! The functions an invoker holds, keyed by namespace, name and qualifier, and the
 //! per-function concurrency gate.
 
-use std::collections::HashMap;
+use scf_store::FunctionRef;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -85,6 +86,9 @@ struct Slot {
 #[derive(Default)]
 pub(crate) struct Functions {
     namespaces: HashMap<String, HashMap<String, Slot>>,
+    /// Functions removed while this invoker ran: the async worker still claims their
+    /// queued events, to fail them (435) when their turn comes.
+    removed: HashSet<FunctionRef>,
 }
 
 impl Functions {
@@ -94,6 +98,10 @@ impl Functions {
         handler: SharedHandler,
         default_concurrency: u32,
     ) {
+        self.removed.remove(&FunctionRef::new(
+            config.namespace.as_str(),
+            config.name.as_str(),
+        ));
         let slot = self
             .namespaces
             .entry(config.namespace.clone())
@@ -122,6 +130,7 @@ impl Functions {
         let removed = slot.versions.remove(qualifier).is_some();
         if slot.versions.is_empty() {
             names.remove(name);
+            self.removed.insert(FunctionRef::new(namespace, name));
             if names.is_empty() {
                 self.namespaces.remove(namespace);
             }
@@ -157,6 +166,20 @@ impl Functions {
                 name: name.to_string(),
                 qualifier: qualifier.to_string(),
             })
+    }
+
+    /// Every registered function, and every one removed since, by namespace and name
+    /// (what the async worker claims).
+    pub(crate) fn refs(&self) -> Vec<FunctionRef> {
+        self.namespaces
+            .iter()
+            .flat_map(|(namespace, names)| {
+                names
+                    .keys()
+                    .map(move |name| FunctionRef::new(namespace.as_str(), name.as_str()))
+            })
+            .chain(self.removed.iter().cloned())
+            .collect()
     }
 
     pub(crate) fn list(&self) -> Vec<FunctionInfo> {

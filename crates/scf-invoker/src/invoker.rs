@@ -1,6 +1,5 @@
 //! The invoker: functions, sync invocations, queries and shutdown.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, RwLock};
@@ -9,12 +8,12 @@ use std::time::{Duration, Instant};
 use scf_context::{CancelReason, Cancellation, ConfigError, FunctionConfig};
 use scf_handler::Handler;
 use scf_logs::{InvocationType, LogRecord};
-use scf_store::{AsyncEvent, AsyncQuery, LogPage, LogQuery, LogStore, StoreError};
+use scf_store::{AsyncEvent, AsyncQuery, AsyncQueue, LogPage, LogQuery, LogStore, StoreError};
 use serde_json::Value;
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore};
 
-use crate::asynchronous::{AsyncJob, AsyncSlot};
+use crate::asynchronous::AsyncState;
 use crate::config::{InvokerConfig, InvokerConfigError};
 use crate::error::{AsyncEventError, InvokeError};
 use crate::functions::{FunctionEntry, FunctionInfo, Functions};
@@ -36,8 +35,7 @@ pub(crate) struct Inner {
     pub(crate) functions: RwLock<Functions>,
     pub(crate) handle: Handle,
     pub(crate) pool: Pool,
-    pub(crate) async_tx: mpsc::Sender<AsyncJob>,
-    pub(crate) async_events: Mutex<HashMap<String, Arc<AsyncSlot>>>,
+    pub(crate) asynchronous: AsyncState,
     pub(crate) worker_permits: Arc<Semaphore>,
     pub(crate) accepting: AtomicBool,
     /// Fired when shutdown starts: no new async attempt starts, retry waits end.
@@ -63,16 +61,18 @@ impl fmt::Debug for Invoker {
     }
 }
 
-/// What [`Invoker::recover`] did.
+/// What [`Invoker::recover`] found in the queue.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RecoverReport {
-    /// Events queued to run again, by `InvokeRequestId`.
+    /// Unfinished events that will run here, by `InvokeRequestId` (each once it is due:
+    /// at once, at its retry time, or when the lease of a worker that died runs out).
     pub requeued: Vec<String>,
-    /// Events left for a later `recover` because their function is not registered, with
-    /// the reason.
+    /// Events left for a worker that runs their function (not registered here), with the
+    /// reason.
     pub skipped: Vec<(String, String)>,
-    /// Events marked `FAILED` because their stored event is not JSON any more.
+    /// Events that will end `FAILED` when claimed because their stored event is not JSON
+    /// any more.
     pub failed: Vec<String>,
 }
 
@@ -113,12 +113,13 @@ impl Invoker {
                 scf_logs::capture::install_detailed();
             });
         }
-        let (async_tx, async_rx) = mpsc::channel(config.async_queue_capacity);
         let inner = Arc::new(Inner {
             functions: RwLock::new(Functions::default()),
             pool: Pool::new(config.thread_pool.clone()),
-            async_tx,
-            async_events: Mutex::new(HashMap::new()),
+            asynchronous: {
+                let _runtime = handle.enter();
+                AsyncState::new()
+            },
             worker_permits: Arc::new(Semaphore::new(config.async_workers)),
             accepting: AtomicBool::new(true),
             draining: Cancellation::new(),
@@ -129,11 +130,10 @@ impl Invoker {
             handle: handle.clone(),
             config,
         });
-        handle.spawn(crate::asynchronous::dispatch(
+        handle.spawn(crate::asynchronous::work(
             Arc::downgrade(&inner),
-            async_rx,
             inner.draining.clone(),
-            inner.worker_permits.clone(),
+            inner.async_wake(),
         ));
         Ok(Self { inner })
     }
@@ -212,7 +212,7 @@ impl Invoker {
         invoke_request_id: &str,
     ) -> Result<Option<AsyncEvent>, StoreError> {
         let id = invoke_request_id.to_string();
-        self.inner.blocking(move |s| s.get_async(&id)).await
+        self.inner.queue(move |q| q.get_async(&id)).await
     }
 
     /// `ListAsyncEvents`: the total count and one page of events.
@@ -221,7 +221,7 @@ impl Invoker {
         query: AsyncQuery,
     ) -> Result<(u64, Vec<AsyncEvent>), StoreError> {
         query.validate()?;
-        self.inner.blocking(move |s| s.list_async(&query)).await
+        self.inner.queue(move |q| q.list_async(&query)).await
     }
 
     /// `GetFunctionLogs`: one page of log records.
@@ -250,10 +250,14 @@ impl Invoker {
             .await
     }
 
-    /// Runs again the async events the store holds as accepted but not finished (after a
-    /// crash or a shutdown), continuing their `RetryNum` from the attempts already made.
-    /// Events of functions not registered yet are left for a later call. Call it after
-    /// registering the functions.
+    /// Starts running the async events the queue holds as accepted but not finished
+    /// (after a crash or a shutdown, or accepted by another process sharing the queue),
+    /// and reports them. Until this call, or the first async invocation accepted, the
+    /// invoker claims no stored event, so that none runs before its function is
+    /// registered: call it after registering the functions. An event whose worker died
+    /// runs again once its lease runs out, with the next `RetryNum` (the interrupted
+    /// attempt is recorded with RetCode 3); events of functions not registered here are
+    /// left for a worker that runs them.
     pub async fn recover(&self) -> Result<RecoverReport, StoreError> {
         self.inner.recover().await
     }
@@ -302,6 +306,11 @@ impl Invoker {
     /// The store this invoker records into.
     pub fn store(&self) -> &Arc<dyn LogStore> {
         &self.inner.config.store
+    }
+
+    /// The queue its async events are in.
+    pub fn queue(&self) -> &Arc<dyn AsyncQueue> {
+        &self.inner.config.queue
     }
 
     /// The configuration it was built with.

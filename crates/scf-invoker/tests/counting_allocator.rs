@@ -17,8 +17,7 @@ static ALLOC: CountingAllocator = CountingAllocator;
 #[tokio::test]
 async fn the_peak_allocation_during_the_invocation_is_reported() {
     assert!(CountingAllocator::is_installed());
-    let mut config = InvokerConfig::default();
-    config.store = Arc::new(MemoryStore::default());
+    let config = InvokerConfig::default().with_store(Arc::new(MemoryStore::default()));
     let invoker = Invoker::new(config).expect("a valid invoker config");
     invoker
         .add_function(

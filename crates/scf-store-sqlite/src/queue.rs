@@ -23,8 +23,8 @@ use crate::rows::{count, row_to_event};
 use crate::statements::ASYNC_COLS;
 use crate::store::SqliteStore;
 use scf_store::{
-    AsyncEvent, AsyncQuery, AsyncQueue, AsyncStatus, AttemptEnd, Claim, Ended, Lease, LogStore,
-    Renewal, StoreError, Termination,
+    AsyncEvent, AsyncQuery, AsyncQueue, AsyncStatus, AttemptEnd, Claim, Ended, FunctionRef, Lease,
+    LogStore, Renewal, StoreError, Termination,
 };
 
 /// `enqueue`: a new event, due at its start time (?8); nothing if the id is taken.
@@ -34,21 +34,21 @@ const INSERT_EVENT: &str = "INSERT INTO async_events (invoke_request_id, functio
     VALUES (?1, ?2, ?3, ?4, ?5, 'RUNNING', ?6, ?7, NULL, ?8, ?9, ?7, NULL, NULL, 0) \
     ON CONFLICT (invoke_request_id) DO NOTHING";
 
-/// `claim`: the due events, at most ?2 at ?1 (unix µs), oldest due first: those nobody
-/// holds (from `async_due`, already in this order) and those whose lease ran out (from
-/// `async_leased`, its first entries), merged. Columns: [`ASYNC_COLS`], then `id`,
-/// `lease_worker`, `failures`.
+/// `claim`: the due events of the functions ?3 (a JSON array of `[namespace, name]`), at
+/// most ?2 at ?1 (unix µs), oldest due first: those nobody holds (from `async_due`,
+/// already in this order) and those whose lease ran out (from `async_leased`, its first
+/// entries), merged. Columns: [`ASYNC_COLS`], then `id`, `lease_worker`, `failures`.
 fn claimable_sql() -> String {
     let cols = format!("{ASYNC_COLS}, id, lease_worker, failures, next_attempt_at");
     format!(
         "SELECT {cols} FROM (\
            SELECT * FROM (SELECT {cols} FROM async_events INDEXED BY async_due \
              WHERE status = 'RUNNING' AND lease_until IS NULL AND next_attempt_at <= ?1 \
-             ORDER BY next_attempt_at, start_time LIMIT ?2) \
+             AND {RUNS} ORDER BY next_attempt_at, start_time LIMIT ?2) \
            UNION ALL \
            SELECT * FROM (SELECT {cols} FROM async_events INDEXED BY async_leased \
              WHERE status = 'RUNNING' AND lease_until IS NOT NULL AND lease_until <= ?1 \
-             AND next_attempt_at <= ?1 \
+             AND next_attempt_at <= ?1 AND {RUNS} \
              ORDER BY next_attempt_at, start_time LIMIT ?2)) \
          ORDER BY next_attempt_at, start_time, id LIMIT ?2"
     )
@@ -78,7 +78,42 @@ const NEXT_DUE: &str = "SELECT MIN(t) FROM (\
     SELECT MIN(lease_until) AS t FROM async_events INDEXED BY async_leased \
       WHERE status = 'RUNNING' AND lease_until IS NOT NULL)";
 
-const PENDING: &str = "SELECT COUNT(*) FROM async_events WHERE status = 'RUNNING'";
+/// `claim`: the event is of one of the functions ?3 runs.
+const RUNS: &str = "(namespace, function_name) IN \
+    (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?3))";
+
+/// `pending` at ?1: the events that wait for a worker (no live lease).
+const PENDING: &str = "SELECT COUNT(*) FROM async_events WHERE status = 'RUNNING' \
+    AND (lease_until IS NULL OR lease_until <= ?1)";
+
+/// `functions` as the JSON array of `[namespace, name]` pairs that [`RUNS`] reads.
+fn functions_json(functions: &[FunctionRef]) -> String {
+    fn string(out: &mut String, s: &str) {
+        out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    let mut out = String::from("[");
+    for (i, f) in functions.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        string(&mut out, &f.namespace);
+        out.push(',');
+        string(&mut out, &f.name);
+        out.push(']');
+    }
+    out.push(']');
+    out
+}
 
 const CLAIM_TICK: &str = "INSERT OR IGNORE INTO timer_ticks (trigger, tick) VALUES (?1, ?2)";
 
@@ -172,6 +207,7 @@ fn claim_in(
     worker: &str,
     lease: Duration,
     limit: usize,
+    functions: &str,
     now: OffsetDateTime,
 ) -> Result<Vec<Claim>, StoreError> {
     let now_us = to_micros(now);
@@ -186,7 +222,7 @@ fn claim_in(
             let sql = claimable_sql();
             let mut st = tx.prepare_cached(&sql).map_err(|e| write_err(what(), e))?;
             let mut rows = st
-                .query(params![now_us, limit])
+                .query(params![now_us, limit, functions])
                 .map_err(|e| write_err(what(), e))?;
             while let Some(row) = rows.next().map_err(|e| write_err(what(), e))? {
                 let ev = row_to_event(row)?;
@@ -287,6 +323,14 @@ fn end_attempt_in(
             1,
             0,
         ),
+        AttemptEnd::Abandoned { status_code } => (
+            AsyncStatus::Failed,
+            status_code,
+            Some(now_us),
+            h.next_attempt_at,
+            0,
+            1,
+        ),
         AttemptEnd::Released => (AsyncStatus::Running, h.status_code, None, now_us, 0, 1),
     };
     if !h.status.can_become(status) || h.worker.as_deref() != Some(worker) {
@@ -365,15 +409,21 @@ impl AsyncQueue for SqliteStore {
         worker: &str,
         lease: Duration,
         limit: usize,
+        functions: &[FunctionRef],
         now: OffsetDateTime,
     ) -> Result<Vec<Claim>, StoreError> {
-        if limit == 0 {
+        if limit == 0 || functions.is_empty() {
             return Ok(Vec::new());
         }
         let worker = worker.to_owned();
+        let functions = functions_json(functions);
         self.queue_write(format!("claiming async events for {worker}"), move |tx| {
-            claim_in(tx, &worker, lease, limit, now)
+            claim_in(tx, &worker, lease, limit, &functions, now)
         })
+    }
+
+    fn unfinished(&self) -> Result<Vec<AsyncEvent>, StoreError> {
+        LogStore::unfinished_async(self)
     }
 
     fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
@@ -434,8 +484,13 @@ impl AsyncQueue for SqliteStore {
         LogStore::list_async(self, q)
     }
 
-    fn pending(&self) -> Result<u64, StoreError> {
-        count(&self.reader(), "pending async events", PENDING, &[])
+    fn pending(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        count(
+            &self.reader(),
+            "pending async events",
+            PENDING,
+            &[rusqlite::types::Value::Integer(to_micros(now))],
+        )
     }
 
     fn claim_tick(&self, trigger: &str, tick: OffsetDateTime) -> Result<bool, StoreError> {

@@ -65,7 +65,7 @@ pub use query::{
     AsyncEvent, AsyncOrderBy, AsyncQuery, AsyncStatus, LogPage, LogQuery, Order, OrderBy,
     RetCodeFilter, TimeInterval, MAX_ASYNC_LIMIT, MAX_OFFSET_PLUS_LIMIT,
 };
-pub use queue::{AsyncQueue, AttemptEnd, Claim, Ended, Lease, Renewal, Termination};
+pub use queue::{AsyncQueue, AttemptEnd, Claim, Ended, FunctionRef, Lease, Renewal, Termination};
 
 use scf_logs::LogRecord;
 use time::OffsetDateTime;

@@ -44,6 +44,30 @@ impl AsyncStatus {
     }
 }
 
+/// A function a worker runs, by namespace and name (any qualifier).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FunctionRef {
+    /// The namespace (`default`).
+    pub namespace: String,
+    /// The function name.
+    pub name: String,
+}
+
+impl FunctionRef {
+    /// The function `name` of `namespace`.
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        FunctionRef {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+
+    /// Whether `event` is an event of this function.
+    pub fn runs(&self, event: &AsyncEvent) -> bool {
+        self.namespace == event.namespace && self.name == event.function_name
+    }
+}
+
 /// A worker's hold on an event: who, and until when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
@@ -87,9 +111,16 @@ pub enum AttemptEnd {
         /// When the next attempt is due.
         at: OffsetDateTime,
     },
-    /// It failed (or may not run: no retries left, `MsgTTL` passed, the function is
-    /// gone): the event is `FAILED` with `status_code`.
+    /// It failed, with no retry left (or none that could start within `MsgTTL`): the
+    /// event is `FAILED` with `status_code`.
     Failed {
+        /// The status code the event ends with.
+        status_code: i64,
+    },
+    /// It could not run and never will (`MsgTTL` passed while it waited for room, its
+    /// function is gone, its event is not JSON): the event is `FAILED` with
+    /// `status_code`, and the claimed attempt is not counted.
+    Abandoned {
         /// The status code the event ends with.
         status_code: i64,
     },
@@ -141,16 +172,22 @@ pub trait AsyncQueue: Send + Sync + std::fmt::Debug {
     /// [`StoreError::AsyncEventExists`].
     fn enqueue(&self, ev: &AsyncEvent) -> Result<(), StoreError>;
 
-    /// Claims at most `limit` due events for `worker`, oldest due first, each under a
-    /// lease of `lease` from `now`. Due: `RUNNING`, its next attempt time reached, and no
-    /// live lease. Each claim counts an attempt (`attempts + 1`).
+    /// Claims at most `limit` due events of the `functions` this worker runs (namespace
+    /// and function name), oldest due first, each under a lease of `lease` from `now`.
+    /// Due: `RUNNING`, its next attempt time reached, and no live lease. Each claim counts
+    /// an attempt (`attempts + 1`). Events of other functions are left for a worker that
+    /// runs them.
     fn claim(
         &self,
         worker: &str,
         lease: Duration,
         limit: usize,
+        functions: &[FunctionRef],
         now: OffsetDateTime,
     ) -> Result<Vec<Claim>, StoreError>;
+
+    /// Every `RUNNING` event, oldest accepted first (what a starting worker will find).
+    fn unfinished(&self) -> Result<Vec<AsyncEvent>, StoreError>;
 
     /// When the next event becomes due, if any is waiting: the earliest next-attempt time
     /// or lease expiry among `RUNNING` events (so a worker knows how long it may sleep).
@@ -192,8 +229,9 @@ pub trait AsyncQueue: Send + Sync + std::fmt::Debug {
     /// `(TotalCount, EventList)` for `ListAsyncEvents`, after [`AsyncQuery::validate`].
     fn list_async(&self, q: &AsyncQuery) -> Result<(u64, Vec<AsyncEvent>), StoreError>;
 
-    /// How many events are `RUNNING` (waiting, held or between attempts).
-    fn pending(&self) -> Result<u64, StoreError>;
+    /// How many events wait for a worker at `now`: `RUNNING` and not held by a live lease
+    /// (due now, or waiting for a retry).
+    fn pending(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 
     /// Claims one tick of a timer trigger: `true` for the first caller with this
     /// `(trigger, tick)`, `false` for every other (another process fired it), so that

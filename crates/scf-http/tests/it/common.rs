@@ -33,8 +33,7 @@ pub struct UserNameAlreadyExistsException(pub String);
 /// - `raw`: returns the event's `want` field as its return value;
 /// - `hello` in namespace `other`.
 pub fn invoker() -> Invoker {
-    let mut config = InvokerConfig::default();
-    config.store = Arc::new(MemoryStore::default());
+    let config = InvokerConfig::default().with_store(Arc::new(MemoryStore::default()));
     let invoker = Invoker::new(config).expect("an invoker");
     add_test_functions(&invoker);
     invoker

@@ -25,8 +25,7 @@ pub fn invoker(execution: Execution) -> Invoker {
 
 /// An invoker with a fresh memory store, configured further by `f`.
 pub fn invoker_with(f: impl FnOnce(&mut InvokerConfig)) -> Invoker {
-    let mut config = InvokerConfig::default();
-    config.store = Arc::new(MemoryStore::default());
+    let mut config = InvokerConfig::default().with_store(Arc::new(MemoryStore::default()));
     f(&mut config);
     Invoker::new(config).expect("a valid invoker config")
 }

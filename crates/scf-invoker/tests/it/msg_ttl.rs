@@ -12,7 +12,7 @@ use common::{final_status, function, function_with_retries, gated, invoker, regi
 use scf_context::Context;
 use scf_handler::{handler_fn, FunctionError, FunctionStatus};
 use scf_invoker::{InvokeRequest, Invoker, InvokerConfig};
-use scf_store::{AsyncEvent, AsyncStatus, LogStore};
+use scf_store::{AsyncEvent, AsyncQueue, AsyncStatus};
 use scf_store_sqlite::SqliteStore;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -95,7 +95,7 @@ fn an_event_recovered_after_its_ttl_fails_without_running() {
         if id == "in-time" {
             ev.start_time = OffsetDateTime::now_utc();
         }
-        store.enqueue_async(&ev).unwrap();
+        store.enqueue(&ev).unwrap();
     }
     let runs = Arc::new(AtomicUsize::new(0));
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -104,8 +104,7 @@ fn an_event_recovered_after_its_ttl_fails_without_running() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut config = InvokerConfig::default();
-        config.store = store.clone();
+        let config = InvokerConfig::default().with_store(store.clone());
         let invoker = Invoker::new(config).unwrap();
         let mut function = function("job");
         function.retry = function.retry.with_msg_ttl(Duration::from_secs(3600));

@@ -16,11 +16,15 @@ use scf_store::AsyncStatus;
 use scf_store_sqlite::SqliteStore;
 use serde_json::Value;
 
+/// An invoker over the SQLite file at `path` (log and queue), with one async worker and a
+/// 1 s lease, so that a crashed process's events are claimed again within a second.
 fn sqlite_invoker(path: &Path, execution: Execution) -> Invoker {
-    let mut config = InvokerConfig::default();
-    config.store = Arc::new(SqliteStore::open(path).expect("open the store"));
+    let store = Arc::new(SqliteStore::open(path).expect("open the store"));
+    let mut config = InvokerConfig::default().with_store(store);
     config.execution = execution;
     config.async_workers = 1;
+    config.lease = Duration::from_secs(1);
+    config.lease_renewal = Duration::from_millis(200);
     Invoker::new(config).expect("invoker")
 }
 

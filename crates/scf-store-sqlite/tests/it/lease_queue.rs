@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::t;
 use scf_store::{
-    AsyncEvent, AsyncQueue, AsyncStatus, AttemptEnd, Claim, Ended, LogStore, Renewal, StoreError,
-    Termination,
+    AsyncEvent, AsyncQueue, AsyncStatus, AttemptEnd, Claim, Ended, FunctionRef, LogStore, Renewal,
+    StoreError, Termination,
 };
 use scf_store_sqlite::{SqliteStore, SqliteStoreConfig};
 
@@ -37,8 +37,13 @@ fn ids(claims: &[Claim]) -> Vec<&str> {
         .collect()
 }
 
+/// What every worker here runs: `f`, the function of [`ev`]'s events.
+fn runs_f() -> [FunctionRef; 1] {
+    [FunctionRef::new("default", "f")]
+}
+
 fn claim(s: &SqliteStore, worker: &str, limit: usize, secs: i64) -> Vec<Claim> {
-    s.claim(worker, LEASE, limit, t(secs)).unwrap()
+    s.claim(worker, LEASE, limit, &runs_f(), t(secs)).unwrap()
 }
 
 fn status(s: &SqliteStore, id: &str) -> AsyncStatus {
@@ -66,7 +71,7 @@ fn an_enqueued_event_is_running_due_at_its_start_time_and_durable_on_return() {
     let (dir, s) = common::sqlite();
     s.enqueue(&ev("e1", 5)).unwrap();
     assert_eq!(s.next_due().unwrap(), Some(t(5)));
-    assert_eq!(s.pending().unwrap(), 1);
+    assert_eq!(s.pending(t(5)).unwrap(), 1);
     // Another store on the file (as another process) sees it at once: it is committed.
     let other = SqliteStore::open(db_of(&dir)).unwrap();
     assert_eq!(
@@ -113,15 +118,26 @@ fn a_claim_takes_due_events_oldest_first_up_to_the_limit_and_counts_an_attempt()
     // Held events are not due again while their leases live; `later` is not due yet.
     assert_eq!(ids(&claim(&s, "w2", 10, 51)), ["b"]);
     assert!(claim(&s, "w2", 10, 60).is_empty());
-    assert_eq!(s.pending().unwrap(), 4);
+    assert_eq!(
+        s.pending(t(60)).unwrap(),
+        1,
+        "only `later` waits for a worker"
+    );
+    assert_eq!(
+        s.pending(t(1000)).unwrap(),
+        4,
+        "all four once the leases ran out"
+    );
 }
 
 #[test]
 fn a_claim_with_limit_zero_or_an_endless_lease_does_not_fail() {
     let (_dir, s) = common::sqlite();
     s.enqueue(&ev("e1", 0)).unwrap();
-    assert!(s.claim("w", LEASE, 0, t(1)).unwrap().is_empty());
-    let got = s.claim("w", Duration::MAX, usize::MAX, t(1)).unwrap();
+    assert!(s.claim("w", LEASE, 0, &runs_f(), t(1)).unwrap().is_empty());
+    let got = s
+        .claim("w", Duration::MAX, usize::MAX, &runs_f(), t(1))
+        .unwrap();
     assert_eq!(ids(&got), ["e1"]);
     assert!(got[0].lease.until > t(1_000_000_000));
     assert_eq!(
@@ -221,7 +237,7 @@ fn a_finished_attempt_ends_the_event_with_its_status_code_and_end_time() {
     assert_eq!(got.status_code, 200);
     assert_eq!(got.end_time, Some(t(3)));
     assert_eq!(got.attempts, 1);
-    assert_eq!(s.pending().unwrap(), 0);
+    assert_eq!(s.pending(t(10_000)).unwrap(), 0);
     assert_eq!(s.next_due().unwrap(), None);
 }
 
@@ -359,7 +375,7 @@ fn terminating_a_held_event_names_its_holder_whose_renew_says_terminated_and_end
         Ended::Ignored
     );
     assert_eq!(status(&s, "e1"), AsyncStatus::Aborted);
-    assert_eq!(s.pending().unwrap(), 0);
+    assert_eq!(s.pending(t(10_000)).unwrap(), 0);
 }
 
 #[test]
@@ -434,12 +450,12 @@ fn an_ended_event_never_changes_whatever_is_called() {
         );
         assert_eq!(AsyncQueue::get_async(&s, id).unwrap().unwrap(), before);
     }
-    assert_eq!(s.pending().unwrap(), 0);
+    assert_eq!(s.pending(t(10_000)).unwrap(), 0);
     assert_eq!(s.next_due().unwrap(), None);
 }
 
 #[test]
-fn pending_counts_running_events_waiting_held_or_between_attempts() {
+fn pending_counts_running_events_waiting_or_between_attempts_not_held() {
     let (_dir, s) = common::sqlite();
     for id in ["a", "b", "c", "d"] {
         s.enqueue(&ev(id, 0)).unwrap();
@@ -452,7 +468,12 @@ fn pending_counts_running_events_waiting_held_or_between_attempts() {
     s.end_attempt("a", "w", retry, t(1)).unwrap();
     let done = AttemptEnd::Finished { status_code: 200 };
     s.end_attempt("b", "w", done, t(1)).unwrap();
-    assert_eq!(s.pending().unwrap(), 3);
+    assert_eq!(
+        s.pending(t(1)).unwrap(),
+        2,
+        "a (between attempts) and d; c is held"
+    );
+    assert_eq!(s.pending(t(31)).unwrap(), 3, "and c once its lease ran out");
 }
 
 #[test]
@@ -503,7 +524,7 @@ fn both_views_read_and_write_the_same_events() {
     assert_eq!(unfinished, ["old", "new"]);
     s.update_async("new", AsyncStatus::Finished, 200, Some(t(6)), 1)
         .unwrap();
-    assert_eq!(s.pending().unwrap(), 1);
+    assert_eq!(s.pending(t(10_000)).unwrap(), 1);
     let end = AttemptEnd::Finished { status_code: 200 };
     assert_eq!(
         s.end_attempt("new", "w", end, t(7)).unwrap(),
@@ -538,7 +559,7 @@ fn a_claim_waits_for_another_connection_holding_the_write_lock() {
 fn drain(store: &SqliteStore, worker: &str, batch: usize) -> Vec<String> {
     let mut mine = Vec::new();
     loop {
-        let got = store.claim(worker, LEASE, batch, t(1)).unwrap();
+        let got = store.claim(worker, LEASE, batch, &runs_f(), t(1)).unwrap();
         if got.is_empty() {
             return mine;
         }
@@ -583,8 +604,8 @@ fn two_stores_on_one_file_claiming_from_many_threads_never_claim_an_event_twice(
             .collect()
     });
     assert_each_claimed_once(claimed, N);
-    assert_eq!(a.pending().unwrap(), 0);
-    assert_eq!(b.pending().unwrap(), 0);
+    assert_eq!(a.pending(t(10_000)).unwrap(), 0);
+    assert_eq!(b.pending(t(10_000)).unwrap(), 0);
 }
 
 const CHILD_ENV: &str = "SCF_STORE_QUEUE_CHILD_DB";
@@ -641,6 +662,6 @@ fn two_processes_claiming_from_one_file_never_claim_an_event_twice() {
         claimed.extend(mine);
     }
     assert_each_claimed_once(claimed, N);
-    assert_eq!(s.pending().unwrap(), 0);
+    assert_eq!(s.pending(t(10_000)).unwrap(), 0);
     eprintln!("claims per child process: {per_child:?}");
 }

@@ -10,7 +10,7 @@ use crate::common;
 
 use common::{count_of, rows, with_msg};
 use scf_logs::LogRecord;
-use scf_store::{AsyncQueue, AsyncStatus, LogQuery, LogStore};
+use scf_store::{AsyncQueue, AsyncStatus, FunctionRef, LogQuery, LogStore};
 use scf_store_sqlite::SqliteStore;
 
 const V1_SCHEMA: &str = "
@@ -267,11 +267,17 @@ fn old_event(conn: &rusqlite::Connection, id: &str, status: &str, start_secs: i6
 /// The claims of a migrated file: `started` (attempts 2, due first: it started first)
 /// reports its attempt 1 interrupted and runs 2; `fresh` runs 0; `done` is never due.
 fn assert_migrated_events_claim(store: &SqliteStore) {
-    assert_eq!(store.pending().unwrap(), 2);
+    assert_eq!(store.pending(common::t(100)).unwrap(), 2);
     let due = store.next_due().unwrap().unwrap();
     assert!(due <= common::t(0), "due at once: {due}");
     let claims = store
-        .claim("w", std::time::Duration::from_secs(30), 10, common::t(100))
+        .claim(
+            "w",
+            std::time::Duration::from_secs(30),
+            10,
+            &[FunctionRef::new("default", "f")],
+            common::t(100),
+        )
         .unwrap();
     let got: Vec<(&str, u32, Option<u32>, u32)> = claims
         .iter()

@@ -133,7 +133,10 @@ macro_rules! conformance_queue_tests {
             terminate_of_an_unknown_id_is_not_found,
             an_ended_event_never_changes_again,
             next_due_is_the_earliest_attempt_or_lease_end,
-            pending_counts_running_events,
+            pending_counts_events_waiting_for_a_worker,
+            claim_takes_only_events_of_the_functions_the_worker_runs,
+            end_abandoned_fails_the_event_without_counting_the_attempt,
+            unfinished_lists_running_events_oldest_first,
             claim_tick_is_true_once_per_trigger_and_tick,
             concurrent_claims_never_hand_an_event_to_two_workers,
         ]);

@@ -9,7 +9,9 @@ use time::OffsetDateTime;
 use super::{Inner, MemoryStore};
 use crate::error::StoreError;
 use crate::query::{AsyncEvent, AsyncQuery, AsyncStatus};
-use crate::queue::{AsyncQueue, AttemptEnd, Claim, Ended, Lease, Renewal, Termination};
+use crate::queue::{
+    AsyncQueue, AttemptEnd, Claim, Ended, FunctionRef, Lease, Renewal, Termination,
+};
 use crate::LogStore;
 
 /// The queue's view of one `RUNNING` event.
@@ -87,6 +89,7 @@ impl AsyncQueue for MemoryStore {
         worker: &str,
         lease: Duration,
         limit: usize,
+        functions: &[FunctionRef],
         now: OffsetDateTime,
     ) -> Result<Vec<Claim>, StoreError> {
         let mut inner = self.lock();
@@ -95,6 +98,7 @@ impl AsyncQueue for MemoryStore {
             .events
             .iter()
             .filter(|(_, e)| e.status == AsyncStatus::Running)
+            .filter(|(_, e)| functions.iter().any(|f| f.runs(e)))
             .filter_map(|(seq, e)| {
                 let q = inner
                     .queued
@@ -129,6 +133,10 @@ impl AsyncQueue for MemoryStore {
             });
         }
         Ok(claims)
+    }
+
+    fn unfinished(&self) -> Result<Vec<AsyncEvent>, StoreError> {
+        LogStore::unfinished_async(self)
     }
 
     fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
@@ -175,7 +183,7 @@ impl AsyncQueue for MemoryStore {
         let holds = q.lease.as_ref().is_some_and(|l| l.worker == worker);
         let next = match end {
             AttemptEnd::Finished { .. } => AsyncStatus::Finished,
-            AttemptEnd::Failed { .. } => AsyncStatus::Failed,
+            AttemptEnd::Failed { .. } | AttemptEnd::Abandoned { .. } => AsyncStatus::Failed,
             AttemptEnd::Retry { .. } | AttemptEnd::Released => AsyncStatus::Running,
         };
         if !holds || !event.status.can_become(next) {
@@ -187,6 +195,11 @@ impl AsyncQueue for MemoryStore {
                 if matches!(end, AttemptEnd::Failed { .. }) {
                     q.failures = q.failures.saturating_add(1);
                 }
+                event.status_code = status_code;
+                event.end_time = Some(now);
+            }
+            AttemptEnd::Abandoned { status_code } => {
+                event.attempts = event.attempts.saturating_sub(1);
                 event.status_code = status_code;
                 event.end_time = Some(now);
             }
@@ -230,12 +243,19 @@ impl AsyncQueue for MemoryStore {
         LogStore::list_async(self, q)
     }
 
-    fn pending(&self) -> Result<u64, StoreError> {
+    fn pending(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let inner = self.lock();
         Ok(inner
             .events
-            .values()
-            .filter(|e| e.status == AsyncStatus::Running)
+            .iter()
+            .filter(|(_, e)| e.status == AsyncStatus::Running)
+            .filter(|(seq, _)| {
+                inner
+                    .queued
+                    .get(seq)
+                    .and_then(|q| q.lease.as_ref())
+                    .is_none_or(|l| l.until <= now)
+            })
             .count() as u64)
     }
 

@@ -1,14 +1,23 @@
 //! Checks of [`AsyncQueue`]: one per rule of its docs and of its methods' docs (claims,
 //! leases, renewals, attempt ends, terminate, `next_due`, `pending`, timer ticks), and
-//! claims from several threads at once.
+//! claims from several threads at once (in [`workers`]).
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use super::events::ev;
 use super::t;
-use crate::{AsyncEvent, AsyncQuery, AsyncQueue, AsyncStatus, AttemptEnd, Claim, Ended};
+use crate::{
+    AsyncEvent, AsyncQuery, AsyncQueue, AsyncStatus, AttemptEnd, Claim, Ended, FunctionRef,
+};
 use crate::{Lease, Renewal, StoreError, Termination};
+
+mod workers;
+
+pub use workers::{
+    claim_takes_only_events_of_the_functions_the_worker_runs,
+    concurrent_claims_never_hand_an_event_to_two_workers,
+    pending_counts_events_waiting_for_a_worker, unfinished_lists_running_events_oldest_first,
+};
 
 /// The lease of every claim: 30 s.
 const LEASE: Duration = Duration::from_secs(30);
@@ -26,11 +35,17 @@ fn enqueue(q: &dyn AsyncQueue, id: &str, secs: i64) -> AsyncEvent {
     e
 }
 
+/// The functions every worker of these checks runs: `f`, whose events [`enqueue`] makes.
+fn runs_f() -> [FunctionRef; 1] {
+    [FunctionRef::new("default", "f")]
+}
+
 #[track_caller]
 fn claim(q: &dyn AsyncQueue, worker: &str, limit: usize, secs: i64) -> Vec<Claim> {
-    q.claim(worker, LEASE, limit, t(secs)).unwrap_or_else(|e| {
-        panic!("AsyncQueue::claim by {worker} (limit {limit}) at t({secs}) failed: {e}")
-    })
+    q.claim(worker, LEASE, limit, &runs_f(), t(secs))
+        .unwrap_or_else(|e| {
+            panic!("AsyncQueue::claim by {worker} (limit {limit}) at t({secs}) failed: {e}")
+        })
 }
 
 #[track_caller]
@@ -81,9 +96,9 @@ fn get(q: &dyn AsyncQueue, id: &str) -> AsyncEvent {
 }
 
 #[track_caller]
-fn pending(q: &dyn AsyncQueue) -> u64 {
-    q.pending()
-        .unwrap_or_else(|e| panic!("AsyncQueue::pending failed: {e}"))
+fn pending(q: &dyn AsyncQueue, secs: i64) -> u64 {
+    q.pending(t(secs))
+        .unwrap_or_else(|e| panic!("AsyncQueue::pending at t({secs}) failed: {e}"))
 }
 
 #[track_caller]
@@ -584,7 +599,7 @@ pub fn an_ended_event_never_changes_again(q: &dyn AsyncQueue) {
         );
         assert_eq!(get(q, id), before, "a {status} event changed");
     }
-    assert_eq!(pending(q), 0, "pending with only ended events");
+    assert_eq!(pending(q, 1000), 0, "pending with only ended events");
 }
 
 /// `next_due` is the earliest next-attempt time or lease end among `RUNNING` events, and
@@ -601,7 +616,7 @@ pub fn next_due_is_the_earliest_attempt_or_lease_end(q: &dyn AsyncQueue) {
     );
     let first = claim(q, "w1", 1, 10);
     assert_eq!(first.len(), 1, "w1's claim, limit 1");
-    let long = q.claim("w2", 2 * LEASE, 10, t(10));
+    let long = q.claim("w2", 2 * LEASE, 10, &runs_f(), t(10));
     let long = long.unwrap_or_else(|e| panic!("AsyncQueue::claim failed: {e}"));
     assert_eq!(long.len(), 1, "w2's claim of the other event");
     assert_eq!(
@@ -625,27 +640,29 @@ pub fn next_due_is_the_earliest_attempt_or_lease_end(q: &dyn AsyncQueue) {
     assert_eq!(next_due(q), None, "next_due with nothing RUNNING");
 }
 
-/// `pending` counts the `RUNNING` events: waiting, held, or between attempts.
-pub fn pending_counts_running_events(q: &dyn AsyncQueue) {
-    assert_eq!(pending(q), 0, "pending of an empty queue");
-    for (id, secs) in [("e1", 0), ("e2", 1), ("e3", 2), ("e4", 3)] {
-        enqueue(q, id, secs);
-    }
-    assert_eq!(pending(q), 4, "pending of four waiting events");
-    claimed(q, "w1", 4, 10);
-    assert_eq!(pending(q), 4, "pending of four held events");
-    end(q, "e1", "w1", retry_at(100), 11);
-    end(q, "e2", "w1", AttemptEnd::Released, 11);
-    assert_eq!(pending(q), 4, "pending after a retry and a release");
-    end(q, "e3", "w1", FINISHED, 12);
-    assert_eq!(pending(q), 3, "pending after one finished");
-    claim_one(q, "e2", "w1", 13);
-    end(q, "e2", "w1", FAILED, 14);
-    assert_eq!(pending(q), 2, "pending after one failed");
-    terminate(q, "e4", 15);
-    assert_eq!(pending(q), 1, "pending after one terminated");
-    terminate(q, "e1", 16);
-    assert_eq!(pending(q), 0, "pending when all ended");
+/// `Abandoned` ends the event `FAILED` with its status code, and the claimed attempt is
+/// not counted.
+pub fn end_abandoned_fails_the_event_without_counting_the_attempt(q: &dyn AsyncQueue) {
+    enqueue(q, "e1", 0);
+    claim_one(q, "e1", "w1", 10);
+    let got = end(
+        q,
+        "e1",
+        "w1",
+        AttemptEnd::Abandoned { status_code: 432 },
+        11,
+    );
+    assert_eq!(got, Ended::Now(AsyncStatus::Failed));
+    let e = get(q, "e1");
+    assert_eq!(
+        (e.status, e.status_code, e.end_time, e.attempts),
+        (AsyncStatus::Failed, 432, Some(t(11)), 0),
+        "an abandoned event"
+    );
+    assert!(
+        claimed(q, "w2", 10, 100).is_empty(),
+        "an abandoned event is not claimed"
+    );
 }
 
 /// `claim_tick` is `true` for the first call with a `(trigger, tick)` and `false` after.
@@ -660,63 +677,4 @@ pub fn claim_tick_is_true_once_per_trigger_and_tick(q: &dyn AsyncQueue) {
     assert!(tick("timer-a", 120), "first claim of timer-a at t(120)");
     assert!(tick("timer-b", 60), "first claim of timer-b at t(60)");
     assert!(!tick("timer-b", 60), "second claim of timer-b at t(60)");
-}
-
-/// Workers on 4 threads claiming (and finishing) 2000 events at once each get a
-/// different event, and every event once.
-pub fn concurrent_claims_never_hand_an_event_to_two_workers(q: &dyn AsyncQueue) {
-    const THREADS: usize = 4;
-    const EVENTS: usize = THREADS * 500;
-    for i in 0..EVENTS {
-        enqueue(q, &format!("e{i}"), 0);
-    }
-    let per_worker: Vec<Vec<String>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..THREADS)
-            .map(|n| {
-                scope.spawn(move || {
-                    let worker = format!("w{n}");
-                    let mut got = Vec::new();
-                    loop {
-                        let claims = claim(q, &worker, 16, 10);
-                        if claims.is_empty() {
-                            return got;
-                        }
-                        for c in claims {
-                            let id = c.event.invoke_request_id;
-                            assert_eq!(
-                                (c.retry_num, c.interrupted),
-                                (0, None),
-                                "`{id}` claimed by {worker} was claimed before"
-                            );
-                            let ended = end(q, &id, &worker, FINISHED, 11);
-                            assert_eq!(ended, Ended::Now(AsyncStatus::Finished), "end of `{id}`");
-                            got.push(id);
-                        }
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    let mut seen = HashSet::new();
-    for (n, ids) in per_worker.iter().enumerate() {
-        for id in ids {
-            assert!(
-                seen.insert(id.as_str()),
-                "`{id}` was handed to two workers (one is w{n})"
-            );
-        }
-    }
-    assert_eq!(
-        seen.len(),
-        EVENTS,
-        "events claimed by the {THREADS} workers"
-    );
-    assert_eq!(pending(q), 0, "pending after every event finished");
 }
