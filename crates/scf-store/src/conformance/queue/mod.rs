@@ -1,6 +1,6 @@
 //! Checks of [`AsyncQueue`]: one per rule of its docs and of its methods' docs (claims,
 //! leases, renewals, attempt ends, terminate, `next_due`, `pending`, timer ticks), and
-//! claims from several threads at once (in [`workers`]).
+//! claims from several threads at once.
 
 use std::time::Duration;
 
