@@ -13,6 +13,7 @@ mod config;
 mod cooperative;
 mod functions;
 mod init_time;
+mod kill9;
 mod log_framing;
 mod log_isolation;
 mod memory;
