@@ -92,6 +92,14 @@ impl Served {
         }
     }
 
+    /// Every line printed so far.
+    pub(crate) fn lines_so_far(&mut self) -> &[String] {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        &self.seen
+    }
+
     pub(crate) fn interrupt(&self) {
         let _ = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])

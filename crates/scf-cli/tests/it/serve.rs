@@ -140,3 +140,115 @@ fn a_bad_log_retention_is_refused_naming_the_option() {
         "{err}"
     );
 }
+
+/// A cloud API call to `addr`: the `Response` object.
+fn api(addr: &str, action: &str, body: serde_json::Value) -> serde_json::Value {
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-TC-Action", action),
+        ("X-TC-Version", "2018-04-16"),
+        ("X-TC-Region", "ap-guangzhou"),
+    ];
+    let (status, _, text) = http(addr, "POST", "/", &headers, &body.to_string());
+    assert_eq!(status, 200, "{action}: {text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["Response"].clone()
+}
+
+#[test]
+fn two_serves_on_one_data_dir_share_logs_and_queue_and_fire_each_tick_once() {
+    let data = tempfile::tempdir().unwrap();
+    let mut a = Served::start(&project(), data.path(), &[]);
+    let mut b = Served::start(&project(), data.path(), &[]);
+    let started = std::time::Instant::now();
+
+    // Async events accepted by `a` run once, on whichever process claims them.
+    let ids: Vec<String> = (0..8)
+        .map(|n| {
+            let r = api(
+                &a.addr,
+                "Invoke",
+                serde_json::json!({
+                    "FunctionName": "hello",
+                    "InvocationType": "Event",
+                    "ClientContext": format!("{{\"key\":\"event-{n}\"}}"),
+                }),
+            );
+            r["Result"]["FunctionRequestId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{r}"))
+                .to_owned()
+        })
+        .collect();
+    for id in &ids {
+        let status = || {
+            let r = api(
+                &b.addr,
+                "GetAsyncEventStatus",
+                serde_json::json!({ "InvokeRequestId": id }),
+            );
+            r["Result"]["Status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let end = std::time::Instant::now() + Duration::from_secs(20);
+        while status() != "FINISHED" {
+            assert!(std::time::Instant::now() < end, "{id} did not finish");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let printed = |s: &mut Served, id: &str| {
+        s.lines_so_far()
+            .iter()
+            .filter(|l| l.starts_with(id))
+            .count()
+    };
+    for id in &ids {
+        let runs = printed(&mut a, id) + printed(&mut b, id);
+        assert_eq!(runs, 1, "{id} ran {runs} times between the two processes");
+        // Both answer for the log of a request the other accepted or ran.
+        for s in [&a, &b] {
+            let r = api(
+                &s.addr,
+                "GetFunctionLogs",
+                serde_json::json!({ "FunctionName": "hello", "FunctionRequestId": id }),
+            );
+            assert_eq!(r["TotalCount"], 1, "{}: {r}", s.addr);
+        }
+    }
+
+    // The every-second timer fires once a tick between them, not once per process.
+    std::thread::sleep(Duration::from_secs(4));
+    let ticks = |s: &mut Served| {
+        s.lines_so_far()
+            .iter()
+            .filter(|l| l.contains(" default/ticker 200 "))
+            .count()
+    };
+    let fired = ticks(&mut a) + ticks(&mut b);
+    let seconds = started.elapsed().as_secs() as usize;
+    assert!(fired >= 3, "{fired} ticks in {seconds} s");
+    assert!(
+        fired <= seconds + 1,
+        "{fired} ticks in {seconds} s: both processes fired the timer"
+    );
+    let r = api(
+        &a.addr,
+        "ListAsyncEvents",
+        serde_json::json!({ "FunctionName": "ticker", "Limit": 100 }),
+    );
+    let mut seconds_fired: Vec<i64> = r["EventList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let start = e["StartTime"].as_str().unwrap();
+            // "2006-01-02 15:04:05.000": one tick a second.
+            start[..19].replace(['-', ' ', ':'], "").parse().unwrap()
+        })
+        .collect();
+    let events = seconds_fired.len();
+    seconds_fired.dedup();
+    assert_eq!(seconds_fired.len(), events, "two events in one second: {r}");
+}

@@ -259,8 +259,14 @@ fn two_workers_on_one_file_survive_a_kill_9_and_every_duplicate_is_a_lost_lease(
     }
     // a held at most its 8 workers' claims when it died, and under this load it held some.
     eprintln!("kill -9: {lost} leases lost, {duplicates} duplicate runs, of {EVENTS} events");
-    assert!(lost >= 1, "a held no event when it was killed: the test proved nothing");
-    assert!(lost <= 8, "{lost} leases lost, more than a's 8 workers held");
+    assert!(
+        lost >= 1,
+        "a held no event when it was killed: the test proved nothing"
+    );
+    assert!(
+        lost <= 8,
+        "{lost} leases lost, more than a's 8 workers held"
+    );
 
     // The retry scheduled before the kill ran after it, once, on time, and finished.
     let flaky = AsyncQueue::get_async(&store, "flaky-1").unwrap().unwrap();
