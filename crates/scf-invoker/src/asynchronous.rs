@@ -2,15 +2,16 @@
 //! events under leases, one attempt per claim, retries scheduled in the store, and
 //! termination.
 //!
-//! Calls run one way: [`Inner::accept_async`] stores an event and wakes the worker;
-//! [`work`] claims due events and runs each claim ([`Inner::run_claim`]), which runs one
-//! attempt ([`Inner::attempt`]) and reports how it ended to the queue. Nothing here keeps
+//! Calls run one way: the invoker calls the [`AsyncWorker`], which calls the [`Runner`]
+//! and the queue. [`AsyncWorker::accept_async`] stores an event and wakes the claim loop
+//! ([`work`]), which claims due events and runs each claim ([`AsyncWorker::run_claim`]):
+//! one attempt ([`AsyncWorker::attempt`]), whose end it reports to the queue. Nothing here keeps
 //! an event in memory between attempts: a retry is due again in the store, for whichever
 //! worker claims it.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use scf_context::{CancelReason, Cancellation};
@@ -22,13 +23,12 @@ use scf_store::{
 };
 use serde_json::Value;
 use time::OffsetDateTime;
-use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{AsyncEventError, InvokeError};
-use crate::functions::{FunctionEntry, GatePermit};
-use crate::invoker::{lock, parse_event, Inner, RecoverReport};
-use crate::request::InvokeResponse;
-use crate::run::{new_request_id, Busy, Ending, RunOptions};
+use crate::functions::{lock, FunctionEntry, Functions, GatePermit};
+use crate::request::{parse_event, InvokeResponse};
+use crate::run::{new_request_id, Busy, Ending, RunOptions, Runner};
 
 /// How often a claimed event re-checks a full concurrency gate, besides being woken when
 /// an invocation of its function ends.
@@ -87,39 +87,93 @@ impl Clock {
     }
 }
 
-/// The async side of the invoker: its clock, the worker's wake-up and the claims it holds.
-#[derive(Debug)]
-pub(crate) struct AsyncState {
+/// The async worker: accepts events into the queue, claims due ones under leases and runs
+/// one attempt per claim through the [`Runner`]. The invoker calls it; it calls the
+/// runner and the queue, never the invoker.
+pub(crate) struct AsyncWorker {
+    runner: Arc<Runner>,
+    functions: Arc<RwLock<Functions>>,
+    /// Fired when shutdown starts: no new attempt starts, waits for room end.
+    draining: Cancellation,
+    /// Most attempts running at once (`async_workers`).
+    worker_permits: Arc<Semaphore>,
     clock: Clock,
     /// Woken when an event is accepted here, an attempt ends, or `recover` starts the
     /// worker, so that it claims at once instead of at its next poll.
     wake: Arc<Notify>,
-    /// Whether the worker claims yet: it starts at [`Inner::recover`] or at the first
-    /// event accepted, so that events stored before a restart wait until the functions
-    /// are registered.
-    started: std::sync::atomic::AtomicBool,
+    /// Whether the worker claims yet: it starts at [`AsyncWorker::recover`] or at the
+    /// first event accepted, so that events stored before a restart wait until the
+    /// functions are registered.
+    started: AtomicBool,
     /// The claims this invoker runs now, by `InvokeRequestId`.
     held: std::sync::Mutex<HashMap<String, Arc<Held>>>,
 }
 
-impl AsyncState {
-    /// Call it inside the runtime the invoker runs on (its clock is read there).
-    pub(crate) fn new() -> Self {
-        AsyncState {
+impl AsyncWorker {
+    /// A worker over `runner` and `functions`; call it inside the runtime the invoker runs
+    /// on (its clock is read there), then [`spawn`](Self::spawn) its claim loop.
+    pub(crate) fn new(
+        runner: Arc<Runner>,
+        functions: Arc<RwLock<Functions>>,
+        draining: Cancellation,
+    ) -> Self {
+        let workers = runner.config.async_workers;
+        AsyncWorker {
+            runner,
+            functions,
+            draining,
+            worker_permits: Arc::new(Semaphore::new(workers)),
             clock: Clock {
                 wall: OffsetDateTime::now_utc(),
                 at: tokio::time::Instant::now(),
             },
             wake: Arc::default(),
-            started: Default::default(),
+            started: AtomicBool::new(false),
             held: Default::default(),
         }
+    }
+
+    /// Starts the claim loop, which ends when the worker is dropped or drains.
+    pub(crate) fn spawn(self: &Arc<Self>) {
+        self.runner.handle.spawn(work(
+            Arc::downgrade(self),
+            self.draining.clone(),
+            self.wake.clone(),
+        ));
     }
 
     fn start(&self) {
         self.started.store(true, Ordering::Release);
         self.wake.notify_one();
     }
+
+    fn read_functions(&self) -> std::sync::RwLockReadGuard<'_, Functions> {
+        self.functions.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl std::fmt::Debug for AsyncWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncWorker")
+            .field("worker_id", &self.runner.config.worker_id)
+            .field("started", &self.started.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Invoker::recover`](crate::Invoker::recover) found in the queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoverReport {
+    /// Unfinished events that will run here, by `InvokeRequestId` (each once it is due:
+    /// at once, at its retry time, or when the lease of a worker that died runs out).
+    pub requeued: Vec<String>,
+    /// Events left for a worker that runs their function (not registered here), with the
+    /// reason.
+    pub skipped: Vec<(String, String)>,
+    /// Events that will end `FAILED` when claimed because their stored event is not JSON
+    /// any more.
+    pub failed: Vec<String>,
 }
 
 /// A claim this invoker runs.
@@ -132,7 +186,7 @@ struct Held {
 /// The async worker: claims due events while there are free workers, sleeping until it
 /// is woken, the next event is due, or `async_poll` passes. Holds only a weak reference,
 /// so that dropping the last `Invoker` ends it.
-pub(crate) async fn work(inner: Weak<Inner>, draining: Cancellation, wake: Arc<Notify>) {
+async fn work(inner: Weak<AsyncWorker>, draining: Cancellation, wake: Arc<Notify>) {
     loop {
         let pause = match inner.upgrade() {
             Some(inner) => inner.claim_due().await,
@@ -147,12 +201,12 @@ pub(crate) async fn work(inner: Weak<Inner>, draining: Cancellation, wake: Arc<N
     }
 }
 
-impl Inner {
+impl AsyncWorker {
     /// One round of the worker: claims what it can run and starts each claim; how long
     /// to wait before the next round.
     async fn claim_due(self: &Arc<Self>) -> Duration {
-        let poll = self.config.async_poll;
-        if !self.asynchronous.started.load(Ordering::Acquire) || self.draining.is_cancelled() {
+        let poll = self.runner.config.async_poll;
+        if !self.started.load(Ordering::Acquire) || self.draining.is_cancelled() {
             return poll;
         }
         let free = self.worker_permits.available_permits();
@@ -164,8 +218,8 @@ impl Inner {
         if functions.is_empty() {
             return poll;
         }
-        let worker = self.config.worker_id.clone();
-        let lease = self.config.lease;
+        let worker = self.runner.config.worker_id.clone();
+        let lease = self.runner.config.lease;
         let now = self.now();
         let claimed = self
             .queue(move |q| q.claim(&worker, lease, free, &functions, now))
@@ -187,7 +241,9 @@ impl Inner {
                     continue;
                 }
             };
-            self.handle.spawn(self.clone().run_claim(claim, permit));
+            self.runner
+                .handle
+                .spawn(self.clone().run_claim(claim, permit));
         }
         if full {
             // There may be more due at once.
@@ -208,7 +264,7 @@ impl Inner {
     /// Reports how `id`'s attempt ended to the queue.
     async fn end(&self, id: &str, end: AttemptEnd) {
         let id = id.to_owned();
-        let worker = self.config.worker_id.clone();
+        let worker = self.runner.config.worker_id.clone();
         let now = self.now();
         let ended = self
             .queue(move |q| q.end_attempt(&id, &worker, end, now))
@@ -223,8 +279,9 @@ impl Inner {
         &self,
         f: impl FnOnce(&dyn AsyncQueue) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let queue = self.config.queue.clone();
-        self.handle
+        let queue = self.runner.config.queue.clone();
+        self.runner
+            .handle
             .spawn_blocking(move || f(&*queue))
             .await
             .unwrap_or_else(|e| {
@@ -243,11 +300,11 @@ impl Inner {
     ) -> Result<InvokeResponse, InvokeError> {
         let (_, text) = parse_event(
             request.event,
-            self.config.max_async_event_bytes,
+            self.runner.config.max_async_event_bytes,
             InvocationType::Event,
             true,
         )?;
-        let capacity = self.config.async_queue_capacity;
+        let capacity = self.runner.config.async_queue_capacity;
         let now = self.now();
         let pending = self.queue(move |q| q.pending(now)).await?;
         if pending >= capacity as u64 {
@@ -264,20 +321,21 @@ impl Inner {
             text.unwrap_or_default(),
         );
         self.queue(move |q| q.enqueue(&event)).await?;
-        self.asynchronous.start();
+        self.start();
         Ok(InvokeResponse::accepted(id))
     }
 
     /// Runs one claim: renews its lease while the attempt runs, then reports the end.
     async fn run_claim(self: Arc<Self>, claim: Claim, permit: OwnedSemaphorePermit) {
-        let settling = Busy::settling(&self);
+        let settling = Busy::settling(&self.runner);
         let id = claim.event.invoke_request_id.clone();
         let held = Arc::new(Held {
             abort: Cancellation::new(),
         });
-        lock(&self.asynchronous.held).insert(id.clone(), held.clone());
+        lock(&self.held).insert(id.clone(), held.clone());
         let renewing =
-            self.handle
+            self.runner
+                .handle
                 .spawn(renew(Arc::downgrade(&self), id.clone(), held.abort.clone()));
         if claim.interrupted.is_some() {
             if let Err(error) = self.close_stale_attempts(&id).await {
@@ -289,10 +347,10 @@ impl Inner {
         if let Some(end) = end {
             self.end(&id, end).await;
         }
-        lock(&self.asynchronous.held).remove(&id);
+        lock(&self.held).remove(&id);
         drop(settling);
         drop(permit);
-        self.asynchronous.wake.notify_one();
+        self.wake.notify_one();
     }
 
     /// Runs the claimed attempt; how it ended for the queue, or `None` when the event was
@@ -341,8 +399,9 @@ impl Inner {
         );
         running.retry_num = claim.retry_num;
         running.invocation_type = InvocationType::Event;
-        self.put_record(running);
+        self.runner.put_record(running);
         let run = self
+            .runner
             .execute(
                 &entry,
                 id.to_owned(),
@@ -434,7 +493,7 @@ impl Inner {
             Termination::Aborted { .. } => {
                 // Held here: stop it now. Held elsewhere: its worker learns it when it
                 // next renews its lease.
-                if let Some(held) = lock(&self.asynchronous.held).get(id) {
+                if let Some(held) = lock(&self.held).get(id) {
                     held.abort.cancel(CancelReason::Terminated);
                 }
                 Ok(())
@@ -465,38 +524,34 @@ impl Inner {
                 }
             }
         }
-        self.asynchronous.start();
+        self.start();
         Ok(report)
     }
 
     /// Marks attempts that were running when their worker died as interrupted (RetCode 3).
     async fn close_stale_attempts(&self, id: &str) -> Result<(), StoreError> {
         let key = id.to_string();
-        let records = self.blocking(move |s| s.get(&key)).await?;
+        let records = self.runner.blocking(move |s| s.get(&key)).await?;
         for mut record in records.into_iter().filter(LogRecord::is_running) {
             record.ret_code = RET_CODE_INTERRUPTED;
             record.invoke_finished = false;
-            self.put_record(record);
+            self.runner.put_record(record);
         }
         Ok(())
     }
 
-    /// Now, on the invoker's clock (see [`Clock`]).
-    pub(crate) fn now(&self) -> OffsetDateTime {
-        self.asynchronous.clock.now()
-    }
-
-    pub(crate) fn async_wake(&self) -> Arc<Notify> {
-        self.asynchronous.wake.clone()
+    /// Now, on the worker's clock (see [`Clock`]).
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
     }
 }
 
 /// Renews `id`'s lease every `lease_renewal` while its attempt runs; fires `abort` when
 /// the event was terminated or the lease was lost.
-async fn renew(inner: Weak<Inner>, id: String, abort: Cancellation) {
+async fn renew(inner: Weak<AsyncWorker>, id: String, abort: Cancellation) {
     loop {
         let every = match inner.upgrade() {
-            Some(inner) => inner.config.lease_renewal,
+            Some(inner) => inner.runner.config.lease_renewal,
             None => return,
         };
         tokio::time::sleep(every).await;
@@ -504,8 +559,8 @@ async fn renew(inner: Weak<Inner>, id: String, abort: Cancellation) {
             return;
         };
         let key = id.clone();
-        let worker = inner.config.worker_id.clone();
-        let lease = inner.config.lease;
+        let worker = inner.runner.config.worker_id.clone();
+        let lease = inner.runner.config.lease;
         let now = inner.now();
         let renewed = inner
             .queue(move |q| q.renew(&key, &worker, lease, now))

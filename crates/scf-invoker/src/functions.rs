@@ -63,6 +63,12 @@ impl Drop for GatePermit {
     }
 }
 
+/// Locks `m`, taking the data of a poisoned lock: the critical sections here are map
+/// inserts and removals, which a panic cannot leave half done.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A registered function as listed by [`Invoker::functions`](crate::Invoker::functions).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

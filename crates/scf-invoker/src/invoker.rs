@@ -2,24 +2,23 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Once, RwLock};
+use std::sync::{Arc, Once, RwLock};
 use std::time::{Duration, Instant};
 
 use scf_context::{CancelReason, Cancellation, ConfigError, FunctionConfig};
 use scf_handler::Handler;
 use scf_logs::{InvocationType, LogRecord};
 use scf_store::{AsyncEvent, AsyncQuery, AsyncQueue, LogPage, LogQuery, LogStore, StoreError};
-use serde_json::Value;
 use tokio::runtime::Handle;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
-use crate::asynchronous::AsyncState;
+use crate::asynchronous::{AsyncWorker, RecoverReport};
 use crate::config::{InvokerConfig, InvokerConfigError};
 use crate::error::{AsyncEventError, InvokeError};
 use crate::functions::{FunctionEntry, FunctionInfo, Functions};
 use crate::pool::{Pool, PoolStats};
-use crate::request::{EventPayload, InvokeRequest, InvokeResponse, LogType};
-use crate::run::{new_request_id, RunOptions, CANCEL_SETTLE};
+use crate::request::{parse_event, InvokeRequest, InvokeResponse, LogType};
+use crate::run::{new_request_id, RunOptions, Runner, CANCEL_SETTLE};
 
 /// Runs SCF functions: sync and async invocations, with deadlines, concurrency limits,
 /// retries, per-invocation logs and graceful shutdown. See the [crate docs](crate).
@@ -30,50 +29,29 @@ pub struct Invoker {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// The invoker's parts: the function table, the runner of attempts, and the async worker
+/// (which calls the runner; neither calls back up here).
 pub(crate) struct Inner {
-    pub(crate) config: InvokerConfig,
-    pub(crate) functions: RwLock<Functions>,
-    pub(crate) handle: Handle,
-    pub(crate) pool: Pool,
-    pub(crate) asynchronous: AsyncState,
-    pub(crate) worker_permits: Arc<Semaphore>,
+    pub(crate) functions: Arc<RwLock<Functions>>,
+    pub(crate) runner: Arc<Runner>,
+    pub(crate) worker: Arc<AsyncWorker>,
     pub(crate) accepting: AtomicBool,
-    /// Fired when shutdown starts: no new async attempt starts, retry waits end.
+    /// Fired when shutdown starts: no new async attempt starts, waits for room end.
     pub(crate) draining: Cancellation,
-    /// Fired when the grace period ends: running invocations are cancelled.
-    pub(crate) stopping: Cancellation,
-    /// Shared with the isolation jobs, which read it to decide whether to spin.
-    pub(crate) in_flight: Arc<AtomicUsize>,
-    /// Async attempts between the start of their run and the write of their outcome, so
-    /// that a graceful shutdown also waits for that write.
-    pub(crate) settling: AtomicUsize,
-    pub(crate) idle: Notify,
 }
 
 impl fmt::Debug for Invoker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Invoker")
-            .field("config", &self.inner.config)
+            .field("config", &self.inner.runner.config)
             .field("functions", &self.functions().len())
-            .field("in_flight", &self.inner.in_flight.load(Ordering::Relaxed))
-            .field("pool", &self.inner.pool.stats())
+            .field(
+                "in_flight",
+                &self.inner.runner.in_flight.load(Ordering::Relaxed),
+            )
+            .field("pool", &self.inner.runner.pool.stats())
             .finish()
     }
-}
-
-/// What [`Invoker::recover`] found in the queue.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RecoverReport {
-    /// Unfinished events that will run here, by `InvokeRequestId` (each once it is due:
-    /// at once, at its retry time, or when the lease of a worker that died runs out).
-    pub requeued: Vec<String>,
-    /// Events left for a worker that runs their function (not registered here), with the
-    /// reason.
-    pub skipped: Vec<(String, String)>,
-    /// Events that will end `FAILED` when claimed because their stored event is not JSON
-    /// any more.
-    pub failed: Vec<String>,
 }
 
 /// What [`Invoker::shutdown`] did.
@@ -83,12 +61,6 @@ pub struct ShutdownReport {
     /// Invocations still running when the grace period ended; they were cancelled
     /// ([`CancelReason::Shutdown`]) and, if async, left in the store to be recovered.
     pub cancelled: usize,
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Critical sections here are map inserts and removals; a panic cannot leave the
-    // map half-updated, so a poisoned lock is still usable.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 static INSTALL_CAPTURE: Once = Once::new();
@@ -113,16 +85,9 @@ impl Invoker {
                 scf_logs::capture::install_detailed();
             });
         }
-        let inner = Arc::new(Inner {
-            functions: RwLock::new(Functions::default()),
+        let functions = Arc::new(RwLock::new(Functions::default()));
+        let runner = Arc::new(Runner {
             pool: Pool::new(config.thread_pool.clone()),
-            asynchronous: {
-                let _runtime = handle.enter();
-                AsyncState::new()
-            },
-            worker_permits: Arc::new(Semaphore::new(config.async_workers)),
-            accepting: AtomicBool::new(true),
-            draining: Cancellation::new(),
             stopping: Cancellation::new(),
             in_flight: Arc::new(AtomicUsize::new(0)),
             settling: AtomicUsize::new(0),
@@ -130,11 +95,23 @@ impl Invoker {
             handle: handle.clone(),
             config,
         });
-        handle.spawn(crate::asynchronous::work(
-            Arc::downgrade(&inner),
-            inner.draining.clone(),
-            inner.async_wake(),
-        ));
+        let draining = Cancellation::new();
+        let worker = {
+            let _runtime = handle.enter();
+            Arc::new(AsyncWorker::new(
+                runner.clone(),
+                functions.clone(),
+                draining.clone(),
+            ))
+        };
+        worker.spawn();
+        let inner = Arc::new(Inner {
+            functions,
+            runner,
+            worker,
+            accepting: AtomicBool::new(true),
+            draining,
+        });
         Ok(Self { inner })
     }
 
@@ -148,8 +125,11 @@ impl Invoker {
     ) -> Result<(), ConfigError> {
         config.validate()?;
         let handler: scf_handler::SharedHandler = Arc::new(handler);
-        self.write_functions()
-            .insert(config, handler, self.inner.config.default_concurrency);
+        self.write_functions().insert(
+            config,
+            handler,
+            self.inner.runner.config.default_concurrency,
+        );
         Ok(())
     }
 
@@ -201,7 +181,7 @@ impl Invoker {
             &request.qualifier,
         )?;
         match request.invocation_type {
-            InvocationType::Event => inner.accept_async(&entry, request).await,
+            InvocationType::Event => inner.worker.accept_async(&entry, request).await,
             _ => inner.invoke_sync(&entry, request).await,
         }
     }
@@ -212,7 +192,7 @@ impl Invoker {
         invoke_request_id: &str,
     ) -> Result<Option<AsyncEvent>, StoreError> {
         let id = invoke_request_id.to_string();
-        self.inner.queue(move |q| q.get_async(&id)).await
+        self.inner.worker.queue(move |q| q.get_async(&id)).await
     }
 
     /// `ListAsyncEvents`: the total count and one page of events.
@@ -221,19 +201,19 @@ impl Invoker {
         query: AsyncQuery,
     ) -> Result<(u64, Vec<AsyncEvent>), StoreError> {
         query.validate()?;
-        self.inner.queue(move |q| q.list_async(&query)).await
+        self.inner.worker.queue(move |q| q.list_async(&query)).await
     }
 
     /// `GetFunctionLogs`: one page of log records.
     pub async fn get_logs(&self, query: LogQuery) -> Result<LogPage, StoreError> {
         query.validate()?;
-        self.inner.blocking(move |s| s.query(&query)).await
+        self.inner.runner.blocking(move |s| s.query(&query)).await
     }
 
     /// Every recorded attempt of one request, by `RetryNum`.
     pub async fn request_logs(&self, request_id: &str) -> Result<Vec<LogRecord>, StoreError> {
         let id = request_id.to_string();
-        self.inner.blocking(move |s| s.get(&id)).await
+        self.inner.runner.blocking(move |s| s.get(&id)).await
     }
 
     /// Terminates an async event (`TerminateAsyncEvent`): a running attempt's context is
@@ -246,6 +226,7 @@ impl Invoker {
         function_name: &str,
     ) -> Result<(), AsyncEventError> {
         self.inner
+            .worker
             .terminate(invoke_request_id, namespace, function_name)
             .await
     }
@@ -259,7 +240,7 @@ impl Invoker {
     /// attempt is recorded with RetCode 3); events of functions not registered here are
     /// left for a worker that runs them.
     pub async fn recover(&self) -> Result<RecoverReport, StoreError> {
-        self.inner.recover().await
+        self.inner.worker.recover().await
     }
 
     /// Shuts down gracefully: stops accepting invocations and starting queued async
@@ -271,12 +252,13 @@ impl Invoker {
         inner.accepting.store(false, Ordering::Release);
         inner.draining.cancel(CancelReason::Shutdown);
         let mut report = ShutdownReport::default();
-        if !inner.wait_idle(Instant::now() + grace).await {
-            report.cancelled = inner.in_flight.load(Ordering::Acquire);
-            inner.stopping.cancel(CancelReason::Shutdown);
-            inner.wait_idle(Instant::now() + CANCEL_SETTLE).await;
+        let runner = &inner.runner;
+        if !runner.wait_idle(Instant::now() + grace).await {
+            report.cancelled = runner.in_flight.load(Ordering::Acquire);
+            runner.stopping.cancel(CancelReason::Shutdown);
+            runner.wait_idle(Instant::now() + CANCEL_SETTLE).await;
         }
-        if let Err(error) = inner.blocking(|s| s.flush()).await {
+        if let Err(error) = runner.blocking(|s| s.flush()).await {
             tracing::warn!(%error, "scf-invoker: flushing the log store at shutdown failed");
         }
         report
@@ -284,7 +266,7 @@ impl Invoker {
 
     /// [`shutdown`](Self::shutdown) with the configured `shutdown_grace`.
     pub async fn shutdown_default(&self) -> ShutdownReport {
-        self.shutdown(self.inner.config.shutdown_grace).await
+        self.shutdown(self.inner.runner.config.shutdown_grace).await
     }
 
     /// Whether the invoker still accepts invocations.
@@ -294,28 +276,28 @@ impl Invoker {
 
     /// Invocations running now (sync and async attempts).
     pub fn in_flight(&self) -> usize {
-        self.inner.in_flight.load(Ordering::Acquire)
+        self.inner.runner.in_flight.load(Ordering::Acquire)
     }
 
     /// The isolation pool's threads: alive, busy (including threads stuck in handlers
     /// that timed out), and jobs queued at `max_threads`.
     pub fn pool_stats(&self) -> PoolStats {
-        self.inner.pool.stats()
+        self.inner.runner.pool.stats()
     }
 
     /// The store this invoker records into.
     pub fn store(&self) -> &Arc<dyn LogStore> {
-        &self.inner.config.store
+        &self.inner.runner.config.store
     }
 
     /// The queue its async events are in.
     pub fn queue(&self) -> &Arc<dyn AsyncQueue> {
-        &self.inner.config.queue
+        &self.inner.runner.config.queue
     }
 
     /// The configuration it was built with.
     pub fn config(&self) -> &InvokerConfig {
-        &self.inner.config
+        &self.inner.runner.config
     }
 }
 
@@ -339,7 +321,7 @@ impl Inner {
     ) -> Result<InvokeResponse, InvokeError> {
         let (event, _) = parse_event(
             request.event,
-            self.config.max_sync_event_bytes,
+            self.runner.config.max_sync_event_bytes,
             InvocationType::RequestResponse,
             false,
         )?;
@@ -348,6 +330,7 @@ impl Inner {
             .try_acquire(entry.limit)
             .ok_or_else(|| entry.concurrency_error())?;
         let run = self
+            .runner
             .execute(
                 entry,
                 new_request_id(),
@@ -363,86 +346,4 @@ impl Inner {
         drop(permit);
         Ok(run.response)
     }
-
-    /// Runs a blocking store call off the async threads.
-    pub(crate) async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&dyn LogStore) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let store = self.config.store.clone();
-        self.handle
-            .spawn_blocking(move || f(&*store))
-            .await
-            .unwrap_or_else(|e| {
-                Err(StoreError::Read {
-                    what: "store call".into(),
-                    detail: format!("the blocking task failed: {e}"),
-                })
-            })
-    }
-}
-
-/// Checks the event's size and parses it; with `want_text`, also returns its JSON text
-/// (to store an async event).
-pub(crate) fn parse_event(
-    payload: EventPayload,
-    limit: usize,
-    invocation_type: InvocationType,
-    want_text: bool,
-) -> Result<(Value, Option<String>), InvokeError> {
-    match payload {
-        EventPayload::Text(bytes) => {
-            if bytes.len() > limit {
-                return Err(InvokeError::RequestTooLarge {
-                    size: bytes.len(),
-                    limit,
-                    invocation_type,
-                });
-            }
-            let value: Value =
-                serde_json::from_slice(&bytes).map_err(|e| InvokeError::InvalidEvent {
-                    detail: e.to_string(),
-                })?;
-            let text = if want_text {
-                // from_slice accepted it, so it is UTF-8.
-                Some(
-                    String::from_utf8(bytes).map_err(|e| InvokeError::InvalidEvent {
-                        detail: e.to_string(),
-                    })?,
-                )
-            } else {
-                None
-            };
-            Ok((value, text))
-        }
-        EventPayload::Value(value) => {
-            let size = json_size(&value);
-            if size > limit {
-                return Err(InvokeError::RequestTooLarge {
-                    size,
-                    limit,
-                    invocation_type,
-                });
-            }
-            let text = want_text.then(|| value.to_string());
-            Ok((value, text))
-        }
-    }
-}
-
-fn json_size(value: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    // Writing a Value to a counter cannot fail.
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
 }

@@ -124,13 +124,14 @@ mod run;
 mod scope;
 
 pub use alloc::CountingAllocator;
+pub use asynchronous::RecoverReport;
 pub use config::{
     BillPolicy, Execution, InvokerConfig, InvokerConfigError, ThreadPoolConfig,
     MAX_ASYNC_EVENT_BYTES, MAX_RESPONSE_BYTES, MAX_SYNC_EVENT_BYTES,
 };
 pub use error::{AsyncEventError, InvokeError};
 pub use functions::FunctionInfo;
-pub use invoker::{Invoker, RecoverReport, ShutdownReport};
+pub use invoker::{Invoker, ShutdownReport};
 pub use memory::MemSource;
 pub use pool::PoolStats;
 pub use request::{

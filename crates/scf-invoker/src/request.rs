@@ -7,6 +7,7 @@ use scf_handler::FunctionStatus;
 use scf_logs::{InvocationType, ParseValueError};
 use serde_json::{json, Value};
 
+use crate::error::InvokeError;
 use crate::memory::MemSource;
 
 /// The event of an invocation: JSON text as received (`ClientContext`), or a value
@@ -285,4 +286,69 @@ impl InvokeResponse {
             "InvokeResult": self.invoke_result,
         })
     }
+}
+
+/// Checks the event's size and parses it; with `want_text`, also returns its JSON text
+/// (to store an async event).
+pub(crate) fn parse_event(
+    payload: EventPayload,
+    limit: usize,
+    invocation_type: InvocationType,
+    want_text: bool,
+) -> Result<(Value, Option<String>), InvokeError> {
+    match payload {
+        EventPayload::Text(bytes) => {
+            if bytes.len() > limit {
+                return Err(InvokeError::RequestTooLarge {
+                    size: bytes.len(),
+                    limit,
+                    invocation_type,
+                });
+            }
+            let value: Value =
+                serde_json::from_slice(&bytes).map_err(|e| InvokeError::InvalidEvent {
+                    detail: e.to_string(),
+                })?;
+            let text = if want_text {
+                // from_slice accepted it, so it is UTF-8.
+                Some(
+                    String::from_utf8(bytes).map_err(|e| InvokeError::InvalidEvent {
+                        detail: e.to_string(),
+                    })?,
+                )
+            } else {
+                None
+            };
+            Ok((value, text))
+        }
+        EventPayload::Value(value) => {
+            let size = json_size(&value);
+            if size > limit {
+                return Err(InvokeError::RequestTooLarge {
+                    size,
+                    limit,
+                    invocation_type,
+                });
+            }
+            let text = want_text.then(|| value.to_string());
+            Ok((value, text))
+        }
+    }
+}
+
+fn json_size(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a Value to a counter cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }

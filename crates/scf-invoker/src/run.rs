@@ -2,6 +2,8 @@
 
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -10,14 +12,16 @@ use scf_handler::{FunctionError, FunctionStatus};
 use scf_logs::framing::{self, LogFramer, Report};
 use scf_logs::record::{RET_CODE_FAILURE, RET_CODE_INTERRUPTED, RET_CODE_SUCCESS};
 use scf_logs::{InvocationType, LogRecord};
+use scf_store::{LogStore, StoreError};
 use serde_json::Value;
 use time::OffsetDateTime;
+use tokio::runtime::Handle;
+use tokio::sync::Notify;
 
-use crate::config::Execution;
+use crate::config::{Execution, InvokerConfig};
 use crate::functions::FunctionEntry;
-use crate::invoker::Inner;
 use crate::memory::{Probe, Usage};
-use crate::pool::{spin_until, Finish};
+use crate::pool::{spin_until, Finish, Pool};
 use crate::request::{InvokeResponse, INVOKE_RESULT_FAILURE, INVOKE_RESULT_SUCCESS};
 use crate::scope::{Outcome, Scope};
 
@@ -75,26 +79,43 @@ impl Stops {
     }
 }
 
+/// What runs attempts: the configuration, the runtime, the isolation pool, and the
+/// counters a graceful shutdown waits on. It knows nothing of async events or of the
+/// function table: the invoker and its async worker call it, it calls neither.
+pub(crate) struct Runner {
+    pub(crate) config: InvokerConfig,
+    pub(crate) handle: Handle,
+    pub(crate) pool: Pool,
+    /// Fired when the grace period ends: running invocations are cancelled.
+    pub(crate) stopping: Cancellation,
+    /// Shared with the isolation jobs, which read it to decide whether to spin.
+    pub(crate) in_flight: Arc<AtomicUsize>,
+    /// Async attempts between the start of their run and the write of their outcome, so
+    /// that a graceful shutdown also waits for that write.
+    pub(crate) settling: AtomicUsize,
+    pub(crate) idle: Notify,
+}
+
 /// Holds one count of a counter that graceful shutdown waits on (running invocations,
 /// or async outcomes still being written); the last one out wakes `wait_idle`.
 pub(crate) struct Busy<'a> {
-    inner: &'a Inner,
+    inner: &'a Runner,
     counter: &'a std::sync::atomic::AtomicUsize,
 }
 
 impl<'a> Busy<'a> {
     /// An invocation is running.
-    fn in_flight(inner: &'a Inner) -> Self {
+    fn in_flight(inner: &'a Runner) -> Self {
         Self::enter(inner, &inner.in_flight)
     }
 
     /// An async attempt runs until its outcome is written, so that a graceful shutdown
     /// returns only after the store has it.
-    pub(crate) fn settling(inner: &'a Inner) -> Self {
+    pub(crate) fn settling(inner: &'a Runner) -> Self {
         Self::enter(inner, &inner.settling)
     }
 
-    fn enter(inner: &'a Inner, counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+    fn enter(inner: &'a Runner, counter: &'a std::sync::atomic::AtomicUsize) -> Self {
         counter.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Busy { inner, counter }
     }
@@ -121,7 +142,7 @@ pub(crate) fn new_request_id() -> String {
         .to_owned()
 }
 
-impl Inner {
+impl Runner {
     /// Runs one attempt, records it in the store and returns its response.
     pub(crate) async fn execute(
         &self,
@@ -443,6 +464,23 @@ impl Inner {
         };
         self.race(result, deadline, &usage, stops, cancellation)
             .await
+    }
+
+    /// Runs a blocking store call off the async threads.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn LogStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.config.store.clone();
+        self.handle
+            .spawn_blocking(move || f(&*store))
+            .await
+            .unwrap_or_else(|e| {
+                Err(StoreError::Read {
+                    what: "store call".into(),
+                    detail: format!("the blocking task failed: {e}"),
+                })
+            })
     }
 
     fn is_idle(&self) -> bool {
