@@ -158,9 +158,10 @@ fn api(addr: &str, action: &str, body: serde_json::Value) -> serde_json::Value {
 #[test]
 fn two_serves_on_one_data_dir_share_logs_and_queue_and_fire_each_tick_once() {
     let data = tempfile::tempdir().unwrap();
+    // Timers fire from when the first process is up.
+    let started = std::time::Instant::now();
     let mut a = Served::start(&project(), data.path(), &[]);
     let mut b = Served::start(&project(), data.path(), &[]);
-    let started = std::time::Instant::now();
 
     // Async events accepted by `a` run once, on whichever process claims them.
     let ids: Vec<String> = (0..8)
@@ -207,13 +208,22 @@ fn two_serves_on_one_data_dir_share_logs_and_queue_and_fire_each_tick_once() {
     for id in &ids {
         let runs = printed(&mut a, id) + printed(&mut b, id);
         assert_eq!(runs, 1, "{id} ran {runs} times between the two processes");
-        // Both answer for the log of a request the other accepted or ran.
+        // Both answer for the log of a request the other accepted or ran (once the
+        // writer that has it committed: records are written in batches).
         for s in [&a, &b] {
-            let r = api(
-                &s.addr,
-                "GetFunctionLogs",
-                serde_json::json!({ "FunctionName": "hello", "FunctionRequestId": id }),
-            );
+            let logs = || {
+                api(
+                    &s.addr,
+                    "GetFunctionLogs",
+                    serde_json::json!({ "FunctionName": "hello", "FunctionRequestId": id }),
+                )
+            };
+            let end = std::time::Instant::now() + Duration::from_secs(5);
+            let mut r = logs();
+            while r["TotalCount"] != 1 && std::time::Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(50));
+                r = logs();
+            }
             assert_eq!(r["TotalCount"], 1, "{}: {r}", s.addr);
         }
     }
