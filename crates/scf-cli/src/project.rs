@@ -8,11 +8,8 @@ use std::time::Duration;
 use scf_invoker::{Invoker, InvokerConfig};
 use scf_logs::LogRecord;
 use scf_process::{ProcessFunction, ProcessSpec};
-use scf_store::{
-    AsyncEvent, AsyncQuery, AsyncQueue, AsyncStatus, LogPage, LogQuery, LogStore, StoreError,
-};
+use scf_store::{AsyncQueue, LogPage, LogQuery, LogStore, StoreError};
 use scf_store_sqlite::{SqliteStore, SqliteStoreConfig, SCF_ASYNC_RETENTION};
-use time::OffsetDateTime;
 
 use crate::template::{FunctionDef, Template};
 
@@ -150,28 +147,5 @@ impl LogStore for PrintingStore {
     }
     fn query(&self, q: &LogQuery) -> Result<LogPage, StoreError> {
         self.inner.query(q)
-    }
-    fn enqueue_async(&self, ev: &AsyncEvent) -> Result<(), StoreError> {
-        self.inner.enqueue_async(ev)
-    }
-    fn update_async(
-        &self,
-        id: &str,
-        status: AsyncStatus,
-        status_code: i64,
-        end_time: Option<OffsetDateTime>,
-        attempts: u32,
-    ) -> Result<(), StoreError> {
-        self.inner
-            .update_async(id, status, status_code, end_time, attempts)
-    }
-    fn get_async(&self, id: &str) -> Result<Option<AsyncEvent>, StoreError> {
-        self.inner.get_async(id)
-    }
-    fn list_async(&self, q: &AsyncQuery) -> Result<(u64, Vec<AsyncEvent>), StoreError> {
-        self.inner.list_async(q)
-    }
-    fn unfinished_async(&self) -> Result<Vec<AsyncEvent>, StoreError> {
-        self.inner.unfinished_async()
     }
 }

@@ -1,10 +1,10 @@
 //! A durable store of scf-rs's log records and async event queue in one SQLite file.
 //!
-//! [`SqliteStore`] implements `scf-store`'s [`LogStore`](scf_store::LogStore) and
-//! [`AsyncQueue`](scf_store::AsyncQueue) (both read and write the same table of async
-//! events): what
-//! `scf serve` keeps under `--data-dir`, and what an embedder takes when records and
-//! accepted async events must survive a restart or a `kill -9`. It is a crate of its own
+//! [`SqliteStore`] implements `scf-store`'s [`LogStore`](scf_store::LogStore) (the
+//! `logs` tables) and [`AsyncQueue`](scf_store::AsyncQueue) (the `async_events` and
+//! `timer_ticks` tables, written and read only through the queue): what `scf serve`
+//! keeps under `--data-dir`, and what an embedder takes when records and accepted async
+//! events must survive a restart or a `kill -9`. It is a crate of its own
 //! so that only those who want SQLite compile it (a C build: bundled SQLite).
 //!
 //! Why each dependency is here:
@@ -20,8 +20,9 @@
 //! sends the record over a bounded channel and returns; the writer commits in
 //! transactions of up to `batch_size` records, or after `batch_interval` when
 //! fewer arrive. Anything that must be durable on return ([`flush`](scf_store::LogStore::flush),
-//! [`enqueue_async`](scf_store::LogStore::enqueue_async), [`update_async`](scf_store::LogStore::update_async),
-//! [`SqliteStore::put_batch`], and every [`AsyncQueue`](scf_store::AsyncQueue) write)
+//! [`SqliteStore::put_batch`], and every [`AsyncQueue`](scf_store::AsyncQueue) write:
+//! [`enqueue`](scf_store::AsyncQueue::enqueue), claims, renewals, attempt ends,
+//! [`terminate`](scf_store::AsyncQueue::terminate), timer ticks)
 //! goes through the same channel with a reply channel, so the writer commits it (with
 //! whatever puts precede it) before answering; there is one writer, so writes never
 //! contend with each other. Its transactions are `BEGIN IMMEDIATE`: processes sharing

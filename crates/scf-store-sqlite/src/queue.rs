@@ -6,7 +6,8 @@
 //! within one process writes never contend, and processes sharing the file take SQLite's
 //! write lock in turn (waiting up to the busy timeout for it), so a claim reads and marks
 //! its events while no other connection can write: two processes never claim one event.
-//! Reads (`next_due`, `pending`, `get_async`, `list_async`) use the reader connection.
+//! Reads (`next_due`, `pending`, `unfinished`, `get_async`, and `list_async`, which
+//! answers `ListAsyncEvents`) use the reader connection.
 //!
 //! Each write reads the row it changes and decides in Rust (with
 //! [`AsyncStatus::can_become`], the one transition rule); its updates are a single
@@ -15,16 +16,17 @@
 
 use std::time::Duration;
 
+use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Transaction};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::convert::{from_micros, read_err, to_micros, write_err};
-use crate::rows::{count, row_to_event};
+use crate::rows::{collect, count, order_sql, row_to_event, where_clause};
 use crate::statements::ASYNC_COLS;
 use crate::store::SqliteStore;
 use scf_store::{
-    AsyncEvent, AsyncQuery, AsyncQueue, AsyncStatus, AttemptEnd, Claim, Ended, FunctionRef, Lease,
-    LogStore, Renewal, StoreError, Termination,
+    AsyncEvent, AsyncOrderBy, AsyncQuery, AsyncQueue, AsyncStatus, AttemptEnd, Claim, Ended,
+    FunctionRef, Lease, Renewal, StoreError, Termination,
 };
 
 /// `enqueue`: a new event, due at its start time (?8); nothing if the id is taken.
@@ -423,7 +425,11 @@ impl AsyncQueue for SqliteStore {
     }
 
     fn unfinished(&self) -> Result<Vec<AsyncEvent>, StoreError> {
-        LogStore::unfinished_async(self)
+        let conn = self.reader();
+        let sql = format!(
+            "SELECT {ASYNC_COLS} FROM async_events WHERE status = 'RUNNING' ORDER BY start_time, id"
+        );
+        collect(&conn, "unfinished async events", &sql, &[], row_to_event)
     }
 
     fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
@@ -477,11 +483,94 @@ impl AsyncQueue for SqliteStore {
     }
 
     fn get_async(&self, invoke_request_id: &str) -> Result<Option<AsyncEvent>, StoreError> {
-        LogStore::get_async(self, invoke_request_id)
+        let conn = self.reader();
+        let sql = format!("SELECT {ASYNC_COLS} FROM async_events WHERE invoke_request_id = ?1");
+        let mut stmt = conn
+            .prepare_cached(&sql)
+            .map_err(|e| read_err("async event", e))?;
+        let mut rows = stmt
+            .query([invoke_request_id])
+            .map_err(|e| read_err("async event", e))?;
+        match rows.next().map_err(|e| read_err("async event", e))? {
+            Some(row) => row_to_event(row).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn list_async(&self, q: &AsyncQuery) -> Result<(u64, Vec<AsyncEvent>), StoreError> {
-        LogStore::list_async(self, q)
+        q.validate()?;
+        let mut conds: Vec<String> = Vec::new();
+        let mut params: Vec<Value> = Vec::new();
+        let mut push =
+            |v: Value, params_len_cond: &dyn Fn(usize) -> String, conds: &mut Vec<String>| {
+                params.push(v);
+                conds.push(params_len_cond(params.len()));
+            };
+        for (col, v) in [
+            ("function_name", &q.function_name),
+            ("namespace", &q.namespace),
+            ("qualifier", &q.qualifier),
+            ("invoke_request_id", &q.invoke_request_id),
+        ] {
+            if let Some(v) = v {
+                push(
+                    Value::Text(v.clone()),
+                    &|i| format!("{col} = ?{i}"),
+                    &mut conds,
+                );
+            }
+        }
+        let mut in_list = |col: &str, values: Vec<String>, conds: &mut Vec<String>| {
+            if values.is_empty() {
+                return;
+            }
+            let mut marks = Vec::new();
+            for v in values {
+                params.push(Value::Text(v));
+                marks.push(format!("?{}", params.len()));
+            }
+            conds.push(format!("{col} IN ({})", marks.join(", ")));
+        };
+        in_list("invoke_type", q.invoke_types.clone(), &mut conds);
+        in_list(
+            "status",
+            q.statuses.iter().map(|s| s.as_str().to_owned()).collect(),
+            &mut conds,
+        );
+        for (col, interval) in [
+            ("start_time", q.start_time_interval),
+            ("end_time", q.end_time_interval),
+        ] {
+            if let Some(i) = interval {
+                params.push(Value::Integer(to_micros(i.start)));
+                let a = params.len();
+                params.push(Value::Integer(to_micros(i.end)));
+                conds.push(format!("{col} >= ?{a} AND {col} < ?{}", params.len()));
+            }
+        }
+        let wh = where_clause(&conds);
+        let conn = self.reader();
+        let total = count(
+            &conn,
+            "async event count",
+            &format!("SELECT COUNT(*) FROM async_events{wh}"),
+            &params,
+        )?;
+        let dir = order_sql(q.order);
+        let col = match q.order_by {
+            AsyncOrderBy::StartTime => "start_time",
+            AsyncOrderBy::EndTime => "end_time",
+        };
+        let n = params.len();
+        let sql = format!(
+            "SELECT {ASYNC_COLS} FROM async_events{wh} ORDER BY {col} {dir}, id {dir} LIMIT ?{} OFFSET ?{}",
+            n + 1,
+            n + 2
+        );
+        params.push(Value::Integer(i64::from(q.limit)));
+        params.push(Value::Integer(i64::from(q.offset)));
+        let events = collect(&conn, "async event list", &sql, &params, row_to_event)?;
+        Ok((total, events))
     }
 
     fn pending(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
@@ -489,7 +578,7 @@ impl AsyncQueue for SqliteStore {
             &self.reader(),
             "pending async events",
             PENDING,
-            &[rusqlite::types::Value::Integer(to_micros(now))],
+            &[Value::Integer(to_micros(now))],
         )
     }
 

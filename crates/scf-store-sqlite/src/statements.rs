@@ -66,21 +66,6 @@ pub(crate) const ASYNC_COLS: &str =
     "invoke_request_id, function_name, namespace, qualifier, invoke_type, \
     status, status_code, start_time, end_time, event, attempts";
 
-/// `LogStore::enqueue_async`: inserts or replaces the event; it is due at its start time
-/// (?8) and held by nobody, as a fresh event is.
-pub(crate) const UPSERT_ASYNC: &str =
-    "INSERT INTO async_events (invoke_request_id, function_name, \
-    namespace, qualifier, invoke_type, status, status_code, start_time, end_time, event, attempts, \
-    next_attempt_at) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?8) \
-    ON CONFLICT (invoke_request_id) DO UPDATE SET function_name = excluded.function_name, \
-    namespace = excluded.namespace, qualifier = excluded.qualifier, \
-    invoke_type = excluded.invoke_type, status = excluded.status, \
-    status_code = excluded.status_code, start_time = excluded.start_time, \
-    end_time = excluded.end_time, event = excluded.event, attempts = excluded.attempts, \
-    next_attempt_at = excluded.next_attempt_at, lease_worker = NULL, lease_until = NULL, \
-    failures = 0";
-
 /// The writer's prepared log statements for one transaction; the rare paths prepare
 /// theirs when needed.
 pub(crate) struct LogStatements<'c> {

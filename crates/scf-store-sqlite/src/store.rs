@@ -1,6 +1,6 @@
 //! [`SqliteStore`]: opening a file, the writer and checkpoint threads, and the
-//! [`LogStore`] methods on top of them (its [`AsyncQueue`](scf_store::AsyncQueue) methods
-//! are in [`crate::queue`]).
+//! [`LogStore`] methods on top of them (its [`AsyncQueue`](scf_store::AsyncQueue) methods,
+//! the async events' writes and reads, are in [`crate::queue`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -11,23 +11,17 @@ use std::thread::JoinHandle;
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, Transaction};
-use time::OffsetDateTime;
 
 use crate::checkpoint::checkpointer_loop;
 use crate::config::{PurgeReport, SqliteStoreConfig};
-use crate::convert::{lock, open_err, read_err, to_micros};
+use crate::convert::{lock, open_err, to_micros};
 use crate::keys::request_key;
-use crate::rows::{
-    collect, count, order_column, order_sql, row_to_event, row_to_record, where_clause,
-};
+use crate::rows::{collect, count, order_column, order_sql, row_to_record, where_clause};
 use crate::schema::{configure, init_schema};
-use crate::statements::{ASYNC_COLS, IDS_BY_KEY, LOG_COLS};
-use crate::writer::{writer_loop, AsyncOp, Job, Msg, Reply};
+use crate::statements::{IDS_BY_KEY, LOG_COLS};
+use crate::writer::{writer_loop, Job, Msg, Reply};
 use scf_logs::LogRecord;
-use scf_store::{
-    AsyncEvent, AsyncOrderBy, AsyncQuery, AsyncStatus, LogPage, LogQuery, LogStore, OrderBy,
-    RetCodeFilter, StoreError,
-};
+use scf_store::{LogPage, LogQuery, LogStore, OrderBy, RetCodeFilter, StoreError};
 
 /// A [`LogStore`] and [`AsyncQueue`](scf_store::AsyncQueue) in a SQLite file (see the
 /// crate docs for the write path).
@@ -313,126 +307,5 @@ impl LogStore for SqliteStore {
             total_count,
             records,
         })
-    }
-
-    fn enqueue_async(&self, ev: &AsyncEvent) -> Result<(), StoreError> {
-        self.request(|r| Msg::Async(AsyncOp::Enqueue(ev.clone()), r))
-    }
-
-    fn update_async(
-        &self,
-        invoke_request_id: &str,
-        status: AsyncStatus,
-        status_code: i64,
-        end_time: Option<OffsetDateTime>,
-        attempts: u32,
-    ) -> Result<(), StoreError> {
-        let op = AsyncOp::Update {
-            id: invoke_request_id.to_owned(),
-            status,
-            status_code,
-            end_time,
-            attempts,
-        };
-        self.request(|r| Msg::Async(op, r))
-    }
-
-    fn get_async(&self, invoke_request_id: &str) -> Result<Option<AsyncEvent>, StoreError> {
-        let conn = lock(&self.reader);
-        let sql = format!("SELECT {ASYNC_COLS} FROM async_events WHERE invoke_request_id = ?1");
-        let mut stmt = conn
-            .prepare_cached(&sql)
-            .map_err(|e| read_err("async event", e))?;
-        let mut rows = stmt
-            .query([invoke_request_id])
-            .map_err(|e| read_err("async event", e))?;
-        match rows.next().map_err(|e| read_err("async event", e))? {
-            Some(row) => row_to_event(row).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    fn list_async(&self, q: &AsyncQuery) -> Result<(u64, Vec<AsyncEvent>), StoreError> {
-        q.validate()?;
-        let mut conds: Vec<String> = Vec::new();
-        let mut params: Vec<Value> = Vec::new();
-        let mut push =
-            |v: Value, params_len_cond: &dyn Fn(usize) -> String, conds: &mut Vec<String>| {
-                params.push(v);
-                conds.push(params_len_cond(params.len()));
-            };
-        for (col, v) in [
-            ("function_name", &q.function_name),
-            ("namespace", &q.namespace),
-            ("qualifier", &q.qualifier),
-            ("invoke_request_id", &q.invoke_request_id),
-        ] {
-            if let Some(v) = v {
-                push(
-                    Value::Text(v.clone()),
-                    &|i| format!("{col} = ?{i}"),
-                    &mut conds,
-                );
-            }
-        }
-        let mut in_list = |col: &str, values: Vec<String>, conds: &mut Vec<String>| {
-            if values.is_empty() {
-                return;
-            }
-            let mut marks = Vec::new();
-            for v in values {
-                params.push(Value::Text(v));
-                marks.push(format!("?{}", params.len()));
-            }
-            conds.push(format!("{col} IN ({})", marks.join(", ")));
-        };
-        in_list("invoke_type", q.invoke_types.clone(), &mut conds);
-        in_list(
-            "status",
-            q.statuses.iter().map(|s| s.as_str().to_owned()).collect(),
-            &mut conds,
-        );
-        for (col, interval) in [
-            ("start_time", q.start_time_interval),
-            ("end_time", q.end_time_interval),
-        ] {
-            if let Some(i) = interval {
-                params.push(Value::Integer(to_micros(i.start)));
-                let a = params.len();
-                params.push(Value::Integer(to_micros(i.end)));
-                conds.push(format!("{col} >= ?{a} AND {col} < ?{}", params.len()));
-            }
-        }
-        let wh = where_clause(&conds);
-        let conn = lock(&self.reader);
-        let total = count(
-            &conn,
-            "async event count",
-            &format!("SELECT COUNT(*) FROM async_events{wh}"),
-            &params,
-        )?;
-        let dir = order_sql(q.order);
-        let col = match q.order_by {
-            AsyncOrderBy::StartTime => "start_time",
-            AsyncOrderBy::EndTime => "end_time",
-        };
-        let n = params.len();
-        let sql = format!(
-            "SELECT {ASYNC_COLS} FROM async_events{wh} ORDER BY {col} {dir}, id {dir} LIMIT ?{} OFFSET ?{}",
-            n + 1,
-            n + 2
-        );
-        params.push(Value::Integer(i64::from(q.limit)));
-        params.push(Value::Integer(i64::from(q.offset)));
-        let events = collect(&conn, "async event list", &sql, &params, row_to_event)?;
-        Ok((total, events))
-    }
-
-    fn unfinished_async(&self) -> Result<Vec<AsyncEvent>, StoreError> {
-        let conn = lock(&self.reader);
-        let sql = format!(
-            "SELECT {ASYNC_COLS} FROM async_events WHERE status = 'RUNNING' ORDER BY start_time, id"
-        );
-        collect(&conn, "unfinished async events", &sql, &[], row_to_event)
     }
 }

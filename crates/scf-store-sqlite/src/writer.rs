@@ -6,30 +6,18 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use rusqlite::{params, Connection, Transaction, TransactionBehavior};
-use time::OffsetDateTime;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::checkpoint::restart_wal;
 use crate::config::{PurgeReport, SqliteStoreConfig};
-use crate::convert::{lock, to_micros, write_err};
+use crate::convert::{lock, write_err};
 use crate::keys::KeyMerge;
 use crate::retention::Purge;
-use crate::statements::{LogStatements, UPSERT_ASYNC};
+use crate::statements::LogStatements;
 use scf_logs::LogRecord;
-use scf_store::{AsyncEvent, AsyncStatus, StoreError};
+use scf_store::StoreError;
 
 pub(crate) type Reply = SyncSender<Result<(), StoreError>>;
-
-pub(crate) enum AsyncOp {
-    Enqueue(AsyncEvent),
-    Update {
-        id: String,
-        status: AsyncStatus,
-        status_code: i64,
-        end_time: Option<OffsetDateTime>,
-        attempts: u32,
-    },
-}
 
 /// A write of the async queue ([`crate::queue`]) that the writer runs inside its batch's
 /// transaction, answering its caller once that transaction committed (or failed).
@@ -82,10 +70,12 @@ where
     }
 }
 
+// `Put` is what nearly every message is: boxing its record would add an allocation per
+// put only to make the rare messages smaller. (The enum has always been a record's size.)
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Msg {
     Put(LogRecord),
     PutBatch(Vec<LogRecord>, Reply),
-    Async(AsyncOp, Reply),
     Queue(Box<dyn QueueJob>),
     Flush(Reply),
     Purge(SyncSender<Result<PurgeReport, StoreError>>),
@@ -204,56 +194,6 @@ pub(crate) fn write_batch(
     }
 }
 
-pub(crate) fn apply_async(tx: &Transaction<'_>, op: &AsyncOp) -> Result<(), StoreError> {
-    match op {
-        AsyncOp::Enqueue(ev) => {
-            let mut stmt = tx
-                .prepare_cached(UPSERT_ASYNC)
-                .map_err(|e| write_err(format!("async event {}", ev.invoke_request_id), e))?;
-            stmt.execute(params![
-                ev.invoke_request_id,
-                ev.function_name,
-                ev.namespace,
-                ev.qualifier,
-                ev.invoke_type,
-                ev.status.as_str(),
-                ev.status_code,
-                to_micros(ev.start_time),
-                ev.end_time.map(to_micros),
-                ev.event,
-                ev.attempts,
-            ])
-            .map_err(|e| write_err(format!("async event {}", ev.invoke_request_id), e))?;
-            Ok(())
-        }
-        AsyncOp::Update {
-            id,
-            status,
-            status_code,
-            end_time,
-            attempts,
-        } => {
-            let n = tx
-                .execute(
-                    "UPDATE async_events SET status = ?2, status_code = ?3, end_time = ?4, \
-                     attempts = ?5 WHERE invoke_request_id = ?1",
-                    params![
-                        id,
-                        status.as_str(),
-                        status_code,
-                        end_time.map(to_micros),
-                        attempts
-                    ],
-                )
-                .map_err(|e| write_err(format!("async event {id} update"), e))?;
-            if n == 0 {
-                return Err(StoreError::AsyncEventNotFound(id.clone()));
-            }
-            Ok(())
-        }
-    }
-}
-
 /// Commits one batch, counting the keys it added to `logs_key_new` in `keys`.
 pub(crate) fn commit_batch(
     conn: &mut Connection,
@@ -262,8 +202,8 @@ pub(crate) fn commit_batch(
     failed: &Mutex<Option<StoreError>>,
 ) {
     // Everything runs in order in one transaction. A failed statement in SQLite
-    // undoes only that statement, so one bad record or a missing async event
-    // does not roll back the rest of the batch.
+    // undoes only that statement, so one bad record or a refused queue write (an
+    // unknown or known event id) does not roll back the rest of the batch.
     let mut replies: Vec<(Reply, Result<(), StoreError>)> = Vec::new();
     let mut jobs: Vec<Box<dyn QueueJob>> = Vec::new();
     let mut put_error: Option<StoreError> = None;
@@ -302,7 +242,6 @@ pub(crate) fn commit_batch(
                     }
                     replies.push((reply, res));
                 }
-                Msg::Async(op, reply) => replies.push((reply, apply_async(&tx, &op))),
                 Msg::Queue(mut job) => {
                     job.run(&tx);
                     jobs.push(job);
@@ -326,7 +265,7 @@ pub(crate) fn commit_batch(
         // writer gone.
         for msg in batch {
             match msg {
-                Msg::PutBatch(_, reply) | Msg::Async(_, reply) | Msg::Flush(reply) => {
+                Msg::PutBatch(_, reply) | Msg::Flush(reply) => {
                     replies.push((reply, Ok(())));
                 }
                 Msg::Queue(job) => jobs.push(job),

@@ -1,10 +1,12 @@
 //! The storage layer of scf-rs: where log records and the async event queue are kept.
 //!
 //! - [`LogStore`]: the interface the invoker writes each attempt's [`LogRecord`] to,
-//!   and that `GetFunctionLogs` ([`LogQuery`]) and `ListAsyncEvents` ([`AsyncQuery`])
-//!   read from.
+//!   and that `GetFunctionLogs` ([`LogQuery`]) reads from.
 //! - [`AsyncQueue`]: the async event queue, whose events are claimed under leases the
-//!   same way by one process or by several sharing a store (see its docs for the rules).
+//!   same way by one process or by several sharing a store (see its docs for the rules),
+//!   and that `ListAsyncEvents` ([`AsyncQuery`]) and `GetAsyncEventStatus` read from.
+//!   It is a trait of its own: a store may be one or both, and a deployment may keep
+//!   the log and the queue in different places.
 //! - [`MemoryStore`]: a bounded store in memory, nothing kept across restarts; what an
 //!   embedder gets by default.
 //! - The query types ([`LogQuery`], [`RetCodeFilter`], [`AsyncQuery`], [`AsyncEvent`]
@@ -68,9 +70,10 @@ pub use query::{
 pub use queue::{AsyncQueue, AttemptEnd, Claim, Ended, FunctionRef, Lease, Renewal, Termination};
 
 use scf_logs::LogRecord;
-use time::OffsetDateTime;
 
-/// Where log records and async events are kept.
+/// Where log records are kept: what the invoker writes each attempt's record to, and
+/// what `GetFunctionLogs` reads. Async events are kept by an [`AsyncQueue`], a trait of
+/// its own, so that a deployment may keep the log and the queue in different places.
 pub trait LogStore: Send + Sync + std::fmt::Debug {
     /// Upserts `record` by `(request_id, retry_num)`: a running record is later
     /// replaced by the finished one. A running record never replaces a
@@ -89,28 +92,4 @@ pub trait LogStore: Send + Sync + std::fmt::Debug {
 
     /// A page of records matching `q` (`GetFunctionLogs`), after [`LogQuery::validate`].
     fn query(&self, q: &LogQuery) -> Result<LogPage, StoreError>;
-
-    /// Stores an accepted async event; it is durable when this returns.
-    /// An event with the same `invoke_request_id` is replaced.
-    fn enqueue_async(&self, ev: &AsyncEvent) -> Result<(), StoreError>;
-
-    /// Updates an async event's status, status code, end time and attempt count.
-    /// Errors with [`StoreError::AsyncEventNotFound`] for an unknown id.
-    fn update_async(
-        &self,
-        invoke_request_id: &str,
-        status: AsyncStatus,
-        status_code: i64,
-        end_time: Option<OffsetDateTime>,
-        attempts: u32,
-    ) -> Result<(), StoreError>;
-
-    /// The async event with this `InvokeRequestId`, if any.
-    fn get_async(&self, invoke_request_id: &str) -> Result<Option<AsyncEvent>, StoreError>;
-
-    /// `(TotalCount, EventList)` for `ListAsyncEvents`, after [`AsyncQuery::validate`].
-    fn list_async(&self, q: &AsyncQuery) -> Result<(u64, Vec<AsyncEvent>), StoreError>;
-
-    /// Every async event still `RUNNING`, oldest first (to re-run after a restart).
-    fn unfinished_async(&self) -> Result<Vec<AsyncEvent>, StoreError>;
 }

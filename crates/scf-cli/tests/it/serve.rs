@@ -158,7 +158,8 @@ fn api(addr: &str, action: &str, body: serde_json::Value) -> serde_json::Value {
 #[test]
 fn two_serves_on_one_data_dir_share_logs_and_queue_and_fire_each_tick_once() {
     let data = tempfile::tempdir().unwrap();
-    // Timers fire from when the first process is up.
+    // Before `a` starts: `a` fires the timer on its own while `b` starts (a second or more
+    // on a loaded machine), and those ticks count too.
     let started = std::time::Instant::now();
     let mut a = Served::start(&project(), data.path(), &[]);
     let mut b = Served::start(&project(), data.path(), &[]);

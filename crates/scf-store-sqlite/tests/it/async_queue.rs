@@ -1,11 +1,15 @@
-//! `AsyncStatus` parsing and `MemoryStore`'s eviction of async events; `LogStore`'s
-//! async-event methods (`ListAsyncEvents` and the rest) run over every store in the
-//! conformance suite (`scf_store::conformance::events`, see `conformance.rs`).
+//! `AsyncStatus` parsing and `MemoryStore`'s eviction of async events; the `AsyncQueue`
+//! reads (`ListAsyncEvents` and the rest) and rules run over every store in the
+//! conformance suite (`scf_store::conformance::events` and `::queue`, see
+//! `conformance.rs`).
 
 use crate::common;
 
 use common::t;
-use scf_store::{AsyncEvent, AsyncStatus, LogStore, MemoryStore, StoreError};
+use std::time::Duration;
+
+use scf_store::{AsyncEvent, AsyncQueue, AsyncStatus, AttemptEnd, FunctionRef, MemoryStore};
+use scf_store::{Ended, StoreError};
 
 fn ev(id: &str, function: &str, invoke_type: &str, secs: i64) -> AsyncEvent {
     AsyncEvent::new(
@@ -40,13 +44,21 @@ fn async_status_displays_and_parses_the_api_strings() {
 #[test]
 fn memory_store_evicts_finished_events_first_and_never_drops_running_ones() {
     let s = MemoryStore::with_capacity(10, 2);
-    s.enqueue_async(&ev("e1", "a", "OTHERS", 0)).unwrap();
-    s.enqueue_async(&ev("e2", "a", "OTHERS", 1)).unwrap();
-    let err = s.enqueue_async(&ev("e3", "a", "OTHERS", 2)).unwrap_err();
+    s.enqueue(&ev("e1", "a", "OTHERS", 0)).unwrap();
+    s.enqueue(&ev("e2", "b", "OTHERS", 1)).unwrap();
+    let err = s.enqueue(&ev("e3", "a", "OTHERS", 2)).unwrap_err();
     assert!(matches!(err, StoreError::Full { capacity: 2, .. }), "{err}");
-    s.update_async("e2", AsyncStatus::Finished, 200, Some(t(3)), 1)
+    let runs_b = [FunctionRef::new("default", "b")];
+    let claims = s
+        .claim("w", Duration::from_secs(30), 10, &runs_b, t(3))
         .unwrap();
-    s.enqueue_async(&ev("e3", "a", "OTHERS", 2)).unwrap();
+    assert_eq!(claims.len(), 1);
+    let finished = AttemptEnd::Finished { status_code: 200 };
+    assert_eq!(
+        s.end_attempt("e2", "w", finished, t(3)).unwrap(),
+        Ended::Now(AsyncStatus::Finished)
+    );
+    s.enqueue(&ev("e3", "a", "OTHERS", 2)).unwrap();
     assert!(s.get_async("e2").unwrap().is_none());
     assert!(s.get_async("e1").unwrap().is_some());
 }

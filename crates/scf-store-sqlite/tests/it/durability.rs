@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{rec, t};
-use scf_store::{AsyncEvent, AsyncStatus, LogQuery, LogStore, StoreError};
+use scf_store::{AsyncEvent, AsyncQueue, AsyncStatus, LogQuery, LogStore, StoreError};
 use scf_store_sqlite::SqliteStore;
 
 const CHILD_ENV: &str = "SCF_LOGS_DURABILITY_CHILD_DB";
@@ -51,7 +51,7 @@ fn child_process_writes_then_waits_to_be_killed() {
         t(0),
         "{\"k\":1}",
     );
-    store.enqueue_async(&ev).unwrap();
+    store.enqueue(&ev).unwrap();
     println!("{MARKER}");
     // Keep the store (and its writer thread) alive until killed.
     std::thread::sleep(Duration::from_secs(120));
@@ -97,7 +97,7 @@ fn flushed_records_and_accepted_async_events_survive_sigkill() {
         .unwrap();
     assert_eq!(page.total_count, 500);
     assert_eq!(store.get("r499").unwrap().len(), 1);
-    let unfinished = store.unfinished_async().unwrap();
+    let unfinished = store.unfinished().unwrap();
     assert_eq!(unfinished.len(), 1);
     assert_eq!(unfinished[0].invoke_request_id, "ev-1");
     assert_eq!(unfinished[0].status, AsyncStatus::Running);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::t;
 use scf_store::{
-    AsyncEvent, AsyncQueue, AsyncStatus, AttemptEnd, Claim, Ended, FunctionRef, LogStore, Renewal,
+    AsyncEvent, AsyncQueue, AsyncStatus, AttemptEnd, Claim, Ended, FunctionRef, Renewal,
     StoreError, Termination,
 };
 use scf_store_sqlite::{SqliteStore, SqliteStoreConfig};
@@ -47,7 +47,7 @@ fn claim(s: &SqliteStore, worker: &str, limit: usize, secs: i64) -> Vec<Claim> {
 }
 
 fn status(s: &SqliteStore, id: &str) -> AsyncStatus {
-    AsyncQueue::get_async(s, id).unwrap().unwrap().status
+    s.get_async(id).unwrap().unwrap().status
 }
 
 /// The `failures` column of `id`, read from the file.
@@ -74,10 +74,7 @@ fn an_enqueued_event_is_running_due_at_its_start_time_and_durable_on_return() {
     assert_eq!(s.pending(t(5)).unwrap(), 1);
     // Another store on the file (as another process) sees it at once: it is committed.
     let other = SqliteStore::open(db_of(&dir)).unwrap();
-    assert_eq!(
-        AsyncQueue::get_async(&other, "e1").unwrap(),
-        Some(ev("e1", 5))
-    );
+    assert_eq!(other.get_async("e1").unwrap(), Some(ev("e1", 5)));
     assert!(claim(&s, "w", 10, 4).is_empty(), "not due before its start");
     assert_eq!(ids(&claim(&s, "w", 10, 5)), ["e1"]);
 }
@@ -93,7 +90,7 @@ fn enqueueing_a_taken_invoke_request_id_is_refused_and_keeps_the_first_event() {
         matches!(&err, StoreError::AsyncEventExists(id) if id == "e1"),
         "{err}"
     );
-    assert_eq!(AsyncQueue::get_async(&s, "e1").unwrap(), Some(ev("e1", 0)));
+    assert_eq!(s.get_async("e1").unwrap(), Some(ev("e1", 0)));
 }
 
 #[test]
@@ -111,10 +108,7 @@ fn a_claim_takes_due_events_oldest_first_up_to_the_limit_and_counts_an_attempt()
     assert_eq!(c.lease.worker, "w1");
     assert_eq!(c.lease.until, t(50) + LEASE);
     // The claimed event is stored as the claim returned it.
-    assert_eq!(
-        AsyncQueue::get_async(&s, "c").unwrap().as_ref(),
-        Some(&c.event)
-    );
+    assert_eq!(s.get_async("c").unwrap().as_ref(), Some(&c.event));
     // Held events are not due again while their leases live; `later` is not due yet.
     assert_eq!(ids(&claim(&s, "w2", 10, 51)), ["b"]);
     assert!(claim(&s, "w2", 10, 60).is_empty());
@@ -232,7 +226,7 @@ fn a_finished_attempt_ends_the_event_with_its_status_code_and_end_time() {
         s.end_attempt("e1", "w", end, t(3)).unwrap(),
         Ended::Now(AsyncStatus::Finished)
     );
-    let got = AsyncQueue::get_async(&s, "e1").unwrap().unwrap();
+    let got = s.get_async("e1").unwrap().unwrap();
     assert_eq!(got.status, AsyncStatus::Finished);
     assert_eq!(got.status_code, 200);
     assert_eq!(got.end_time, Some(t(3)));
@@ -254,7 +248,7 @@ fn a_retry_is_not_claimed_before_its_time_and_is_then_the_next_retry_num_with_a_
         s.end_attempt("e1", "w1", retry, t(2)).unwrap(),
         Ended::Now(AsyncStatus::Running)
     );
-    let got = AsyncQueue::get_async(&s, "e1").unwrap().unwrap();
+    let got = s.get_async("e1").unwrap().unwrap();
     assert_eq!(
         (got.status, got.status_code, got.end_time),
         (AsyncStatus::Running, 500, None)
@@ -298,7 +292,7 @@ fn a_failed_attempt_ends_the_event_failed_and_counts_a_failure() {
         s.end_attempt("e1", "w", end, t(5)).unwrap(),
         Ended::Now(AsyncStatus::Failed)
     );
-    let got = AsyncQueue::get_async(&s, "e1").unwrap().unwrap();
+    let got = s.get_async("e1").unwrap().unwrap();
     assert_eq!(
         (got.status, got.status_code, got.end_time),
         (AsyncStatus::Failed, 433, Some(t(5)))
@@ -317,10 +311,7 @@ fn a_released_attempt_is_not_counted_and_the_event_is_due_at_once_with_the_same_
             .unwrap(),
         Ended::Now(AsyncStatus::Running)
     );
-    assert_eq!(
-        AsyncQueue::get_async(&s, "e1").unwrap().unwrap().attempts,
-        0
-    );
+    assert_eq!(s.get_async("e1").unwrap().unwrap().attempts, 0);
     assert_eq!(s.next_due().unwrap(), Some(t(4)));
     let c = &claim(&s, "w2", 1, 4)[0];
     assert_eq!((c.retry_num, c.failures, c.interrupted), (0, 0, None));
@@ -360,7 +351,7 @@ fn terminating_a_held_event_names_its_holder_whose_renew_says_terminated_and_end
             held_by: Some("w1".into())
         }
     );
-    let got = AsyncQueue::get_async(&s, "e1").unwrap().unwrap();
+    let got = s.get_async("e1").unwrap().unwrap();
     assert_eq!(
         (got.status, got.status_code, got.end_time),
         (AsyncStatus::Aborted, 0, Some(t(10)))
@@ -419,7 +410,7 @@ fn an_ended_event_never_changes_whatever_is_called() {
         ("failed", AsyncStatus::Failed),
         ("aborted", AsyncStatus::Aborted),
     ] {
-        let before = AsyncQueue::get_async(&s, id).unwrap().unwrap();
+        let before = s.get_async(id).unwrap().unwrap();
         assert_eq!(before.status, ended);
         assert!(claim(&s, "w", 10, 1_000).is_empty(), "{id} claimed");
         for end in [
@@ -448,7 +439,7 @@ fn an_ended_event_never_changes_whatever_is_called() {
             s.terminate(id, 9, t(3)).unwrap(),
             Termination::AlreadyEnded(ended)
         );
-        assert_eq!(AsyncQueue::get_async(&s, id).unwrap().unwrap(), before);
+        assert_eq!(s.get_async(id).unwrap().unwrap(), before);
     }
     assert_eq!(s.pending(t(10_000)).unwrap(), 0);
     assert_eq!(s.next_due().unwrap(), None);
@@ -507,33 +498,6 @@ fn retention_deletes_timer_ticks_older_than_the_async_retention() {
         s.claim_tick("timer", old).unwrap(),
         "the old tick was deleted"
     );
-}
-
-#[test]
-fn both_views_read_and_write_the_same_events() {
-    let (_dir, s) = common::sqlite();
-    s.enqueue_async(&ev("old", 0)).unwrap();
-    s.enqueue(&ev("new", 1)).unwrap();
-    assert_eq!(ids(&claim(&s, "w", 10, 5)), ["old", "new"]);
-    let unfinished: Vec<String> = s
-        .unfinished_async()
-        .unwrap()
-        .into_iter()
-        .map(|e| e.invoke_request_id)
-        .collect();
-    assert_eq!(unfinished, ["old", "new"]);
-    s.update_async("new", AsyncStatus::Finished, 200, Some(t(6)), 1)
-        .unwrap();
-    assert_eq!(s.pending(t(10_000)).unwrap(), 1);
-    let end = AttemptEnd::Finished { status_code: 200 };
-    assert_eq!(
-        s.end_attempt("new", "w", end, t(7)).unwrap(),
-        Ended::Ignored
-    );
-    // Re-enqueued through the old view, an event is fresh again: due, held by nobody.
-    s.enqueue_async(&ev("old", 8)).unwrap();
-    let c = &claim(&s, "w2", 10, 8)[0];
-    assert_eq!((c.retry_num, c.interrupted), (0, None));
 }
 
 #[test]

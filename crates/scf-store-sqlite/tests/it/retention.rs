@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use common::{count_of, with_msg};
 use scf_logs::LogRecord;
-use scf_store::{AsyncEvent, AsyncStatus, LogQuery, LogStore};
+use scf_store::{AsyncEvent, AsyncQueue, AsyncStatus, AttemptEnd, Ended, FunctionRef};
+use scf_store::{LogQuery, LogStore};
 use scf_store_sqlite::{PurgeReport, SqliteStore, SqliteStoreConfig};
 use time::OffsetDateTime;
 
@@ -45,6 +46,24 @@ fn key_rows(db: &Path) -> i64 {
 
 fn total(store: &dyn LogStore) -> u64 {
     store.query(&LogQuery::default()).unwrap().total_count
+}
+
+/// An accepted event `id` that started at `started`, of a function of its own (`id`), so
+/// that [`end_at`] claims it alone.
+fn event(id: &str, started: OffsetDateTime) -> AsyncEvent {
+    AsyncEvent::new(id, id, "default", "$LATEST", "OTHERS", started, "{}")
+}
+
+/// Ends the event `id` (made by [`event`]) with `end` at `at`: a worker claims it at `at`
+/// and ends the attempt at once.
+fn end_at(store: &SqliteStore, id: &str, end: AttemptEnd, at: OffsetDateTime) {
+    let runs = [FunctionRef::new("default", id)];
+    let claims = store
+        .claim("retention-test", Duration::from_secs(30), 1, &runs, at)
+        .unwrap();
+    assert_eq!(claims.len(), 1, "`{id}` is not due at {at}");
+    let ended = store.end_attempt(id, "retention-test", end, at).unwrap();
+    assert!(matches!(ended, Ended::Now(_)), "`{id}`: {ended:?}");
 }
 
 #[test]
@@ -113,56 +132,25 @@ fn ended_async_events_past_the_retention_are_deleted_and_running_ones_never() {
     let store =
         SqliteStore::open_with(dir.path().join("logs.db"), config(None, Some(HOUR))).unwrap();
     let now = OffsetDateTime::now_utc();
-    let ev = |id: &str, started: OffsetDateTime| {
-        AsyncEvent::new(id, "f", "default", "$LATEST", "OTHERS", started, "{}")
-    };
-    for id in ["finished-long-ago", "failed-long-ago", "aborted-long-ago"] {
-        store.enqueue_async(&ev(id, now - 3 * HOUR)).unwrap();
+    for id in [
+        "finished-long-ago",
+        "failed-long-ago",
+        "aborted-long-ago",
+        // Started long ago, ended recently: the retention counts from the end.
+        "ended-recently",
+        // Accepted long ago and never finished (a crash): kept for `recover`.
+        "still-running",
+    ] {
+        store.enqueue(&event(id, now - 3 * HOUR)).unwrap();
     }
+    let finished = AttemptEnd::Finished { status_code: 200 };
+    end_at(&store, "finished-long-ago", finished, now - 2 * HOUR);
+    let failed = AttemptEnd::Failed { status_code: 430 };
+    end_at(&store, "failed-long-ago", failed, now - 2 * HOUR);
     store
-        .update_async(
-            "finished-long-ago",
-            AsyncStatus::Finished,
-            200,
-            Some(now - 2 * HOUR),
-            1,
-        )
+        .terminate("aborted-long-ago", 0, now - 2 * HOUR)
         .unwrap();
-    store
-        .update_async(
-            "failed-long-ago",
-            AsyncStatus::Failed,
-            430,
-            Some(now - 2 * HOUR),
-            3,
-        )
-        .unwrap();
-    store
-        .update_async(
-            "aborted-long-ago",
-            AsyncStatus::Aborted,
-            0,
-            Some(now - 2 * HOUR),
-            1,
-        )
-        .unwrap();
-    // Started long ago, ended recently: the retention counts from the end.
-    store
-        .enqueue_async(&ev("ended-recently", now - 3 * HOUR))
-        .unwrap();
-    store
-        .update_async(
-            "ended-recently",
-            AsyncStatus::Finished,
-            200,
-            Some(now - HOUR / 2),
-            1,
-        )
-        .unwrap();
-    // Accepted long ago and never finished (a crash): kept for `recover`.
-    store
-        .enqueue_async(&ev("still-running", now - 3 * HOUR))
-        .unwrap();
+    end_at(&store, "ended-recently", finished, now - HOUR / 2);
     // Log records have no retention here.
     store.put(started_ago("old-record", 0, 2 * HOUR)).unwrap();
 
@@ -176,7 +164,7 @@ fn ended_async_events_past_the_retention_are_deleted_and_running_ones_never() {
     assert!(store.get_async("ended-recently").unwrap().is_some());
     let running = store.get_async("still-running").unwrap().unwrap();
     assert_eq!(running.status, AsyncStatus::Running);
-    assert_eq!(store.unfinished_async().unwrap().len(), 1);
+    assert_eq!(store.unfinished().unwrap().len(), 1);
     assert_eq!(count_of(&store, "old-record"), 1);
 }
 
@@ -219,20 +207,10 @@ fn a_store_opened_after_a_pause_deletes_what_expired_meanwhile() {
 fn without_a_retention_nothing_is_deleted() {
     let (_dir, store) = common::sqlite();
     store.put(started_ago("old", 0, 1000 * HOUR)).unwrap();
-    let mut ev = AsyncEvent::new(
-        "ev",
-        "f",
-        "default",
-        "$LATEST",
-        "OTHERS",
-        OffsetDateTime::now_utc() - 1000 * HOUR,
-        "{}",
-    );
-    store.enqueue_async(&ev).unwrap();
-    ev.end_time = Some(OffsetDateTime::now_utc() - 999 * HOUR);
-    store
-        .update_async("ev", AsyncStatus::Finished, 200, ev.end_time, 1)
-        .unwrap();
+    let long_ago = OffsetDateTime::now_utc() - 1000 * HOUR;
+    store.enqueue(&event("ev", long_ago)).unwrap();
+    let finished = AttemptEnd::Finished { status_code: 200 };
+    end_at(&store, "ev", finished, long_ago + HOUR);
 
     assert_eq!(store.purge().unwrap(), PurgeReport::default());
     assert_eq!(count_of(&store, "old"), 1);

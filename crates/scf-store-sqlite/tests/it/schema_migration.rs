@@ -292,7 +292,7 @@ fn assert_migrated_events_claim(store: &SqliteStore) {
         .collect();
     assert_eq!(got, [("started", 2, Some(1), 0), ("fresh", 0, None, 0)]);
     assert_eq!(claims[0].event.attempts, 3);
-    let done = AsyncQueue::get_async(store, "done").unwrap().unwrap();
+    let done = store.get_async("done").unwrap().unwrap();
     assert_eq!(done.status, AsyncStatus::Finished);
     assert!(store.claim_tick("timer", common::t(0)).unwrap());
 }
@@ -327,7 +327,7 @@ fn a_version_4_database_is_migrated_with_running_events_due_and_started_ones_int
     let store = SqliteStore::open(&db).unwrap();
     assert_eq!(store.get("req-a").unwrap()[0].ret_msg, "\"a\"");
     let unfinished: Vec<String> = store
-        .unfinished_async()
+        .unfinished()
         .unwrap()
         .into_iter()
         .map(|e| e.invoke_request_id)

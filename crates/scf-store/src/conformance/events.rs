@@ -1,9 +1,12 @@
-//! Checks of [`LogStore`]'s async events: `enqueue_async`, `update_async`,
-//! `unfinished_async`, and every `ListAsyncEvents` ([`AsyncQuery`]) parameter.
+//! Checks of [`AsyncQueue`]'s reads: `get_async`, `unfinished`, and every
+//! `ListAsyncEvents` ([`AsyncQuery`]) parameter, over events the queue's own operations
+//! ended at chosen times (`claim` and `end_attempt`, `terminate`).
+
+use std::time::Duration;
 
 use super::t;
-use crate::{AsyncEvent, AsyncOrderBy, AsyncQuery, AsyncStatus, LogStore, Order, StoreError};
-use crate::{TimeInterval, MAX_ASYNC_LIMIT};
+use crate::{AsyncEvent, AsyncOrderBy, AsyncQuery, AsyncQueue, AsyncStatus, AttemptEnd, Ended};
+use crate::{FunctionRef, Order, StoreError, TimeInterval, MAX_ASYNC_LIMIT};
 
 /// A fresh event `id` of `function` at `t(secs)`.
 pub(super) fn ev(id: &str, function: &str, invoke_type: &str, secs: i64) -> AsyncEvent {
@@ -18,91 +21,116 @@ pub(super) fn ev(id: &str, function: &str, invoke_type: &str, secs: i64) -> Asyn
     )
 }
 
+/// The worker that ends the events of [`seed`].
+const WORKER: &str = "seeder";
+
 #[track_caller]
-fn enqueue(s: &dyn LogStore, e: &AsyncEvent) {
-    if let Err(err) = s.enqueue_async(e) {
+fn enqueue(q: &dyn AsyncQueue, e: &AsyncEvent) {
+    if let Err(err) = q.enqueue(e) {
         panic!(
-            "LogStore::enqueue_async of `{}` failed: {err}",
+            "AsyncQueue::enqueue of `{}` failed: {err}",
             e.invoke_request_id
         );
     }
 }
 
+/// Ends `id` at `t(secs)` with `end` (`Finished` or `Failed`): [`WORKER`] claims every
+/// due event at `t(secs)`, ends `id`'s attempt and releases the others unrun (a release
+/// leaves an event as it was before the claim).
 #[track_caller]
-fn update(s: &dyn LogStore, id: &str, status: AsyncStatus, code: i64, secs: i64, attempts: u32) {
-    if let Err(err) = s.update_async(id, status, code, Some(t(secs)), attempts) {
-        panic!("LogStore::update_async of `{id}` to {status} failed: {err}");
+fn end_at(q: &dyn AsyncQueue, id: &str, end: AttemptEnd, secs: i64) {
+    let functions = [
+        FunctionRef::new("default", "a"),
+        FunctionRef::new("prod", "b"),
+    ];
+    let claims = q
+        .claim(WORKER, Duration::from_secs(30), 100, &functions, t(secs))
+        .unwrap_or_else(|e| panic!("AsyncQueue::claim at t({secs}) failed: {e}"));
+    assert!(
+        claims.iter().any(|c| c.event.invoke_request_id == id),
+        "`{id}` was not claimed at t({secs})"
+    );
+    for c in claims {
+        let other = c.event.invoke_request_id;
+        let how = if other == id {
+            end
+        } else {
+            AttemptEnd::Released
+        };
+        let ended = q
+            .end_attempt(&other, WORKER, how, t(secs))
+            .unwrap_or_else(|e| {
+                panic!("AsyncQueue::end_attempt of `{other}` ({how:?}) failed: {e}")
+            });
+        assert!(
+            matches!(ended, Ended::Now(_)),
+            "end_attempt of `{other}` ({how:?}) at t({secs}) was ignored"
+        );
     }
 }
 
 #[track_caller]
-fn get(s: &dyn LogStore, id: &str) -> Option<AsyncEvent> {
-    s.get_async(id)
-        .unwrap_or_else(|e| panic!("LogStore::get_async(`{id}`) failed: {e}"))
+fn get(q: &dyn AsyncQueue, id: &str) -> Option<AsyncEvent> {
+    q.get_async(id)
+        .unwrap_or_else(|e| panic!("AsyncQueue::get_async(`{id}`) failed: {e}"))
 }
 
 /// e1..e5; e2 finished at t(100), e3 failed at t(50), e5 aborted at t(200).
 #[track_caller]
-fn seed(s: &dyn LogStore) {
-    enqueue(s, &ev("e1", "a", "OTHERS", 0));
-    enqueue(s, &ev("e2", "a", "TRIGGER_TIMER", 10));
-    enqueue(s, &ev("e3", "a", "COS", 20));
+fn seed(q: &dyn AsyncQueue) {
+    enqueue(q, &ev("e1", "a", "OTHERS", 0));
+    enqueue(q, &ev("e2", "a", "TRIGGER_TIMER", 10));
+    enqueue(q, &ev("e3", "a", "COS", 20));
     let mut e4 = ev("e4", "b", "OTHERS", 30);
     e4.namespace = "prod".into();
     e4.qualifier = "2".into();
-    enqueue(s, &e4);
-    enqueue(s, &ev("e5", "a", "OTHERS", 40));
-    update(s, "e2", AsyncStatus::Finished, 200, 100, 1);
-    update(s, "e3", AsyncStatus::Failed, 430, 50, 3);
-    update(s, "e5", AsyncStatus::Aborted, 0, 200, 1);
+    enqueue(q, &e4);
+    enqueue(q, &ev("e5", "a", "OTHERS", 40));
+    end_at(q, "e3", AttemptEnd::Failed { status_code: 430 }, 50);
+    end_at(q, "e2", AttemptEnd::Finished { status_code: 200 }, 100);
+    if let Err(err) = q.terminate("e5", 0, t(200)) {
+        panic!("AsyncQueue::terminate of `e5` failed: {err}");
+    }
+    let ended = [
+        ("e2", AsyncStatus::Finished, 200, 100),
+        ("e3", AsyncStatus::Failed, 430, 50),
+        ("e5", AsyncStatus::Aborted, 0, 200),
+    ];
+    for (id, status, status_code, secs) in ended {
+        let got = get(q, id).unwrap_or_else(|| panic!("the seeded event `{id}` is gone"));
+        assert_eq!(
+            (got.status, got.status_code, got.end_time),
+            (status, status_code, Some(t(secs))),
+            "the seeded event `{id}` (status, status code, end time)"
+        );
+    }
 }
 
 #[track_caller]
-fn list(s: &dyn LogStore, q: AsyncQuery) -> (u64, Vec<String>) {
-    let (n, evs) = s
-        .list_async(&q)
-        .unwrap_or_else(|e| panic!("LogStore::list_async failed: {e} (query {q:?})"));
+fn list(q: &dyn AsyncQueue, query: AsyncQuery) -> (u64, Vec<String>) {
+    let (n, evs) = q
+        .list_async(&query)
+        .unwrap_or_else(|e| panic!("AsyncQueue::list_async failed: {e} (query {query:?})"));
     (n, evs.into_iter().map(|e| e.invoke_request_id).collect())
 }
 
-/// An enqueued event reads back equal; an unknown id reads as `None`.
-pub fn enqueued_event_round_trips(s: &dyn LogStore) {
-    let e = ev("e1", "a", "OTHERS", 0);
+/// An enqueued event reads back equal, every field (one of another namespace and
+/// qualifier); an unknown id reads as `None`.
+pub fn enqueued_event_round_trips(s: &dyn AsyncQueue) {
+    let mut e = ev("e1", "b", "COS", 7);
+    e.namespace = "prod".into();
+    e.qualifier = "2".into();
     enqueue(s, &e);
     assert_eq!(get(s, "e1"), Some(e), "the enqueued event read back");
     assert_eq!(get(s, "nope"), None, "get_async of an unknown id");
 }
 
-/// `update_async` sets status, status code, end time and attempts, and keeps the event text.
-pub fn update_sets_status_code_end_time_and_attempts(s: &dyn LogStore) {
-    enqueue(s, &ev("e1", "a", "OTHERS", 0));
-    update(s, "e1", AsyncStatus::Failed, 433, 9, 3);
-    let got = get(s, "e1").expect("the updated event is gone");
-    assert_eq!(got.status, AsyncStatus::Failed, "status after update");
-    assert_eq!(got.status_code, 433, "status code after update");
-    assert_eq!(got.end_time, Some(t(9)), "end time after update");
-    assert_eq!(got.attempts, 3, "attempts after update");
-    assert_eq!(got.event, "{\"id\":\"e1\"}", "event text after update");
-}
-
-/// `update_async` of an unknown id is `AsyncEventNotFound`.
-pub fn update_of_an_unknown_event_is_not_found(s: &dyn LogStore) {
-    let result = s.update_async("ghost", AsyncStatus::Finished, 200, None, 1);
-    let Err(err) = result else {
-        panic!("update_async of an unknown id succeeded");
-    };
-    assert!(
-        matches!(&err, StoreError::AsyncEventNotFound(id) if id == "ghost"),
-        "update_async of an unknown id: {err}"
-    );
-}
-
-/// `unfinished_async` returns only the `RUNNING` events, oldest first.
-pub fn unfinished_returns_only_running_events_oldest_first(s: &dyn LogStore) {
+/// `unfinished` returns only the `RUNNING` events, oldest first.
+pub fn unfinished_returns_only_running_events_oldest_first(s: &dyn AsyncQueue) {
     seed(s);
     let ids: Vec<_> = s
-        .unfinished_async()
-        .unwrap_or_else(|e| panic!("LogStore::unfinished_async failed: {e}"))
+        .unfinished()
+        .unwrap_or_else(|e| panic!("AsyncQueue::unfinished failed: {e}"))
         .into_iter()
         .map(|e| e.invoke_request_id)
         .collect();
@@ -110,7 +138,7 @@ pub fn unfinished_returns_only_running_events_oldest_first(s: &dyn LogStore) {
 }
 
 /// `ListAsyncEvents` lists newest first by default, with the total count.
-pub fn list_defaults_to_newest_first(s: &dyn LogStore) {
+pub fn list_defaults_to_newest_first(s: &dyn AsyncQueue) {
     seed(s);
     assert_eq!(
         list(s, AsyncQuery::default()),
@@ -129,7 +157,7 @@ pub fn list_defaults_to_newest_first(s: &dyn LogStore) {
 }
 
 /// `FunctionName`, `Namespace`, `Qualifier` and `InvokeRequestId` each filter.
-pub fn list_filters_by_function_namespace_and_qualifier(s: &dyn LogStore) {
+pub fn list_filters_by_function_namespace_and_qualifier(s: &dyn AsyncQueue) {
     seed(s);
     let by = |q: AsyncQuery| list(s, q).1;
     assert_eq!(
@@ -167,7 +195,7 @@ pub fn list_filters_by_function_namespace_and_qualifier(s: &dyn LogStore) {
 }
 
 /// `InvokeType` and `Status` keep events matching any value of their list.
-pub fn list_filters_by_invoke_type_and_status_lists(s: &dyn LogStore) {
+pub fn list_filters_by_invoke_type_and_status_lists(s: &dyn AsyncQueue) {
     seed(s);
     let q = AsyncQuery {
         invoke_types: vec!["COS".into(), "TRIGGER_TIMER".into()],
@@ -192,7 +220,7 @@ pub fn list_filters_by_invoke_type_and_status_lists(s: &dyn LogStore) {
 }
 
 /// `StartTimeInterval` is `[start, end)`.
-pub fn start_time_interval_is_left_closed_right_open(s: &dyn LogStore) {
+pub fn start_time_interval_is_left_closed_right_open(s: &dyn AsyncQueue) {
     seed(s);
     let q = AsyncQuery {
         start_time_interval: Some(TimeInterval {
@@ -210,7 +238,7 @@ pub fn start_time_interval_is_left_closed_right_open(s: &dyn LogStore) {
 }
 
 /// `EndTimeInterval` never matches a running event (it has no end time).
-pub fn end_time_interval_skips_running_events(s: &dyn LogStore) {
+pub fn end_time_interval_skips_running_events(s: &dyn AsyncQueue) {
     seed(s);
     let q = AsyncQuery {
         end_time_interval: Some(TimeInterval {
@@ -224,7 +252,7 @@ pub fn end_time_interval_skips_running_events(s: &dyn LogStore) {
 }
 
 /// `Orderby` `EndTime` sorts by end time.
-pub fn order_by_end_time(s: &dyn LogStore) {
+pub fn order_by_end_time(s: &dyn AsyncQueue) {
     seed(s);
     let q = AsyncQuery {
         statuses: vec![
@@ -240,7 +268,7 @@ pub fn order_by_end_time(s: &dyn LogStore) {
 }
 
 /// `Offset` and `Limit` cut a page while the total counts every match.
-pub fn offset_and_limit_page_with_total_count(s: &dyn LogStore) {
+pub fn offset_and_limit_page_with_total_count(s: &dyn AsyncQueue) {
     seed(s);
     let q = AsyncQuery {
         offset: 1,
@@ -256,7 +284,7 @@ pub fn offset_and_limit_page_with_total_count(s: &dyn LogStore) {
 }
 
 /// `Limit` over 100 is refused with `InvalidQuery`; exactly 100 is not.
-pub fn limit_over_100_is_rejected(s: &dyn LogStore) {
+pub fn limit_over_100_is_rejected(s: &dyn AsyncQueue) {
     let result = s.list_async(&AsyncQuery {
         limit: MAX_ASYNC_LIMIT + 1,
         ..AsyncQuery::default()
@@ -273,18 +301,4 @@ pub fn limit_over_100_is_rejected(s: &dyn LogStore) {
         ..AsyncQuery::default()
     });
     assert!(at_most.is_ok(), "Limit 100 was refused: {at_most:?}");
-}
-
-/// `enqueue_async` of a known id replaces the event.
-pub fn enqueue_of_a_known_id_replaces_it(s: &dyn LogStore) {
-    enqueue(s, &ev("e1", "a", "OTHERS", 0));
-    let mut again = ev("e1", "a", "COS", 5);
-    again.attempts = 2;
-    enqueue(s, &again);
-    assert_eq!(get(s, "e1"), Some(again), "the replacing event");
-    assert_eq!(
-        list(s, AsyncQuery::default()).0,
-        1,
-        "TotalCount after replacing"
-    );
 }

@@ -7,12 +7,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};
 
-use time::OffsetDateTime;
-
 use scf_logs::LogRecord;
 
 use crate::error::StoreError;
-use crate::query::{AsyncEvent, AsyncQuery, AsyncStatus, LogPage, LogQuery};
+use crate::query::{AsyncEvent, AsyncStatus, LogPage, LogQuery};
 use crate::LogStore;
 
 /// Default number of log records a [`MemoryStore`] keeps.
@@ -81,7 +79,8 @@ struct Inner {
     next_seq: u64,
     events: BTreeMap<u64, AsyncEvent>,
     event_index: HashMap<String, u64>,
-    /// The queue's view of each `RUNNING` event (when due, who holds it), by sequence.
+    /// The queue's view of each event (when due, who holds it), by sequence: one entry
+    /// per entry of `events`.
     queued: HashMap<u64, queue::Queued>,
     /// Timer ticks claimed, oldest first, bounded like the events.
     ticks: queue::Ticks,
@@ -181,9 +180,9 @@ impl Inner {
         true
     }
 
-    /// Adds a new event, evicting the oldest ended one when `capacity` is reached; its
-    /// sequence number.
-    fn insert_event(&mut self, ev: &AsyncEvent, capacity: usize) -> Result<u64, StoreError> {
+    /// Adds a new event, due at its start time, evicting the oldest ended one when
+    /// `capacity` is reached.
+    fn insert_event(&mut self, ev: &AsyncEvent, capacity: usize) -> Result<(), StoreError> {
         while self.events.len() >= capacity {
             let victim = self
                 .events
@@ -205,7 +204,9 @@ impl Inner {
         self.next_seq += 1;
         self.event_index.insert(ev.invoke_request_id.clone(), seq);
         self.events.insert(seq, ev.clone());
-        Ok(seq)
+        self.queued
+            .insert(seq, queue::Queued::due_at(ev.start_time));
+        Ok(())
     }
 
     /// Records with their sequence numbers, oldest first.
@@ -218,7 +219,7 @@ impl Inner {
 ///
 /// When full, the oldest log record (by first insertion) is evicted. Async
 /// events are evicted oldest first among those no longer `RUNNING`; if every
-/// kept event is still running, [`enqueue_async`](LogStore::enqueue_async)
+/// kept event is still running, [`enqueue`](crate::AsyncQueue::enqueue)
 /// fails with [`StoreError::Full`] rather than drop an accepted event.
 #[derive(Debug)]
 pub struct MemoryStore {
@@ -325,81 +326,6 @@ impl LogStore for MemoryStore {
             total_count,
             records,
         })
-    }
-
-    fn enqueue_async(&self, ev: &AsyncEvent) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        if let Some(&seq) = inner.event_index.get(&ev.invoke_request_id) {
-            inner.events.insert(seq, ev.clone());
-            return Ok(());
-        }
-        inner.insert_event(ev, self.async_capacity).map(drop)
-    }
-
-    fn update_async(
-        &self,
-        invoke_request_id: &str,
-        status: AsyncStatus,
-        status_code: i64,
-        end_time: Option<OffsetDateTime>,
-        attempts: u32,
-    ) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        let seq = inner
-            .event_index
-            .get(invoke_request_id)
-            .copied()
-            .ok_or_else(|| StoreError::AsyncEventNotFound(invoke_request_id.to_owned()))?;
-        let ev = inner
-            .events
-            .get_mut(&seq)
-            .ok_or_else(|| StoreError::AsyncEventNotFound(invoke_request_id.to_owned()))?;
-        ev.status = status;
-        ev.status_code = status_code;
-        ev.end_time = end_time;
-        ev.attempts = attempts;
-        Ok(())
-    }
-
-    fn get_async(&self, invoke_request_id: &str) -> Result<Option<AsyncEvent>, StoreError> {
-        let inner = self.lock();
-        Ok(inner
-            .event_index
-            .get(invoke_request_id)
-            .and_then(|s| inner.events.get(s))
-            .cloned())
-    }
-
-    fn list_async(&self, q: &AsyncQuery) -> Result<(u64, Vec<AsyncEvent>), StoreError> {
-        q.validate()?;
-        let inner = self.lock();
-        let mut hits: Vec<(u64, &AsyncEvent)> = inner
-            .events
-            .iter()
-            .filter(|(_, e)| q.matches(e))
-            .map(|(s, e)| (*s, e))
-            .collect();
-        hits.sort_by(|(sa, a), (sb, b)| q.compare(a, b).then(q.order.apply(sa.cmp(sb))));
-        let total = hits.len() as u64;
-        let page = hits
-            .into_iter()
-            .skip(q.offset as usize)
-            .take(q.limit as usize)
-            .map(|(_, e)| e.clone())
-            .collect();
-        Ok((total, page))
-    }
-
-    fn unfinished_async(&self) -> Result<Vec<AsyncEvent>, StoreError> {
-        let inner = self.lock();
-        let mut out: Vec<(u64, AsyncEvent)> = inner
-            .events
-            .iter()
-            .filter(|(_, e)| e.status == AsyncStatus::Running)
-            .map(|(s, e)| (*s, e.clone()))
-            .collect();
-        out.sort_by(|(sa, a), (sb, b)| a.start_time.cmp(&b.start_time).then(sa.cmp(sb)));
-        Ok(out.into_iter().map(|(_, e)| e).collect())
     }
 }
 

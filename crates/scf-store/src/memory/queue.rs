@@ -12,7 +12,6 @@ use crate::query::{AsyncEvent, AsyncQuery, AsyncStatus};
 use crate::queue::{
     AsyncQueue, AttemptEnd, Claim, Ended, FunctionRef, Lease, Renewal, Termination,
 };
-use crate::LogStore;
 
 /// The queue's view of one `RUNNING` event.
 #[derive(Debug, Clone)]
@@ -23,7 +22,7 @@ pub(super) struct Queued {
 }
 
 impl Queued {
-    fn due_at(start: OffsetDateTime) -> Self {
+    pub(super) fn due_at(start: OffsetDateTime) -> Self {
         Queued {
             next_attempt_at: start,
             lease: None,
@@ -59,16 +58,12 @@ fn lease_end(now: OffsetDateTime, lease: Duration) -> OffsetDateTime {
 }
 
 impl Inner {
-    /// The sequence number and event of `id`, and its queue state (made on first use for an
-    /// event stored through [`LogStore::enqueue_async`]).
+    /// The sequence number and event of `id`, and its queue state.
     fn queued_mut(&mut self, id: &str) -> Result<(u64, &mut AsyncEvent, &mut Queued), StoreError> {
         let not_found = || StoreError::AsyncEventNotFound(id.to_owned());
         let seq = *self.event_index.get(id).ok_or_else(not_found)?;
         let event = self.events.get_mut(&seq).ok_or_else(not_found)?;
-        let queued = self
-            .queued
-            .entry(seq)
-            .or_insert_with(|| Queued::due_at(event.start_time));
+        let queued = self.queued.get_mut(&seq).ok_or_else(not_found)?;
         Ok((seq, event, queued))
     }
 }
@@ -79,9 +74,7 @@ impl AsyncQueue for MemoryStore {
         if inner.event_index.contains_key(&ev.invoke_request_id) {
             return Err(StoreError::AsyncEventExists(ev.invoke_request_id.clone()));
         }
-        let seq = inner.insert_event(ev, self.async_capacity)?;
-        inner.queued.insert(seq, Queued::due_at(ev.start_time));
-        Ok(())
+        inner.insert_event(ev, self.async_capacity)
     }
 
     fn claim(
@@ -100,10 +93,7 @@ impl AsyncQueue for MemoryStore {
             .filter(|(_, e)| e.status == AsyncStatus::Running)
             .filter(|(_, e)| functions.iter().any(|f| f.runs(e)))
             .filter_map(|(seq, e)| {
-                let q = inner
-                    .queued
-                    .entry(*seq)
-                    .or_insert_with(|| Queued::due_at(e.start_time));
+                let q = inner.queued.get(seq)?;
                 q.is_due(now)
                     .then_some((q.next_attempt_at, e.start_time, *seq))
             })
@@ -136,7 +126,15 @@ impl AsyncQueue for MemoryStore {
     }
 
     fn unfinished(&self) -> Result<Vec<AsyncEvent>, StoreError> {
-        LogStore::unfinished_async(self)
+        let inner = self.lock();
+        let mut out: Vec<(u64, AsyncEvent)> = inner
+            .events
+            .iter()
+            .filter(|(_, e)| e.status == AsyncStatus::Running)
+            .map(|(s, e)| (*s, e.clone()))
+            .collect();
+        out.sort_by(|(sa, a), (sb, b)| a.start_time.cmp(&b.start_time).then(sa.cmp(sb)));
+        Ok(out.into_iter().map(|(_, e)| e).collect())
     }
 
     fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
@@ -236,11 +234,32 @@ impl AsyncQueue for MemoryStore {
     }
 
     fn get_async(&self, invoke_request_id: &str) -> Result<Option<AsyncEvent>, StoreError> {
-        LogStore::get_async(self, invoke_request_id)
+        let inner = self.lock();
+        Ok(inner
+            .event_index
+            .get(invoke_request_id)
+            .and_then(|s| inner.events.get(s))
+            .cloned())
     }
 
     fn list_async(&self, q: &AsyncQuery) -> Result<(u64, Vec<AsyncEvent>), StoreError> {
-        LogStore::list_async(self, q)
+        q.validate()?;
+        let inner = self.lock();
+        let mut hits: Vec<(u64, &AsyncEvent)> = inner
+            .events
+            .iter()
+            .filter(|(_, e)| q.matches(e))
+            .map(|(s, e)| (*s, e))
+            .collect();
+        hits.sort_by(|(sa, a), (sb, b)| q.compare(a, b).then(q.order.apply(sa.cmp(sb))));
+        let total = hits.len() as u64;
+        let page = hits
+            .into_iter()
+            .skip(q.offset as usize)
+            .take(q.limit as usize)
+            .map(|(_, e)| e.clone())
+            .collect();
+        Ok((total, page))
     }
 
     fn pending(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
