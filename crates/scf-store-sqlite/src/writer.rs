@@ -9,7 +9,7 @@ use std::time::Instant;
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 use time::OffsetDateTime;
 
-use crate::checkpoint::restart_wal;
+use crate::checkpoint::{restart_wal, Ticks};
 use crate::config::{PurgeReport, SqliteStoreConfig};
 use crate::convert::{lock, to_micros, write_err};
 use crate::keys::KeyMerge;
@@ -108,7 +108,7 @@ impl Msg {
 pub(crate) fn writer_loop(
     mut conn: Connection,
     rx: Receiver<Msg>,
-    ticks: &SyncSender<()>,
+    ticks: &Ticks,
     restart_due: &AtomicBool,
     cfg: SqliteStoreConfig,
     failed: Arc<Mutex<Option<StoreError>>>,
@@ -145,12 +145,11 @@ pub(crate) fn writer_loop(
             if restart_due.load(Ordering::Acquire) && restart_wal(&conn, &cfg, &failed) {
                 restart_due.store(false, Ordering::Release);
             }
-            // A full channel means a checkpoint is already due.
-            let _ = ticks.try_send(());
+            ticks.committed();
         }
         if purge.enabled() && Instant::now() >= purge.due {
             purge.step(&mut conn, &mut keys, &failed);
-            let _ = ticks.try_send(());
+            ticks.committed();
         }
     }
 }
