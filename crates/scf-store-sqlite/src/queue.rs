@@ -13,6 +13,7 @@
 //! statement, except a claim's, which run inside a savepoint so that a failed claim
 //! leaves nothing of itself in the batch.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -27,7 +28,8 @@ use scf_store::{
     Renewal, StoreError, Termination,
 };
 
-/// `enqueue`: a new event, due at its start time (?8); nothing if the id is taken.
+/// `enqueue`: a new event, `RUNNING` with no end time (whatever the event given says),
+/// held by nobody and due at its start time (?7); nothing if the id is taken.
 const INSERT_EVENT: &str = "INSERT INTO async_events (invoke_request_id, function_name, \
     namespace, qualifier, invoke_type, status, status_code, start_time, end_time, event, \
     attempts, next_attempt_at, lease_worker, lease_until, failures) \
@@ -37,8 +39,8 @@ const INSERT_EVENT: &str = "INSERT INTO async_events (invoke_request_id, functio
 /// `claim`: the due events, at most ?2 at ?1 (unix µs), oldest due first: those nobody
 /// holds (from `async_due`, already in this order) and those whose lease ran out (from
 /// `async_leased`, its first entries), merged. Columns: [`ASYNC_COLS`], then `id`,
-/// `lease_worker`, `failures`.
-fn claimable_sql() -> String {
+/// `lease_worker`, `failures`, `next_attempt_at`.
+static CLAIMABLE: LazyLock<String> = LazyLock::new(|| {
     let cols = format!("{ASYNC_COLS}, id, lease_worker, failures, next_attempt_at");
     format!(
         "SELECT {cols} FROM (\
@@ -52,7 +54,7 @@ fn claimable_sql() -> String {
              ORDER BY next_attempt_at, start_time LIMIT ?2)) \
          ORDER BY next_attempt_at, start_time, id LIMIT ?2"
     )
-}
+});
 
 /// `claim`: one claimed event (?1: its id) is held by ?2 until ?3 and counts an attempt.
 const TAKE_LEASE: &str = "UPDATE async_events SET attempts = MIN(attempts + 1, 4294967295), \
@@ -183,8 +185,9 @@ fn claim_in(
     let claimed = (|| -> Result<Vec<Claim>, StoreError> {
         let mut found: Vec<(AsyncEvent, i64, Option<String>, u32)> = Vec::new();
         {
-            let sql = claimable_sql();
-            let mut st = tx.prepare_cached(&sql).map_err(|e| write_err(what(), e))?;
+            let mut st = tx
+                .prepare_cached(&CLAIMABLE)
+                .map_err(|e| write_err(what(), e))?;
             let mut rows = st
                 .query(params![now_us, limit])
                 .map_err(|e| write_err(what(), e))?;
