@@ -68,7 +68,17 @@ where
 {
     fn run(&mut self, tx: &Transaction<'_>) {
         if let Some(work) = self.work.take() {
-            self.result = Some(work(tx));
+            // Some errors (a full disk, I/O) make SQLite roll back the whole transaction;
+            // what runs after would commit by itself (a claim's savepoint, say) while its
+            // caller is told the batch failed.
+            self.result = Some(if tx.is_autocommit() {
+                Err(write_err(
+                    &self.what,
+                    "an earlier error rolled back the batch's transaction",
+                ))
+            } else {
+                work(tx)
+            });
         }
     }
 
