@@ -21,7 +21,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::convert::{from_micros, read_err, to_micros, write_err};
 use crate::rows::{count, row_to_event};
-use crate::statements::ASYNC_COLS;
+use crate::statements::{ASYNC_COLS, PENDING_ASYNC};
 use crate::store::SqliteStore;
 use scf_store::{
     AsyncEvent, AsyncQuery, AsyncQueue, AsyncStatus, AttemptEnd, Claim, Ended, Lease, LogStore,
@@ -79,8 +79,6 @@ const NEXT_DUE: &str = "SELECT MIN(t) FROM (\
     UNION ALL \
     SELECT MIN(lease_until) AS t FROM async_events INDEXED BY async_leased \
       WHERE status = 'RUNNING' AND lease_until IS NOT NULL)";
-
-const PENDING: &str = "SELECT COUNT(*) FROM async_events WHERE status = 'RUNNING'";
 
 const CLAIM_TICK: &str = "INSERT OR IGNORE INTO timer_ticks (trigger, tick) VALUES (?1, ?2)";
 
@@ -438,7 +436,7 @@ impl AsyncQueue for SqliteStore {
     }
 
     fn pending(&self) -> Result<u64, StoreError> {
-        count(&self.reader(), "pending async events", PENDING, &[])
+        count(&self.reader(), "pending async events", PENDING_ASYNC, &[])
     }
 
     fn claim_tick(&self, trigger: &str, tick: OffsetDateTime) -> Result<bool, StoreError> {

@@ -21,7 +21,7 @@ use crate::rows::{
     collect, count, order_column, order_sql, row_to_event, row_to_record, where_clause,
 };
 use crate::schema::{configure, init_schema};
-use crate::statements::{ASYNC_COLS, IDS_BY_KEY, LOG_COLS};
+use crate::statements::{ASYNC_COLS, IDS_BY_KEY, LOG_COLS, UNFINISHED_ASYNC};
 use crate::writer::{writer_loop, AsyncOp, Job, Msg, Reply};
 use scf_logs::LogRecord;
 use scf_store::{
@@ -431,9 +431,12 @@ impl LogStore for SqliteStore {
 
     fn unfinished_async(&self) -> Result<Vec<AsyncEvent>, StoreError> {
         let conn = lock(&self.reader);
-        let sql = format!(
-            "SELECT {ASYNC_COLS} FROM async_events WHERE status = 'RUNNING' ORDER BY start_time, id"
-        );
-        collect(&conn, "unfinished async events", &sql, &[], row_to_event)
+        collect(
+            &conn,
+            "unfinished async events",
+            UNFINISHED_ASYNC,
+            &[],
+            row_to_event,
+        )
     }
 }
