@@ -1,5 +1,6 @@
 //! SqliteStore benchmarks: sustained append throughput, a `GetFunctionLogs`-shaped query
-//! over 1,000,000 records, and deleting expired records (retention).
+//! over 1,000,000 records, deleting expired records (retention), and the async queue
+//! (events enqueued, claimed and finished).
 
 // criterion_group! generates an undocumented `pub fn`.
 #![allow(missing_docs)]
@@ -9,7 +10,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use scf_logs::LogRecord;
-use scf_store::{LogQuery, LogStore, Order, OrderBy, RetCodeFilter};
+use scf_store::{
+    AsyncEvent, AsyncQueue, AttemptEnd, FunctionRef, LogQuery, LogStore, Order, OrderBy,
+    RetCodeFilter,
+};
 use scf_store_sqlite::{SqliteStore, SqliteStoreConfig};
 
 #[path = "support/records.rs"]
@@ -127,5 +131,110 @@ fn purge(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, append, query, purge);
+/// Events per measured iteration of the queue benchmarks.
+const QUEUE_EVENTS: u64 = 6_400;
+/// The claim limit: events a worker takes per claim.
+const CLAIM_LIMIT: usize = 64;
+
+fn queue_event(n: u64, now: time::OffsetDateTime) -> AsyncEvent {
+    AsyncEvent::new(
+        format!("ev-{n:012}"),
+        format!("fn-{}", n % 16),
+        "default",
+        "$LATEST",
+        "OTHERS",
+        now,
+        format!("{{\"n\":{n},\"payload\":\"{}\"}}", "x".repeat(200)),
+    )
+}
+
+/// Enqueues `count` events from `next`, then claims events `CLAIM_LIMIT` at a time as
+/// `worker` and finishes each, until it finished `count` or found none due: the whole
+/// life of an event through the queue.
+fn enqueue_claim_finish(store: &SqliteStore, next: &AtomicU64, count: u64, worker: &str) {
+    let now = time::OffsetDateTime::now_utc();
+    let base = next.fetch_add(count, Ordering::Relaxed);
+    for n in base..base + count {
+        store.enqueue(&queue_event(n, now)).expect("enqueue");
+    }
+    finish(store, worker, count, now);
+}
+
+/// The 16 functions of [`queue_event`]'s events, which every benchmark worker runs.
+fn queue_functions() -> Vec<FunctionRef> {
+    (0..16)
+        .map(|n| FunctionRef::new("default", format!("fn-{n}")))
+        .collect()
+}
+
+/// Claims and finishes up to `count` due events as `worker`; stops early when none is due.
+fn finish(store: &SqliteStore, worker: &str, count: u64, now: time::OffsetDateTime) {
+    let functions = queue_functions();
+    let mut done = 0;
+    while done < count {
+        let claims = store
+            .claim(
+                worker,
+                Duration::from_secs(60),
+                CLAIM_LIMIT,
+                &functions,
+                now,
+            )
+            .expect("claim");
+        if claims.is_empty() {
+            return;
+        }
+        for c in claims {
+            let end = AttemptEnd::Finished { status_code: 200 };
+            store
+                .end_attempt(&c.event.invoke_request_id, worker, end, now)
+                .expect("end attempt");
+            done += 1;
+        }
+    }
+}
+
+/// The async queue through one store: each event enqueued (durable on return), claimed in
+/// batches of `CLAIM_LIMIT` and finished with `end_attempt`. `sequential`: one thread makes
+/// every call, so each call is a transaction of its own; `threads_8`, `threads_32`: that
+/// many threads do so at once (as concurrent invocations do), and the writer commits
+/// whatever calls are waiting in one transaction.
+fn queue(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(dir.path().join("queue.db")).expect("open");
+    let next = AtomicU64::new(0);
+    let mut g = c.benchmark_group("sqlite_queue");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(20));
+    g.throughput(Throughput::Elements(QUEUE_EVENTS));
+    g.bench_function("enqueue_claim64_finish_sequential", |b| {
+        b.iter(|| enqueue_claim_finish(&store, &next, QUEUE_EVENTS, "bench"));
+    });
+    for threads in [8_u64, 32] {
+        g.bench_function(format!("enqueue_claim64_finish_threads_{threads}"), |b| {
+            b.iter(|| {
+                std::thread::scope(|s| {
+                    for i in 0..threads {
+                        let (store, next) = (&store, &next);
+                        s.spawn(move || {
+                            let count = QUEUE_EVENTS / threads;
+                            enqueue_claim_finish(store, next, count, &format!("w{i}"));
+                        });
+                    }
+                });
+                // What the threads left (each stops at its count) is finished here.
+                finish(&store, "rest", u64::MAX, time::OffsetDateTime::now_utc());
+            });
+        });
+    }
+    g.finish();
+    let later = time::OffsetDateTime::now_utc() + Duration::from_secs(3600);
+    assert_eq!(
+        store.pending(later).expect("pending"),
+        0,
+        "every event finished"
+    );
+}
+
+criterion_group!(benches, append, query, purge, queue);
 criterion_main!(benches);

@@ -2,8 +2,8 @@
 //! past its size limit.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::Mutex;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
@@ -51,6 +51,37 @@ pub(crate) fn wal_checkpoint(
     }
 }
 
+/// The writer's side of the checkpointer's channel. A tick tells the checkpointer that a
+/// commit is waiting for a checkpoint; it is sent only when none was pending, so the
+/// checkpointer wakes once per checkpoint however many transactions commit meanwhile (a
+/// wake-up per commit was a context switch per single-event queue write).
+#[derive(Debug)]
+pub(crate) struct Ticks {
+    tx: SyncSender<()>,
+    pending: Arc<AtomicBool>,
+}
+
+impl Ticks {
+    /// The sender, and the receiver and pending flag for [`checkpointer_loop`].
+    pub(crate) fn new() -> (Ticks, Receiver<()>, Arc<AtomicBool>) {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let pending = Arc::new(AtomicBool::new(false));
+        let ticks = Ticks {
+            tx,
+            pending: Arc::clone(&pending),
+        };
+        (ticks, rx, pending)
+    }
+
+    /// After a commit.
+    pub(crate) fn committed(&self) {
+        if !self.pending.swap(true, Ordering::AcqRel) {
+            // Only the writer sends, and only after the checkpointer took the last tick.
+            let _ = self.tx.try_send(());
+        }
+    }
+}
+
 /// Copies committed WAL pages back into the database file, off the writer's thread:
 /// after a commit (the writer's tick), at most once per `interval`, and once more when
 /// the writer stops. PASSIVE checkpoints never block the writer or readers.
@@ -64,12 +95,15 @@ pub(crate) fn wal_checkpoint(
 pub(crate) fn checkpointer_loop(
     conn: &Connection,
     ticks: &Receiver<()>,
+    pending: &AtomicBool,
     interval: Duration,
     restart_pages: i64,
     restart_due: &AtomicBool,
     failed: &Mutex<Option<StoreError>>,
 ) {
     let checkpoint = || {
+        // Cleared first: a commit from now on sends the next tick.
+        pending.store(false, Ordering::Release);
         if let Checkpoint::Done(frames) = wal_checkpoint(conn, "PASSIVE", failed) {
             if frames >= restart_pages {
                 restart_due.store(true, Ordering::Release);
@@ -78,8 +112,8 @@ pub(crate) fn checkpointer_loop(
     };
     let mut due = Instant::now();
     while ticks.recv().is_ok() {
-        // Let more commits gather in the WAL until the interval is over; ticks that come
-        // meanwhile are absorbed, and a stopping writer ends the wait.
+        // Let more commits gather in the WAL until the interval is over (they send no
+        // tick while this one is pending); a stopping writer ends the wait.
         loop {
             let now = Instant::now();
             if now >= due {

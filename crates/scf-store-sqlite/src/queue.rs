@@ -14,6 +14,7 @@
 //! statement, except a claim's, which run inside a savepoint so that a failed claim
 //! leaves nothing of itself in the batch.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use rusqlite::types::Value;
@@ -22,14 +23,15 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::convert::{from_micros, read_err, to_micros, write_err};
 use crate::rows::{collect, count, order_sql, row_to_event, where_clause};
-use crate::statements::ASYNC_COLS;
+use crate::statements::{ASYNC_COLS, UNFINISHED_ASYNC};
 use crate::store::SqliteStore;
 use scf_store::{
     AsyncEvent, AsyncOrderBy, AsyncQuery, AsyncQueue, AsyncStatus, AttemptEnd, Claim, Ended,
     FunctionRef, Lease, Renewal, StoreError, Termination,
 };
 
-/// `enqueue`: a new event, due at its start time (?8); nothing if the id is taken.
+/// `enqueue`: a new event, `RUNNING` with no end time (whatever the event given says),
+/// held by nobody and due at its start time (?7); nothing if the id is taken.
 const INSERT_EVENT: &str = "INSERT INTO async_events (invoke_request_id, function_name, \
     namespace, qualifier, invoke_type, status, status_code, start_time, end_time, event, \
     attempts, next_attempt_at, lease_worker, lease_until, failures) \
@@ -39,8 +41,9 @@ const INSERT_EVENT: &str = "INSERT INTO async_events (invoke_request_id, functio
 /// `claim`: the due events of the functions ?3 (a JSON array of `[namespace, name]`), at
 /// most ?2 at ?1 (unix µs), oldest due first: those nobody holds (from `async_due`,
 /// already in this order) and those whose lease ran out (from `async_leased`, its first
-/// entries), merged. Columns: [`ASYNC_COLS`], then `id`, `lease_worker`, `failures`.
-fn claimable_sql() -> String {
+/// entries), merged. Columns: [`ASYNC_COLS`], then `id`, `lease_worker`,
+/// `failures`, `next_attempt_at`.
+static CLAIMABLE: LazyLock<String> = LazyLock::new(|| {
     let cols = format!("{ASYNC_COLS}, id, lease_worker, failures, next_attempt_at");
     format!(
         "SELECT {cols} FROM (\
@@ -54,7 +57,7 @@ fn claimable_sql() -> String {
              ORDER BY next_attempt_at, start_time LIMIT ?2)) \
          ORDER BY next_attempt_at, start_time, id LIMIT ?2"
     )
-}
+});
 
 /// `claim`: one claimed event (?1: its id) is held by ?2 until ?3 and counts an attempt.
 const TAKE_LEASE: &str = "UPDATE async_events SET attempts = MIN(attempts + 1, 4294967295), \
@@ -84,9 +87,13 @@ const NEXT_DUE: &str = "SELECT MIN(t) FROM (\
 const RUNS: &str = "(namespace, function_name) IN \
     (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?3))";
 
-/// `pending` at ?1: the events that wait for a worker (no live lease).
-const PENDING: &str = "SELECT COUNT(*) FROM async_events WHERE status = 'RUNNING' \
-    AND (lease_until IS NULL OR lease_until <= ?1)";
+/// `pending` at ?1: the events that wait for a worker: nobody holds them, or their lease
+/// ran out (each count from its partial index).
+const PENDING: &str = "SELECT \
+    (SELECT COUNT(*) FROM async_events INDEXED BY async_due \
+      WHERE status = 'RUNNING' AND lease_until IS NULL) + \
+    (SELECT COUNT(*) FROM async_events INDEXED BY async_leased \
+      WHERE status = 'RUNNING' AND lease_until IS NOT NULL AND lease_until <= ?1)";
 
 /// `functions` as the JSON array of `[namespace, name]` pairs that [`RUNS`] reads.
 fn functions_json(functions: &[FunctionRef]) -> String {
@@ -221,8 +228,9 @@ fn claim_in(
     let claimed = (|| -> Result<Vec<Claim>, StoreError> {
         let mut found: Vec<(AsyncEvent, i64, Option<String>, u32)> = Vec::new();
         {
-            let sql = claimable_sql();
-            let mut st = tx.prepare_cached(&sql).map_err(|e| write_err(what(), e))?;
+            let mut st = tx
+                .prepare_cached(&CLAIMABLE)
+                .map_err(|e| write_err(what(), e))?;
             let mut rows = st
                 .query(params![now_us, limit, functions])
                 .map_err(|e| write_err(what(), e))?;
@@ -426,10 +434,13 @@ impl AsyncQueue for SqliteStore {
 
     fn unfinished(&self) -> Result<Vec<AsyncEvent>, StoreError> {
         let conn = self.reader();
-        let sql = format!(
-            "SELECT {ASYNC_COLS} FROM async_events WHERE status = 'RUNNING' ORDER BY start_time, id"
-        );
-        collect(&conn, "unfinished async events", &sql, &[], row_to_event)
+        collect(
+            &conn,
+            "unfinished async events",
+            UNFINISHED_ASYNC,
+            &[],
+            row_to_event,
+        )
     }
 
     fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {

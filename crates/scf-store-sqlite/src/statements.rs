@@ -62,6 +62,17 @@ pub(crate) const PURGE_ASYNC: &str = "DELETE FROM async_events WHERE id IN (\
 pub(crate) const PURGE_TICKS: &str = "DELETE FROM timer_ticks WHERE (trigger, tick) IN (\
     SELECT trigger, tick FROM timer_ticks WHERE tick < ?1 LIMIT ?2)";
 
+/// Every `RUNNING` event, oldest first (`AsyncQueue::unfinished`), through the two
+/// partial indexes that hold them (see [`ASYNC_INDEXES`](crate::schema::ASYNC_INDEXES)).
+pub(crate) const UNFINISHED_ASYNC: &str = "SELECT invoke_request_id, function_name, namespace, \
+    qualifier, invoke_type, status, status_code, start_time, end_time, event, attempts FROM (\
+      SELECT * FROM async_events INDEXED BY async_due \
+        WHERE status = 'RUNNING' AND lease_until IS NULL \
+      UNION ALL \
+      SELECT * FROM async_events INDEXED BY async_leased \
+        WHERE status = 'RUNNING' AND lease_until IS NOT NULL) \
+    ORDER BY start_time, id";
+
 pub(crate) const ASYNC_COLS: &str =
     "invoke_request_id, function_name, namespace, qualifier, invoke_type, \
     status, status_code, start_time, end_time, event, attempts";

@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use rusqlite::types::Value;
 use rusqlite::{Connection, Transaction};
 
-use crate::checkpoint::checkpointer_loop;
+use crate::checkpoint::{checkpointer_loop, Ticks};
 use crate::config::{PurgeReport, SqliteStoreConfig};
 use crate::convert::{lock, open_err, to_micros};
 use crate::keys::request_key;
@@ -82,7 +82,7 @@ impl SqliteStore {
         configure(&checkpoint_conn, &config, &path)?;
 
         let failed = Arc::new(Mutex::new(None));
-        let (tick_tx, tick_rx) = mpsc::sync_channel(1);
+        let (ticks, tick_rx, tick_pending) = Ticks::new();
         let interval = config.checkpoint_interval;
         let restart_pages = i64::from(config.wal_restart_pages);
         let restart_due = Arc::new(AtomicBool::new(false));
@@ -94,6 +94,7 @@ impl SqliteStore {
                 checkpointer_loop(
                     &checkpoint_conn,
                     &tick_rx,
+                    &tick_pending,
                     interval,
                     restart_pages,
                     &restart_due,
@@ -109,7 +110,7 @@ impl SqliteStore {
                 writer_loop(
                     writer,
                     rx,
-                    &tick_tx,
+                    &ticks,
                     &writer_restart_due,
                     config,
                     thread_failed,

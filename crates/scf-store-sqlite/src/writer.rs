@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::checkpoint::restart_wal;
+use crate::checkpoint::{restart_wal, Ticks};
 use crate::config::{PurgeReport, SqliteStoreConfig};
 use crate::convert::{lock, write_err};
 use crate::keys::KeyMerge;
@@ -56,7 +56,17 @@ where
 {
     fn run(&mut self, tx: &Transaction<'_>) {
         if let Some(work) = self.work.take() {
-            self.result = Some(work(tx));
+            // Some errors (a full disk, I/O) make SQLite roll back the whole transaction;
+            // what runs after would commit by itself (a claim's savepoint, say) while its
+            // caller is told the batch failed.
+            self.result = Some(if tx.is_autocommit() {
+                Err(write_err(
+                    &self.what,
+                    "an earlier error rolled back the batch's transaction",
+                ))
+            } else {
+                work(tx)
+            });
         }
     }
 
@@ -98,7 +108,7 @@ impl Msg {
 pub(crate) fn writer_loop(
     mut conn: Connection,
     rx: Receiver<Msg>,
-    ticks: &SyncSender<()>,
+    ticks: &Ticks,
     restart_due: &AtomicBool,
     cfg: SqliteStoreConfig,
     failed: Arc<Mutex<Option<StoreError>>>,
@@ -135,12 +145,11 @@ pub(crate) fn writer_loop(
             if restart_due.load(Ordering::Acquire) && restart_wal(&conn, &cfg, &failed) {
                 restart_due.store(false, Ordering::Release);
             }
-            // A full channel means a checkpoint is already due.
-            let _ = ticks.try_send(());
+            ticks.committed();
         }
         if purge.enabled() && Instant::now() >= purge.due {
             purge.step(&mut conn, &mut keys, &failed);
-            let _ = ticks.try_send(());
+            ticks.committed();
         }
     }
 }

@@ -518,6 +518,46 @@ fn a_claim_waits_for_another_connection_holding_the_write_lock() {
     assert!(started.elapsed() >= Duration::from_millis(250));
 }
 
+#[test]
+fn a_claim_that_cannot_get_the_write_lock_within_the_busy_timeout_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let mut cfg = SqliteStoreConfig::default();
+    cfg.busy_timeout = Duration::from_millis(50);
+    let s = SqliteStore::open_with(&db, cfg).unwrap();
+    s.enqueue(&ev("e1", 0)).unwrap();
+    let blocker = rusqlite::Connection::open(&db).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let err = s.claim("w", LEASE, 1, &runs_f(), t(1)).unwrap_err();
+    match &err {
+        StoreError::Write { what, detail } => {
+            assert_eq!(what, "claiming async events for w");
+            assert!(detail.contains("locked"), "{detail}");
+        }
+        other => panic!("not a write error: {other}"),
+    }
+    blocker.execute_batch("COMMIT").unwrap();
+    // Nothing of the failed claim was kept: the event is claimed as new.
+    let c = &claim(&s, "w", 1, 2)[0];
+    assert_eq!((c.retry_num, c.interrupted), (0, None));
+}
+
+#[test]
+fn a_failed_queue_write_is_an_error_naming_the_event() {
+    let (dir, s) = common::sqlite();
+    rusqlite::Connection::open(db_of(&dir))
+        .unwrap()
+        .execute_batch("DROP TABLE async_events;")
+        .unwrap();
+    let err = s.enqueue(&ev("e1", 0)).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Write { what, .. } if what == "enqueueing async event e1"),
+        "{err}"
+    );
+    // The writer goes on: a write to another table works.
+    assert!(s.claim_tick("timer", t(0)).unwrap());
+}
+
 /// Claims (limit `batch`) and finishes events from `store` until a claim finds none;
 /// the ids it claimed.
 fn drain(store: &SqliteStore, worker: &str, batch: usize) -> Vec<String> {

@@ -338,6 +338,14 @@ fn a_version_4_database_is_migrated_with_running_events_due_and_started_ones_int
     let conn = rusqlite::Connection::open(&db).unwrap();
     assert_eq!(schema_version(&conn), 5);
     assert_keys_match_rows(&conn);
+    let index: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'async_status'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(index, 0, "the version 4 index on status is gone");
 }
 
 #[test]
