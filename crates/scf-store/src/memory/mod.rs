@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use scf_logs::LogRecord;
 
 use crate::error::StoreError;
-use crate::query::{AsyncEvent, AsyncStatus, LogPage, LogQuery};
+use crate::query::{AsyncEvent, AsyncStatus, LogPage, LogQuery, Order};
 use crate::LogStore;
 
 /// Default number of log records a [`MemoryStore`] keeps.
@@ -215,6 +215,28 @@ impl Inner {
     }
 }
 
+/// One page of `hits` (items with their insertion sequence numbers): sorted by
+/// `compare`, ties in insertion order (`order` applies to both), then `offset` and
+/// `limit`; with the count of all hits.
+fn page<'a, T: Clone + 'a>(
+    hits: impl Iterator<Item = (u64, &'a T)>,
+    compare: impl Fn(&T, &T) -> std::cmp::Ordering,
+    order: Order,
+    offset: u32,
+    limit: u32,
+) -> (u64, Vec<T>) {
+    let mut hits: Vec<(u64, &T)> = hits.collect();
+    hits.sort_by(|(sa, a), (sb, b)| compare(a, b).then(order.apply(sa.cmp(sb))));
+    let total = hits.len() as u64;
+    let page = hits
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(|(_, t)| t.clone())
+        .collect();
+    (total, page)
+}
+
 /// A bounded in-memory store, for tests and embedders who keep nothing.
 ///
 /// When full, the oldest log record (by first insertion) is evicted. Async
@@ -310,18 +332,8 @@ impl LogStore for MemoryStore {
     fn query(&self, q: &LogQuery) -> Result<LogPage, StoreError> {
         q.validate()?;
         let inner = self.lock();
-        let mut hits: Vec<(u64, &LogRecord)> = inner
-            .logs_with_seq()
-            .filter(|(_, r)| q.matches(r))
-            .collect();
-        hits.sort_by(|(sa, a), (sb, b)| q.compare(a, b).then(q.order.apply(sa.cmp(sb))));
-        let total_count = hits.len() as u64;
-        let records = hits
-            .into_iter()
-            .skip(q.offset as usize)
-            .take(q.limit as usize)
-            .map(|(_, r)| r.clone())
-            .collect();
+        let hits = inner.logs_with_seq().filter(|(_, r)| q.matches(r));
+        let (total_count, records) = page(hits, |a, b| q.compare(a, b), q.order, q.offset, q.limit);
         Ok(LogPage {
             total_count,
             records,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::{Inner, MemoryStore};
+use super::{page, Inner, MemoryStore};
 use crate::error::StoreError;
 use crate::query::{AsyncEvent, AsyncQuery, AsyncStatus};
 use crate::queue::{
@@ -58,13 +58,16 @@ fn lease_end(now: OffsetDateTime, lease: Duration) -> OffsetDateTime {
 }
 
 impl Inner {
-    /// The sequence number and event of `id`, and its queue state.
-    fn queued_mut(&mut self, id: &str) -> Result<(u64, &mut AsyncEvent, &mut Queued), StoreError> {
+    /// The sequence number and event of `id`, and its queue state: there is one exactly
+    /// while the event is `RUNNING` (so that the queue's reads visit only those).
+    fn queued_mut(
+        &mut self,
+        id: &str,
+    ) -> Result<(u64, &mut AsyncEvent, Option<&mut Queued>), StoreError> {
         let not_found = || StoreError::AsyncEventNotFound(id.to_owned());
         let seq = *self.event_index.get(id).ok_or_else(not_found)?;
         let event = self.events.get_mut(&seq).ok_or_else(not_found)?;
-        let queued = self.queued.get_mut(&seq).ok_or_else(not_found)?;
-        Ok((seq, event, queued))
+        Ok((seq, event, self.queued.get_mut(&seq)))
     }
 }
 
@@ -87,15 +90,18 @@ impl AsyncQueue for MemoryStore {
     ) -> Result<Vec<Claim>, StoreError> {
         let mut inner = self.lock();
         let inner = &mut *inner;
+        let events = &inner.events;
         let mut due: Vec<(OffsetDateTime, OffsetDateTime, u64)> = inner
-            .events
+            .queued
             .iter()
-            .filter(|(_, e)| e.status == AsyncStatus::Running)
-            .filter(|(_, e)| functions.iter().any(|f| f.runs(e)))
-            .filter_map(|(seq, e)| {
-                let q = inner.queued.get(seq)?;
-                q.is_due(now)
-                    .then_some((q.next_attempt_at, e.start_time, *seq))
+            .filter(|(_, q)| q.is_due(now))
+            .filter_map(|(seq, q)| {
+                let e = events.get(seq)?;
+                functions.iter().any(|f| f.runs(e)).then_some((
+                    q.next_attempt_at,
+                    e.start_time,
+                    *seq,
+                ))
             })
             .collect();
         due.sort_unstable();
@@ -128,10 +134,9 @@ impl AsyncQueue for MemoryStore {
     fn unfinished(&self) -> Result<Vec<AsyncEvent>, StoreError> {
         let inner = self.lock();
         let mut out: Vec<(u64, AsyncEvent)> = inner
-            .events
-            .iter()
-            .filter(|(_, e)| e.status == AsyncStatus::Running)
-            .map(|(s, e)| (*s, e.clone()))
+            .queued
+            .keys()
+            .filter_map(|s| Some((*s, inner.events.get(s)?.clone())))
             .collect();
         out.sort_by(|(sa, a), (sb, b)| a.start_time.cmp(&b.start_time).then(sa.cmp(sb)));
         Ok(out.into_iter().map(|(_, e)| e).collect())
@@ -139,12 +144,7 @@ impl AsyncQueue for MemoryStore {
 
     fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
         let inner = self.lock();
-        Ok(inner
-            .events
-            .iter()
-            .filter(|(_, e)| e.status == AsyncStatus::Running)
-            .map(|(seq, e)| inner.queued.get(seq).map_or(e.start_time, Queued::wakes_at))
-            .min())
+        Ok(inner.queued.values().map(Queued::wakes_at).min())
     }
 
     fn renew(
@@ -156,15 +156,12 @@ impl AsyncQueue for MemoryStore {
     ) -> Result<Renewal, StoreError> {
         let mut inner = self.lock();
         let (_, event, q) = inner.queued_mut(id)?;
-        Ok(match event.status {
-            AsyncStatus::Aborted => Renewal::Terminated,
-            AsyncStatus::Running => match &mut q.lease {
-                Some(held) if held.worker == worker => {
-                    held.until = lease_end(now, lease);
-                    Renewal::Held(held.until)
-                }
-                _ => Renewal::Lost,
-            },
+        Ok(match (event.status, q.and_then(|q| q.lease.as_mut())) {
+            (AsyncStatus::Aborted, _) => Renewal::Terminated,
+            (AsyncStatus::Running, Some(held)) if held.worker == worker => {
+                held.until = lease_end(now, lease);
+                Renewal::Held(held.until)
+            }
             _ => Renewal::Lost,
         })
     }
@@ -177,14 +174,16 @@ impl AsyncQueue for MemoryStore {
         now: OffsetDateTime,
     ) -> Result<Ended, StoreError> {
         let mut inner = self.lock();
-        let (_, event, q) = inner.queued_mut(id)?;
-        let holds = q.lease.as_ref().is_some_and(|l| l.worker == worker);
+        let (seq, event, q) = inner.queued_mut(id)?;
+        let Some(q) = q.filter(|q| q.lease.as_ref().is_some_and(|l| l.worker == worker)) else {
+            return Ok(Ended::Ignored);
+        };
         let next = match end {
             AttemptEnd::Finished { .. } => AsyncStatus::Finished,
             AttemptEnd::Failed { .. } | AttemptEnd::Abandoned { .. } => AsyncStatus::Failed,
             AttemptEnd::Retry { .. } | AttemptEnd::Released => AsyncStatus::Running,
         };
-        if !holds || !event.status.can_become(next) {
+        if !event.status.can_become(next) {
             return Ok(Ended::Ignored);
         }
         q.lease = None;
@@ -212,6 +211,9 @@ impl AsyncQueue for MemoryStore {
             }
         }
         event.status = next;
+        if next.has_ended() {
+            inner.queued.remove(&seq);
+        }
         Ok(Ended::Now(next))
     }
 
@@ -222,14 +224,18 @@ impl AsyncQueue for MemoryStore {
         now: OffsetDateTime,
     ) -> Result<Termination, StoreError> {
         let mut inner = self.lock();
-        let (_, event, q) = inner.queued_mut(id)?;
+        let (seq, event, q) = inner.queued_mut(id)?;
         if !event.status.can_become(AsyncStatus::Aborted) {
             return Ok(Termination::AlreadyEnded(event.status));
         }
-        let held_by = q.lease.take().filter(|l| l.until > now).map(|l| l.worker);
+        let held_by = q
+            .and_then(|q| q.lease.take())
+            .filter(|l| l.until > now)
+            .map(|l| l.worker);
         event.status = AsyncStatus::Aborted;
         event.status_code = status_code;
         event.end_time = Some(now);
+        inner.queued.remove(&seq);
         Ok(Termination::Aborted { held_by })
     }
 
@@ -245,36 +251,26 @@ impl AsyncQueue for MemoryStore {
     fn list_async(&self, q: &AsyncQuery) -> Result<(u64, Vec<AsyncEvent>), StoreError> {
         q.validate()?;
         let inner = self.lock();
-        let mut hits: Vec<(u64, &AsyncEvent)> = inner
+        let hits = inner
             .events
             .iter()
             .filter(|(_, e)| q.matches(e))
-            .map(|(s, e)| (*s, e))
-            .collect();
-        hits.sort_by(|(sa, a), (sb, b)| q.compare(a, b).then(q.order.apply(sa.cmp(sb))));
-        let total = hits.len() as u64;
-        let page = hits
-            .into_iter()
-            .skip(q.offset as usize)
-            .take(q.limit as usize)
-            .map(|(_, e)| e.clone())
-            .collect();
-        Ok((total, page))
+            .map(|(s, e)| (*s, e));
+        Ok(page(
+            hits,
+            |a, b| q.compare(a, b),
+            q.order,
+            q.offset,
+            q.limit,
+        ))
     }
 
     fn pending(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let inner = self.lock();
         Ok(inner
-            .events
-            .iter()
-            .filter(|(_, e)| e.status == AsyncStatus::Running)
-            .filter(|(seq, _)| {
-                inner
-                    .queued
-                    .get(seq)
-                    .and_then(|q| q.lease.as_ref())
-                    .is_none_or(|l| l.until <= now)
-            })
+            .queued
+            .values()
+            .filter(|q| q.lease.as_ref().is_none_or(|l| l.until <= now))
             .count() as u64)
     }
 
