@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
@@ -128,17 +128,10 @@ pub(crate) fn writer_loop(
         purge.step(&mut conn, &mut keys, &failed);
     }
     loop {
-        let first = if purge.enabled() {
-            match rx.recv_timeout(purge.due.saturating_duration_since(Instant::now())) {
-                Ok(m) => Some(m),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-        } else {
-            match rx.recv() {
-                Ok(m) => Some(m),
-                Err(_) => break,
-            }
+        let until = purge.enabled().then_some(purge.due);
+        let first = match next_message(&rx, until) {
+            Ok(m) => m,
+            Err(Disconnected) => break,
         };
         if let Some(first) = first {
             write_batch(&mut conn, &rx, first, &cfg, &mut keys, &mut purge, &failed);
@@ -151,6 +144,38 @@ pub(crate) fn writer_loop(
             purge.step(&mut conn, &mut keys, &failed);
             ticks.committed();
         }
+    }
+}
+
+/// How long the writer looks for the next message before it sleeps, after a batch: a
+/// caller that just got its answer often sends again at once, and catching its message
+/// without sleeping saves the two thread wake-ups of a hand-off (one caller enqueueing
+/// and finishing events in a loop: 3.9k events/s without it, 7.2k with it; 32 callers
+/// 18.1k and 22.6k, docs/performance.md).
+const WRITER_SPIN: Duration = Duration::from_micros(50);
+
+/// The writer's channel has no sender left: the store was dropped.
+struct Disconnected;
+
+/// The next message, looked for without sleeping for [`WRITER_SPIN`], then waited for
+/// until `until` (`None`: for ever); `Ok(None)` when `until` came first.
+fn next_message(rx: &Receiver<Msg>, until: Option<Instant>) -> Result<Option<Msg>, Disconnected> {
+    let spin_until = Instant::now() + WRITER_SPIN;
+    loop {
+        match rx.try_recv() {
+            Ok(m) => return Ok(Some(m)),
+            Err(TryRecvError::Disconnected) => return Err(Disconnected),
+            Err(TryRecvError::Empty) if Instant::now() < spin_until => std::hint::spin_loop(),
+            Err(TryRecvError::Empty) => break,
+        }
+    }
+    match until {
+        None => rx.recv().map(Some).map_err(|_| Disconnected),
+        Some(until) => match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(m) => Ok(Some(m)),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => Err(Disconnected),
+        },
     }
 }
 
