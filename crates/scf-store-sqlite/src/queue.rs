@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Transaction};
-use time::{OffsetDateTime, PrimitiveDateTime};
+use time::OffsetDateTime;
 
 use crate::convert::{from_micros, read_err, to_micros, write_err};
 use crate::rows::{collect, count, order_sql, row_to_event, where_clause};
@@ -126,18 +126,6 @@ fn functions_json(functions: &[FunctionRef]) -> String {
 
 const CLAIM_TICK: &str = "INSERT OR IGNORE INTO timer_ticks (trigger, tick) VALUES (?1, ?2)";
 
-/// `now + lease`, or the latest time there is when that is later; in µs as stored.
-fn lease_end(now: OffsetDateTime, lease: Duration) -> i64 {
-    time::Duration::try_from(lease)
-        .ok()
-        .and_then(|d| now.checked_add(d))
-        .map_or_else(|| to_micros(PrimitiveDateTime::MAX.assume_utc()), to_micros)
-}
-
-fn stored_time(us: i64, id: &str, field: &str) -> Result<OffsetDateTime, StoreError> {
-    from_micros(us, id, field)
-}
-
 /// What the lease-changing writes read of one event.
 struct Held {
     row: i64,
@@ -220,7 +208,7 @@ fn claim_in(
     now: OffsetDateTime,
 ) -> Result<Vec<Claim>, StoreError> {
     let now_us = to_micros(now);
-    let until_us = lease_end(now, lease);
+    let until_us = to_micros(Lease::end(now, lease));
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let what = || format!("claiming async events for {worker}");
     tx.execute_batch("SAVEPOINT scf_claim")
@@ -246,7 +234,7 @@ fn claim_in(
                 found.push((ev, id, lease_worker, failures));
             }
         }
-        let until = stored_time(until_us, "(lease)", "lease_until")?;
+        let until = from_micros(until_us, "(lease)", "lease_until")?;
         let mut take = tx
             .prepare_cached(TAKE_LEASE)
             .map_err(|e| write_err(what(), e))?;
@@ -296,11 +284,11 @@ fn renew_in(
     if h.status.has_ended() || h.worker.as_deref() != Some(worker) {
         return Ok(Renewal::Lost);
     }
-    let until_us = lease_end(now, lease);
+    let until_us = to_micros(Lease::end(now, lease));
     tx.prepare_cached(RENEW)
         .and_then(|mut st| st.execute(params![h.row, until_us]))
         .map_err(|e| write_err(format!("renewing the lease of async event {id}"), e))?;
-    Ok(Renewal::Held(stored_time(until_us, id, "lease_until")?))
+    Ok(Renewal::Held(from_micros(until_us, id, "lease_until")?))
 }
 
 fn end_attempt_in(
@@ -449,7 +437,7 @@ impl AsyncQueue for SqliteStore {
             .prepare_cached(NEXT_DUE)
             .and_then(|mut st| st.query_row([], |r| r.get(0)))
             .map_err(|e| read_err("the next due async event", e))?;
-        due.map(|us| stored_time(us, "(the next due async event)", "next_attempt_at"))
+        due.map(|us| from_micros(us, "(the next due async event)", "next_attempt_at"))
             .transpose()
     }
 

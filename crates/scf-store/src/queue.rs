@@ -78,6 +78,17 @@ pub struct Lease {
     pub until: OffsetDateTime,
 }
 
+impl Lease {
+    /// When a lease of `lease` taken at `now` runs out: `now + lease`, or the end of the
+    /// calendar when that is later (every store computes it so).
+    pub fn end(now: OffsetDateTime, lease: Duration) -> OffsetDateTime {
+        time::Duration::try_from(lease)
+            .ok()
+            .and_then(|d| now.checked_add(d))
+            .unwrap_or(time::PrimitiveDateTime::MAX.assume_utc())
+    }
+}
+
 /// An event a worker claimed: it is to run attempt [`retry_num`](Self::retry_num).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claim {

@@ -49,14 +49,6 @@ pub(super) struct Ticks {
     order: VecDeque<(String, OffsetDateTime)>,
 }
 
-/// `now + lease`, saturating at the end of the calendar.
-fn lease_end(now: OffsetDateTime, lease: Duration) -> OffsetDateTime {
-    time::Duration::try_from(lease)
-        .ok()
-        .and_then(|d| now.checked_add(d))
-        .unwrap_or(time::PrimitiveDateTime::MAX.assume_utc())
-}
-
 impl Inner {
     /// The sequence number and event of `id`, and its queue state: there is one exactly
     /// while the event is `RUNNING` (so that the queue's reads visit only those).
@@ -105,7 +97,7 @@ impl AsyncQueue for MemoryStore {
             })
             .collect();
         due.sort_unstable();
-        let until = lease_end(now, lease);
+        let until = Lease::end(now, lease);
         let mut claims = Vec::new();
         for (_, _, seq) in due.into_iter().take(limit) {
             let (Some(event), Some(q)) = (inner.events.get_mut(&seq), inner.queued.get_mut(&seq))
@@ -159,7 +151,7 @@ impl AsyncQueue for MemoryStore {
         Ok(match (event.status, q.and_then(|q| q.lease.as_mut())) {
             (AsyncStatus::Aborted, _) => Renewal::Terminated,
             (AsyncStatus::Running, Some(held)) if held.worker == worker => {
-                held.until = lease_end(now, lease);
+                held.until = Lease::end(now, lease);
                 Renewal::Held(held.until)
             }
             _ => Renewal::Lost,
