@@ -158,12 +158,6 @@ pub struct InvokerConfig {
     /// Largest `RetMsg` in bytes; a bigger return value ends the invocation with 407.
     /// Default 6 MB.
     pub max_response_bytes: usize,
-    /// Whether [`Invoker::new`](crate::Invoker::new) installs scf-logs' capture as the
-    /// global `tracing` subscriber and `log` logger (each only if none is set yet), so that
-    /// what handlers log lands in their invocation's log. Default `true`. Set it to
-    /// `false` when you install your own subscriber, and add
-    /// [`CaptureLayer`](scf_logs::CaptureLayer) to it.
-    pub install_log_capture: bool,
 }
 
 /// The default [`InvokerConfig::worker_id`]: host name, process id, random suffix.
@@ -197,7 +191,6 @@ impl Default for InvokerConfig {
             max_sync_event_bytes: MAX_SYNC_EVENT_BYTES,
             max_async_event_bytes: MAX_ASYNC_EVENT_BYTES,
             max_response_bytes: MAX_RESPONSE_BYTES,
-            install_log_capture: true,
         }
     }
 }

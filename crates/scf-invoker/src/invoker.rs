@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Once, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use scf_context::{CancelReason, Cancellation, ConfigError, FunctionConfig};
@@ -63,8 +63,6 @@ pub struct ShutdownReport {
     pub cancelled: usize,
 }
 
-static INSTALL_CAPTURE: Once = Once::new();
-
 impl Invoker {
     /// An invoker on the current tokio runtime (call it inside one).
     ///
@@ -80,11 +78,6 @@ impl Invoker {
     pub fn with_handle(config: InvokerConfig, handle: Handle) -> Result<Self, InvokerConfigError> {
         config.validate()?;
         check_timers(&handle)?;
-        if config.install_log_capture {
-            INSTALL_CAPTURE.call_once(|| {
-                scf_logs::capture::install_detailed();
-            });
-        }
         let functions = Arc::new(RwLock::new(Functions::default()));
         let runner = Arc::new(Runner {
             pool: Pool::new(config.thread_pool.clone()),

@@ -17,10 +17,20 @@
 //!
 //! Every attempt's log follows SCF's framing (`START`, the function's own lines, `Response`
 //! or `ERROR`, `END`, `Report`) and is recorded in the store. What a handler logs through
-//! `tracing` or `log` lands in its own invocation's log, even with many invocations on a
+//! `tracing` lands in its own invocation's log, even with many invocations on a
 //! multi-threaded runtime (scf-logs' capture, set for each poll of the handler's future,
 //! and on the handler's extra threads through
 //! [`Context::wrap_thread_task`](scf_context::Context::wrap_thread_task)).
+//!
+//! The invoker installs nothing global: no `tracing` subscriber, no `log` logger, and
+//! `log`'s max level stays the application's. The capture is a `tracing` dispatcher made
+//! current only while the handler is polled, which passes every event on to the
+//! application's own subscriber, so the application may call
+//! `tracing_subscriber::fmt::init()` (or anything else) before or after
+//! [`Invoker::new`], and its output keeps every line its functions log. `log` records are
+//! captured when the application bridges `log` into `tracing` (`fmt::init()` does), or
+//! after one call to `scf_logs::capture_log_crate()` in an application that does not
+//! (see [`scf_logs::capture`]).
 //!
 //! Refusals before a function runs are [`InvokeError`]s (unknown function 435 or
 //! qualifier 442, event over 6 MB sync / 128 KB async 406, event not JSON 400,

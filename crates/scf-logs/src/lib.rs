@@ -21,8 +21,10 @@
 //! - `serde`, `serde_json`: the JSON shapes of [`LogRecord`].
 //! - `time`: record and event timestamps and their API formats.
 //! - `thiserror`: [`ParseValueError`].
-//! - `tracing`, `tracing-subscriber` (registry only): [`CaptureLayer`].
-//! - `log`: [`CaptureLogger`].
+//! - `tracing`, `tracing-core` (for `span::Current`): the capture dispatcher, made current only inside a capture scope (see
+//!   [`capture`](mod@capture): nothing global is installed).
+//! - `log`: [`CaptureLogger`]; `tracing-log` (its `log` → `tracing` bridge only):
+//!   [`capture_log_crate`], the opt-in for applications that do not bridge `log` themselves.
 //!
 //! # Example
 //!
@@ -32,9 +34,9 @@
 //!
 //! let buffer = LogBuffer::new("req-1");
 //! buffer.in_scope(|| {
-//!     // With `scf_logs::capture::install()` done, `tracing::info!` and
-//!     // `log::info!` land here too.
-//!     LogBuffer::current().unwrap().push_line("INFO", "hello");
+//!     // `tracing` events land here with nothing installed (and still reach the
+//!     // application's subscriber); `log` records too once they are bridged.
+//!     tracing::info!("hello");
 //! });
 //! assert!(buffer.text().ends_with("\treq-1\t[INFO]\thello"));
 //!
@@ -51,6 +53,6 @@ pub mod error;
 pub mod framing;
 pub mod record;
 
-pub use capture::{capture, install, CaptureLayer, CaptureLogger, Captured, LogBuffer};
+pub use capture::{capture, capture_log_crate, CaptureLogger, Captured, LogBuffer};
 pub use error::ParseValueError;
 pub use record::{InvocationType, LogRecord};

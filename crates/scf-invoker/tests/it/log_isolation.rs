@@ -12,7 +12,11 @@ use scf_handler::{handler_fn, FunctionError};
 use scf_invoker::{InvokeRequest, LogType};
 use serde_json::Value;
 
+/// A handler that logs through `tracing`, `log` (bridged into `tracing` by the one opt-in
+/// call an application without a `log` bridge of its own makes) and an extra thread.
 fn chatty() -> impl scf_handler::Handler {
+    // Err when a test of this process bridged `log` already.
+    let _ = scf_logs::capture_log_crate();
     handler_fn(|event: Value, ctx: Context| async move {
         let me = event["me"].as_u64().unwrap_or(0);
         for step in 0..5 {

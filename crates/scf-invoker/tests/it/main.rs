@@ -12,6 +12,7 @@ mod concurrency_limit;
 mod config;
 mod cooperative;
 mod functions;
+mod host_subscriber;
 mod init_time;
 mod kill9;
 mod log_framing;

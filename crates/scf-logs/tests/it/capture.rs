@@ -6,14 +6,15 @@ use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, Once};
 use std::task::{Context, Poll, Wake, Waker};
 
-use scf_logs::capture::{self, install_detailed, CaptureLogger, Installed};
+use scf_logs::capture::{capture_log_crate, CaptureLogger};
 use scf_logs::framing::MAX_LINE_BYTES;
 use scf_logs::LogBuffer;
 
 fn setup() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let _ = capture::install();
+        // `log` records reach `tracing` (and so the capture) through the opt-in bridge.
+        capture_log_crate().unwrap();
     });
 }
 
@@ -296,15 +297,116 @@ fn take_empties_the_buffer_and_text_joins_lines() {
 }
 
 #[test]
-fn install_again_reports_that_something_is_already_installed() {
+fn capture_log_crate_a_second_time_fails_and_changes_nothing() {
     setup();
-    let again: Installed = install_detailed();
-    assert!(!again.tracing && !again.log);
-    assert!(!capture::install());
+    assert!(capture_log_crate().is_err());
+    let buf = LogBuffer::new("r");
+    buf.in_scope(|| log::info!("still captured"));
+    assert_eq!(messages(&buf), ["still captured"]);
 }
 
 #[test]
-fn capture_logger_forwards_records_outside_scopes_to_its_inner_logger() {
+fn tracing_events_are_captured_with_no_subscriber_installed_anywhere() {
+    // No setup(): nothing global, no `log` bridge.
+    let buf = LogBuffer::new("r");
+    buf.in_scope(|| tracing::warn!(n = 1, "plain tracing"));
+    assert_eq!(messages(&buf), ["plain tracing n=1"]);
+}
+
+/// A `MakeWriter` for `tracing_subscriber::fmt` that keeps what it is given.
+#[derive(Clone, Default)]
+struct Written(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Written {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Written {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+fn app_subscriber(out: &Written) -> impl tracing::Subscriber + Send + Sync {
+    let out = out.clone();
+    tracing_subscriber::fmt()
+        .with_writer(move || out.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish()
+}
+
+#[test]
+fn the_application_subscriber_sees_every_captured_line_and_its_spans() {
+    let out = Written::default();
+    let buf = LogBuffer::new("r");
+    tracing::subscriber::with_default(app_subscriber(&out), || {
+        tracing::info!("app before");
+        buf.in_scope(|| {
+            let span = tracing::info_span!("handler_span", id = 7);
+            let _entered = span.enter();
+            tracing::info!("function line");
+            tracing::debug!("function debug line");
+        });
+        tracing::info!("app after");
+    });
+    let text = out.text();
+    assert!(
+        text.contains("app before") && text.contains("app after"),
+        "{text}"
+    );
+    assert!(
+        text.contains("handler_span{id=7}: ") && text.contains("function line"),
+        "{text}"
+    );
+    // The application's filter (INFO) decides what it is shown; the capture keeps all.
+    assert!(!text.contains("function debug line"), "{text}");
+    assert_eq!(messages(&buf), ["function line", "function debug line"]);
+}
+
+#[test]
+fn a_span_made_in_a_scope_and_dropped_after_it_goes_back_to_the_application() {
+    let out = Written::default();
+    let buf = LogBuffer::new("r");
+    tracing::subscriber::with_default(app_subscriber(&out), || {
+        let span = buf.in_scope(|| tracing::info_span!("kept"));
+        span.in_scope(|| tracing::info!("outside the capture scope"));
+        drop(span);
+    });
+    assert!(out.text().contains("kept: "), "{}", out.text());
+    assert!(out.text().contains("outside the capture scope"));
+    assert!(buf.lines().is_empty());
+}
+
+#[test]
+fn a_future_captured_on_pool_threads_reaches_the_threads_default_too() {
+    // Worker threads have no subscriber of their own; the scope forwards to the thread's
+    // current dispatcher (none here), and the capture still works on every thread.
+    let buffers: Vec<LogBuffer> = (0..8).map(|i| LogBuffer::new(format!("p{i}"))).collect();
+    let futures: Vec<BoxFut> = buffers
+        .iter()
+        .map(|buf| {
+            Box::pin(buf.scope(async {
+                tracing::info!("one");
+                YieldNow(false).await;
+                tracing::info!("two");
+            })) as BoxFut
+        })
+        .collect();
+    run_on_threads(futures, 3);
+    for buf in &buffers {
+        assert_eq!(messages(buf), ["one", "two"]);
+    }
+}
+
+#[test]
+fn capture_logger_captures_inside_scopes_and_forwards_every_record_to_its_inner_logger() {
     #[derive(Default)]
     struct Counter(Arc<Mutex<Vec<String>>>);
     impl log::Log for Counter {
@@ -330,6 +432,6 @@ fn capture_logger_forwards_records_outside_scopes_to_its_inner_logger() {
     record("outside");
     let buf = LogBuffer::new("r");
     buf.in_scope(|| record("inside"));
-    assert_eq!(*seen.lock().unwrap(), ["outside"]);
+    assert_eq!(*seen.lock().unwrap(), ["outside", "inside"]);
     assert_eq!(messages(&buf), ["inside"]);
 }
