@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use scf_handler::FunctionStatus;
+use scf_handler::{FunctionError, FunctionStatus};
 use scf_logs::{InvocationType, ParseValueError};
 use serde_json::{json, Value};
 
@@ -233,6 +233,14 @@ pub struct InvokeResponse {
     pub return_value: Option<Value>,
     /// `ErrMsg`: empty on success, the SCF error JSON on failure.
     pub err_msg: String,
+    /// On failure, the failure itself, as fields: its status
+    /// ([`FunctionError::status`]), error type ([`FunctionError::error_type`]: the Rust
+    /// error's short type name, `panic`, `InvalidEvent`, `TimeLimitExceeded`…), message
+    /// ([`FunctionError::message`]) and trace ([`FunctionError::stack_trace`]), so that a
+    /// caller need not parse them back out of the SCF JSON in `err_msg`, which is made
+    /// from it ([`FunctionError::to_scf_json`]). `None` on success and for an accepted
+    /// async event.
+    pub error: Option<FunctionError>,
     /// `Log`: the last 4 KB of the run log with `LogType::Tail`, else empty.
     pub log: String,
     /// `MemUsage` in bytes; see [`mem_source`](Self::mem_source) for how it was measured.
@@ -257,6 +265,7 @@ impl InvokeResponse {
             ret_msg: String::new(),
             return_value: None,
             err_msg: String::new(),
+            error: None,
             log: String::new(),
             mem_usage_bytes: 0,
             mem_source: MemSource::Unavailable,

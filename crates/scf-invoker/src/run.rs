@@ -203,16 +203,22 @@ impl Runner {
         for line in scope.buffer.take() {
             framer.user_line(&line);
         }
-        let (status, ret_msg, return_value, err_msg) = match result {
+        let (status, ret_msg, return_value, err_msg, error) = match result {
             Ok((text, value)) => {
                 framer.response(&text);
-                (FunctionStatus::Success, text, Some(value), String::new())
+                (
+                    FunctionStatus::Success,
+                    text,
+                    Some(value),
+                    String::new(),
+                    None,
+                )
             }
             Err(error) => {
                 let json = serde_json::to_string(&error.to_scf_json(&request_id))
                     .unwrap_or_else(|_| error.to_string());
                 framer.error(&json);
-                (error.status(), json.clone(), None, json)
+                (error.status(), json.clone(), None, json, Some(error))
             }
         };
         let log = framer.finish(&Report {
@@ -227,6 +233,7 @@ impl Runner {
             ret_msg: ret_msg.clone(),
             return_value,
             err_msg,
+            error,
             log: if opts.log_tail {
                 framing::tail(&log, framing::TAIL_BYTES).to_string()
             } else {

@@ -24,6 +24,7 @@ mod queue_full;
 mod recover;
 mod shutdown;
 mod statuses;
+mod structured_errors;
 mod sync_invoke;
 mod terminate;
 mod timeout;
