@@ -3,9 +3,10 @@
 //!
 //! Run with `cargo run -p scf-invoker --example embed`.
 
-use scf_context::{Context, FunctionConfig};
-use scf_handler::{handler_fn, FunctionError};
-use scf_invoker::{InvokeRequest, Invoker, InvokerConfig, LogType};
+use scf_invoker::{
+    handler_fn, Context, FunctionConfig, FunctionError, InvokeRequest, Invoker, InvokerConfig,
+    LogType,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -34,6 +35,9 @@ async fn register(event: NewUser, _ctx: Context) -> Result<(), UserNameAlreadyEx
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // This program bridges `log` into nothing else, so it opts in for `register`'s
+    // `log::warn!` to reach its SCF log (`tracing` lines need no set-up).
+    scf_invoker::capture_log_crate()?;
     let invoker = Invoker::new(InvokerConfig::default())?;
     invoker.add_function(FunctionConfig::new("echo"), handler_fn(echo))?;
     invoker.add_function(FunctionConfig::new("register"), handler_fn(register))?;

@@ -89,30 +89,58 @@
 //!    `/proc/self/status` (Linux), sampled at most every 100 ms: the whole host's memory.
 //! 4. [`MemSource::Unavailable`]: 0 where none of those exists.
 //!
+//! # One dependency
+//!
+//! An embedder of native handlers needs this crate (and the tokio runtime it runs on)
+//! only: what a function is ([`Context`], [`FunctionConfig`], [`Handler`],
+//! [`handler_fn`], [`blocking_fn`], [`FunctionError`]…), where records go
+//! ([`LogStore`], [`AsyncQueue`], [`MemoryStore`]…) and the `log` opt-in
+//! ([`capture_log_crate`]) are re-exported at the root, and the crates they come from as
+//! modules ([`scf_context`](mod@scf_context), [`scf_handler`](mod@scf_handler),
+//! [`scf_logs`](mod@scf_logs), [`scf_store`](mod@scf_store)) for the rest, with
+//! [`serde_json`](mod@serde_json) for events.
+//!
 //! # Example
 //!
 //! ```
-//! use scf_context::{Context, FunctionConfig};
-//! use scf_handler::{handler_fn, FunctionError};
-//! use scf_invoker::{InvokeRequest, Invoker, InvokerConfig, LogType};
-//! use serde_json::{json, Value};
+//! use scf_invoker::serde_json::Value;
+//! use scf_invoker::{
+//!     handler_fn, Context, FunctionConfig, FunctionError, InvokeRequest, Invoker,
+//!     InvokerConfig, LogType, MemoryStore,
+//! };
+//! use std::sync::Arc;
 //!
-//! async fn echo(event: Value, _ctx: Context) -> Result<Value, FunctionError> {
-//!     tracing::info!("got {event}");
+//! async fn echo(event: Value, ctx: Context) -> Result<Value, FunctionError> {
+//!     tracing::info!("got {event} in {}", ctx.function_name);
 //!     Ok(event)
+//! }
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! #[error("user name {0} already exists")]
+//! struct UserNameAlreadyExistsException(String);
+//!
+//! async fn register(event: Value, _ctx: Context) -> Result<(), UserNameAlreadyExistsException> {
+//!     Err(UserNameAlreadyExistsException(event["username"].to_string()))
 //! }
 //!
 //! # let rt = tokio::runtime::Runtime::new().unwrap();
 //! # rt.block_on(async {
-//! let invoker = Invoker::new(InvokerConfig::default())?;
+//! let store = Arc::new(MemoryStore::default());
+//! let invoker = Invoker::new(InvokerConfig::default().with_store(store))?;
 //! invoker.add_function(FunctionConfig::new("echo"), handler_fn(echo))?;
+//! invoker.add_function(FunctionConfig::new("register"), handler_fn(register))?;
 //!
 //! let request = InvokeRequest::new("echo", r#"{"key":"abctest"}"#).with_log_type(LogType::Tail);
 //! let response = invoker.invoke(request).await?;
 //! assert_eq!(response.status.code(), 200);
 //! assert_eq!(response.ret_msg, r#"{"key":"abctest"}"#);
 //! assert!(response.log.starts_with("START RequestId:"));
-//! assert!(response.log.contains("[INFO]\tgot {\"key\":\"abctest\"}"));
+//! assert!(response.log.contains("[INFO]\tgot {\"key\":\"abctest\"} in echo"));
+//!
+//! let failed = invoker.invoke(InvokeRequest::new("register", r#"{"username":"alice"}"#)).await?;
+//! let error = failed.error.expect("a failure carries its error");
+//! assert_eq!(error.error_type(), "UserNameAlreadyExistsException");
+//! assert_eq!(error.status().code(), 430);
 //!
 //! let missing = invoker.invoke(InvokeRequest::new("nope", "{}")).await.unwrap_err();
 //! assert_eq!(missing.status().code(), 435);
@@ -149,3 +177,23 @@ pub use request::{
     INVOKE_RESULT_SUCCESS,
 };
 pub use scf_logs::InvocationType;
+
+// What an embedder of native handlers needs, so that this crate is its one dependency.
+pub use scf_context::{
+    CancelReason, Cancellation, ConfigError, Context, FunctionConfig, RetryConfig,
+};
+pub use scf_handler::{
+    blocking_fn, cooperative, handler_fn, FunctionError, FunctionStatus, Handler, ScfErrorJson,
+    SharedHandler,
+};
+pub use scf_logs::{capture_log_crate, CaptureLogger, LogRecord};
+pub use scf_store::{
+    AsyncEvent, AsyncQuery, AsyncQueue, AsyncStatus, LogPage, LogQuery, LogStore, MemoryStore,
+    StoreError,
+};
+// The crates themselves, for everything else they offer.
+pub use scf_context;
+pub use scf_handler;
+pub use scf_logs;
+pub use scf_store;
+pub use serde_json;
