@@ -30,7 +30,7 @@
 //! [`Invoker::new`], and its output keeps every line its functions log. `log` records are
 //! captured when the application bridges `log` into `tracing` (`fmt::init()` does), or
 //! after one call to `scf_logs::capture_log_crate()` in an application that does not
-//! (see [`scf_logs::capture`]).
+//! (see [`scf_logs::capture`](mod@scf_logs::capture)).
 //!
 //! Refusals before a function runs are [`InvokeError`]s (unknown function 435 or
 //! qualifier 442, event over 6 MB sync / 128 KB async 406, event not JSON 400,
