@@ -1,15 +1,15 @@
 //! The invoker of scf-rs: runs Tencent Cloud SCF functions the way the platform does.
 //!
-//! An [`Invoker`] holds functions, each a [`FunctionConfig`](scf_context::FunctionConfig)
-//! plus a [`Handler`](scf_handler::Handler), keyed by namespace, name and qualifier
+//! An [`Invoker`] holds functions, each a [`FunctionConfig`]
+//! plus a [`Handler`], keyed by namespace, name and qualifier
 //! (`$LATEST` by default). It runs them:
 //!
 //! - **sync** (`RequestResponse`): [`Invoker::invoke`] resolves with `Invoke`'s result
 //!   ([`InvokeResponse`]: `RetMsg`, `ErrMsg`, `Log`, `MemUsage`, `Duration`,
 //!   `BillDuration`, `FunctionRequestId`, `InvokeResult`, and the function status);
 //! - **async** (`Event`): the call returns the request id once the event is stored
-//!   durably in the [`LogStore`](scf_store::LogStore) and queued; workers run it, retry it
-//!   after a function error per the function's [`RetryConfig`](scf_context::RetryConfig)
+//!   durably in the [`LogStore`] and queued; workers run it, retry it
+//!   after a function error per the function's [`RetryConfig`]
 //!   (each attempt logged with its `RetryNum`; none starts past its `MsgTTL`), and track
 //!   its status (`RUNNING`, `FINISHED`, `FAILED`, `ABORTED`). [`Invoker::terminate`] aborts one;
 //!   [`Invoker::recover`] re-runs the events a crash left unfinished. The queue is
