@@ -155,6 +155,8 @@ fn the_core_crates_pull_in_no_async_runtime_http_or_sqlite() {
         ("scf-event", RUNTIME_HTTP_SQLITE),
         ("scf-context", RUNTIME_HTTP_SQLITE),
         ("scf-handler", RUNTIME_HTTP_SQLITE),
+        // the function side of HTTP: `http` and `tower-service`, the service brings its runtime
+        ("scf-http-handler", RUNTIME_HTTP_SQLITE),
         // the storage interface and log capture: no C build, no runtime
         ("scf-logs", RUNTIME_HTTP_SQLITE),
         ("scf-store", RUNTIME_HTTP_SQLITE),
