@@ -40,3 +40,8 @@ pub use config::{
 };
 pub use context::{Context, ThreadHook, ThreadTask};
 pub use report::{HostReport, ReportHook};
+
+// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -52,6 +52,22 @@
 //! # }
 //! # Ok::<(), serde_json::Error>(())
 //! ```
+//!
+//! # Features
+//!
+//! One feature per trigger, all on by default; with `default-features = false` and the
+//! triggers you read, only those (and their dependencies) are compiled.
+//!
+//! | feature | what it adds | extra dependencies |
+//! | --- | --- | --- |
+//! | `apigw` | [`ApiGatewayRequest`], [`ApiGatewayResponse`] (API Gateway trigger) | `base64` |
+//! | `timer` | [`TimerEvent`] | |
+//! | `cos` | [`CosEvent`] (object storage) | |
+//! | `cmq` | [`CmqEvent`] (CMQ topic) | |
+//! | `ckafka` | [`CkafkaEvent`] | |
+//! | `cls` | [`ClsEvent`], [`ClsLogs`] (log service; gzip + Base64 `data`) | `base64`, `flate2` |
+//! | `clb` | [`ClbRequest`], [`ClbResponse`] (load balancer) | `base64` |
+//! | `mps` | [`MpsEvent`] (media processing workflow) | |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod headers;
@@ -139,3 +155,8 @@ pub use mps::{
     MediaProcessResult, MpsAudioStream, MpsCosInputInfo, MpsEvent, MpsInputInfo, MpsMetaData,
     MpsVideoStream, WorkflowTaskEvent,
 };
+
+// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -62,3 +62,8 @@ pub use json::{to_json_value, ReturnValueError};
 pub use registry::{LookupError, Registry};
 pub use spec::{HandlerSpec, HandlerSpecError};
 pub use status::FunctionStatus;
+
+// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -197,3 +197,8 @@ pub use scf_handler;
 pub use scf_logs;
 pub use scf_store;
 pub use serde_json;
+
+// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -56,3 +56,8 @@ pub mod record;
 pub use capture::{capture, capture_log_crate, CaptureLogger, Captured, LogBuffer};
 pub use error::ParseValueError;
 pub use record::{InvocationType, LogRecord};
+
+// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

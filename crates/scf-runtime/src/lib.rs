@@ -167,3 +167,8 @@ fn context_from(config: &RuntimeConfig, headers: &HeaderMap) -> Context {
     let request_id = header(headers, "request_id").unwrap_or_default();
     Context::new(&function, request_id)
 }
+
+// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
