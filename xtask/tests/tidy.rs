@@ -403,7 +403,10 @@ fn every_published_crate_has_a_readme_keywords_categories_and_docs_rs_metadata()
         }
         for key in ["keywords", "categories"] {
             let n = p[key].as_array().map_or(0, Vec::len);
-            assert!((1..=5).contains(&n), "{name} must have 1 to 5 {key}, has {n}");
+            assert!(
+                (1..=5).contains(&n),
+                "{name} must have 1 to 5 {key}, has {n}"
+            );
         }
         let docs_rs = &p["metadata"]["docs"]["rs"];
         assert!(
