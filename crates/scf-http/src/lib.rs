@@ -108,15 +108,16 @@ pub mod api;
 pub mod apigw;
 pub mod auth;
 pub mod error;
+mod limits;
 mod metrics;
 mod server;
 mod service;
 
 pub use auth::Credentials;
 pub use error::{ApiError, ErrorCode};
+pub use limits::{Limits, MAX_API_BODY_BYTES};
 pub use metrics::{Metrics, DURATION_BUCKETS};
 pub use server::{
-    Limits, Listen, RunningServer, Server, ServerConfig, ServerError, Serves, ShutdownHandle,
-    MAX_API_BODY_BYTES,
+    Listen, RunningServer, Server, ServerConfig, ServerError, Serves, ShutdownHandle,
 };
 pub use service::{ResponseBody, ScfService, FUNCTION_REQUEST_ID_HEADER};
