@@ -104,20 +104,41 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "api")]
 pub mod api;
 pub mod apigw;
+#[cfg(feature = "api")]
 pub mod auth;
+pub mod body;
+#[cfg(feature = "api")]
 pub mod error;
 mod limits;
+#[cfg(any(feature = "api", feature = "gateway"))]
 mod metrics;
+pub mod peer;
+#[cfg(feature = "server")]
 mod server;
+#[cfg(any(feature = "api", feature = "gateway"))]
 mod service;
 
+#[cfg(feature = "api")]
 pub use auth::Credentials;
+pub use body::{BodyError, FUNCTION_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
+#[cfg(feature = "api")]
 pub use error::{ApiError, ErrorCode};
-pub use limits::{Limits, MAX_API_BODY_BYTES};
+pub use limits::{Limits, MAX_API_BODY_BYTES, MAX_GATEWAY_BODY_BYTES};
+#[cfg(any(feature = "api", feature = "gateway"))]
 pub use metrics::{Metrics, DURATION_BUCKETS};
+pub use peer::PeerAddr;
+#[cfg(feature = "server")]
 pub use server::{
     Listen, RunningServer, Server, ServerConfig, ServerError, Serves, ShutdownHandle,
 };
-pub use service::{ResponseBody, ScfService, FUNCTION_REQUEST_ID_HEADER};
+#[cfg(feature = "api")]
+pub use service::ApiService;
+#[cfg(feature = "gateway")]
+pub use service::GatewayService;
+#[cfg(feature = "server")]
+pub use service::ScfService;
+#[cfg(any(feature = "api", feature = "gateway"))]
+pub use service::{HealthService, MetricsService, ResponseBody};

@@ -27,15 +27,30 @@ pub struct Limits {
 /// The largest body of a TC3-signed POST: 10 MB.
 pub const MAX_API_BODY_BYTES: u64 = 10 * 1024 * 1024;
 
+/// The largest gateway request body: 6 MB, SCF's limit of a synchronous event
+/// (`scf_invoker::MAX_SYNC_EVENT_BYTES`, kept equal by a test).
+pub const MAX_GATEWAY_BODY_BYTES: u64 = 6 * 1024 * 1024;
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_api_body_bytes: MAX_API_BODY_BYTES,
-            max_gateway_body_bytes: scf_invoker::MAX_SYNC_EVENT_BYTES as u64,
+            max_gateway_body_bytes: MAX_GATEWAY_BODY_BYTES,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(60),
             max_connections: 1024,
             shutdown_grace: Duration::from_secs(30),
         }
+    }
+}
+
+#[cfg(all(test, feature = "gateway"))]
+mod tests {
+    #[test]
+    fn the_gateway_body_limit_is_the_invokers_sync_event_limit() {
+        assert_eq!(
+            super::MAX_GATEWAY_BODY_BYTES,
+            scf_invoker::MAX_SYNC_EVENT_BYTES as u64
+        );
     }
 }

@@ -9,9 +9,7 @@ use scf_event::{ApiGatewayRequest, QueryValue};
 use serde_json::{Map, Value};
 
 use super::route::{percent_decode, RouteMatch};
-
-/// The header API Gateway adds to the event and to its response with the request id.
-pub const REQUEST_ID_HEADER: &str = "x-api-requestid";
+use crate::body::REQUEST_ID_HEADER;
 
 /// Parses a raw query string the way API Gateway fills `queryString`: a repeated key
 /// becomes an array, a key without `=` becomes `true`; keys and values are

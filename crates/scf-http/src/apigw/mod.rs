@@ -5,6 +5,8 @@
 //! Gateway-level failures and their HTTP shape live in one place, [`GatewayError`].
 
 mod event;
+#[cfg(feature = "gateway")]
+mod outcome;
 mod route;
 
 use bytes::Bytes;
@@ -15,10 +17,11 @@ use serde_json::{json, Value};
 
 use scf_event::ApiGatewayResponse;
 
-pub use event::{build_event, build_event_json, parse_query, EventSource, REQUEST_ID_HEADER};
+pub use crate::body::{FUNCTION_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
+pub use event::{build_event, build_event_json, parse_query, EventSource};
+#[cfg(feature = "gateway")]
+pub use outcome::{invoke_outcome_response, invoke_request};
 pub use route::{PathTemplate, Route, RouteError, RouteMatch, RouteMethod, Routes, DEFAULT_STAGE};
-
-use crate::error::json_response;
 
 /// The body API Gateway answers with when a function's return value is not a valid
 /// integration response.
@@ -145,4 +148,15 @@ pub fn integration_response(value: &Value) -> Result<Response<Full<Bytes>>, Gate
         }
     }
     Ok(response)
+}
+
+/// A response with `status`, `Content-Type: application/json` and `body`.
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }

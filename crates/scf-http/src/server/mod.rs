@@ -10,16 +10,14 @@ use std::time::{Duration, Instant};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use scf_invoker::Invoker;
 
-use crate::auth::Verifier;
 use crate::metrics::Metrics;
-use crate::service::{ScfService, Shared};
+use crate::service::{ApiService, GatewayService, HealthService, MetricsService, ScfService};
 
 pub use config::{Listen, ServerConfig, ServerError, Serves};
 
@@ -125,19 +123,24 @@ impl Server {
                 return Err(ServerError::Limit { field });
             }
         }
-        let verifier =
-            (!config.credentials.is_empty()).then(|| Verifier::new(config.credentials.clone()));
+        let metrics = Arc::new(Metrics::new());
+        let api = ApiService::build(
+            invoker.clone(),
+            config.credentials.clone(),
+            config.limits.clone(),
+            metrics.clone(),
+        );
+        let gateway = GatewayService::new(invoker.clone(), config.routes.clone())
+            .with_limits(config.limits.clone())
+            .with_metrics(metrics.clone())
+            .with_service_id(config.service_id.clone());
         let service = ScfService {
-            shared: Arc::new(Shared {
-                invoker,
-                verifier,
-                routes: config.routes.clone(),
-                limits: config.limits.clone(),
-                metrics: Metrics::new(),
-                service_id: config.service_id.clone(),
-                ops_endpoints: config.ops_endpoints,
-                started: OffsetDateTime::now_utc(),
-            }),
+            api,
+            gateway,
+            health: HealthService::new(invoker.clone()),
+            metrics: MetricsService::new(metrics.clone(), invoker),
+            metrics_data: metrics,
+            ops_endpoints: config.ops_endpoints,
         };
         Ok(Self { config, service })
     }
@@ -383,7 +386,10 @@ async fn serve_connection(
     mut rx: watch::Receiver<bool>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 ) {
-    let svc = service_fn(move |request| service.clone().serve(request, peer, serves));
+    let svc = service_fn(move |request| {
+        let service = service.clone();
+        async move { Ok::<_, std::convert::Infallible>(service.call(request, peer, serves).await) }
+    });
     let conn = builder.serve_connection(TokioIo::new(stream), svc);
     tokio::pin!(conn);
     tokio::select! {

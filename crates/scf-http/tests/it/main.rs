@@ -14,8 +14,12 @@ mod apigw_event;
 mod apigw_invoke;
 mod apigw_response;
 mod apigw_routes;
+// Needs the `axum` feature (CI runs the tests with --all-features).
+#[cfg(feature = "axum")]
+mod axum_embedding;
 mod common;
 mod ops_endpoints;
+mod peer_rule;
 mod real_clients;
 mod server_signals;
 mod server_socket;
