@@ -21,7 +21,9 @@ pub use crate::body::{FUNCTION_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
 pub use event::{build_event, build_event_json, parse_query, EventSource};
 #[cfg(feature = "gateway")]
 pub use outcome::{invoke_outcome_response, invoke_request};
-pub use route::{PathTemplate, Route, RouteError, RouteMatch, RouteMethod, Routes, DEFAULT_STAGE};
+pub use route::{
+    PathKind, PathTemplate, Route, RouteError, RouteMatch, RouteMethod, Routes, DEFAULT_STAGE,
+};
 
 /// The body API Gateway answers with when a function's return value is not a valid
 /// integration response.

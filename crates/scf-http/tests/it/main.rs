@@ -13,6 +13,7 @@ mod api_protocol;
 mod apigw_event;
 mod apigw_invoke;
 mod apigw_response;
+mod apigw_route_priority;
 mod apigw_routes;
 // Needs the `axum` feature (CI runs the tests with --all-features).
 #[cfg(feature = "axum")]
