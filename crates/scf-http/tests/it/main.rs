@@ -18,6 +18,7 @@ mod apigw_routes;
 // Needs the `axum` feature (CI runs the tests with --all-features).
 #[cfg(feature = "axum")]
 mod axum_embedding;
+mod building_blocks;
 mod common;
 mod ops_endpoints;
 mod peer_rule;
