@@ -15,9 +15,11 @@ mod apigw_invoke;
 mod apigw_response;
 mod apigw_route_priority;
 mod apigw_routes;
-// Needs the `axum` feature (CI runs the tests with --all-features).
+// These two need the `axum` feature (CI runs the tests with --all-features).
 #[cfg(feature = "axum")]
 mod axum_embedding;
+#[cfg(feature = "axum")]
+mod axum_example;
 mod building_blocks;
 mod common;
 mod ops_endpoints;
@@ -26,3 +28,4 @@ mod real_clients;
 mod server_signals;
 mod server_socket;
 mod tc3_auth;
+mod tower_services;
