@@ -29,7 +29,7 @@ impl Serves {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Listen {
-    /// The address (port 0 picks a free port; see [`RunningServer::local_addrs`]).
+    /// The address (port 0 picks a free port; see [`RunningServer::local_addrs`](crate::RunningServer::local_addrs)).
     pub addr: SocketAddr,
     /// What it serves.
     pub serves: Serves,
@@ -42,7 +42,7 @@ impl Listen {
     }
 }
 
-/// Everything a [`Server`] is configured with.
+/// Everything a [`Server`](crate::Server) is configured with.
 ///
 /// ```
 /// use scf_http::{apigw::Route, Credentials, ServerConfig};
