@@ -178,6 +178,9 @@ impl ApiService {
             check_loopback_peer(&parts.extensions)?;
         }
         protocol::check_method_and_type(&parts)?;
+        // Hook for the front door's hardening (a later issue): the `Authorization` form,
+        // SecretId and timestamp can be checked here, before the body is read; only the
+        // signature itself needs the body's hash.
         let limit = self.shared.limits.max_api_body_bytes;
         if declared_length(&parts.headers).is_some_and(|n| n > limit) {
             return Err(ApiError::body_too_large(limit));
