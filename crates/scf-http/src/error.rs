@@ -9,13 +9,14 @@
 use std::fmt;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Response, StatusCode};
+use http::{Response, StatusCode};
 use http_body_util::Full;
 use serde::Serialize;
 
 use scf_handler::FunctionStatus;
 use scf_invoker::InvokeError;
 
+use crate::apigw::json_response;
 use crate::auth::AuthError;
 
 macro_rules! error_codes {
@@ -48,6 +49,9 @@ error_codes! {
     SignatureExpire = "AuthFailure.SignatureExpire";
     /// The signature does not match.
     SignatureFailure = "AuthFailure.SignatureFailure";
+    /// The request may not be made: without credentials, its peer is not a loopback
+    /// address (or is unknown).
+    UnauthorizedPeer = "AuthFailure.UnauthorizedOperation";
     /// The async event is not in a state that allows the operation (already finished).
     AsyncEventStatus = "FailedOperation.AsyncEventStatus";
     /// The function is not in a state that can run.
@@ -345,17 +349,6 @@ pub fn api_response<T: Serialize + ?Sized>(output: &T, request_id: &str) -> Resp
         .into_bytes(),
     };
     json_response(StatusCode::OK, body)
-}
-
-/// A response with `status`, `Content-Type: application/json` and `body`.
-pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
 }
 
 /// A message as a sentence: first letter upper-case, ending in a full stop.

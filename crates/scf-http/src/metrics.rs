@@ -49,6 +49,8 @@ impl Drop for InFlight<'_> {
 }
 
 /// Which endpoint a request was served by, for `scf_http_requests_total`.
+// With one of the two features, the other endpoint's variant is never built.
+#[cfg_attr(not(all(feature = "api", feature = "gateway")), allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Endpoint {
     Api,

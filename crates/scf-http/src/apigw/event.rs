@@ -9,9 +9,7 @@ use scf_event::{ApiGatewayRequest, QueryValue};
 use serde_json::{Map, Value};
 
 use super::route::{percent_decode, RouteMatch};
-
-/// The header API Gateway adds to the event and to its response with the request id.
-pub const REQUEST_ID_HEADER: &str = "x-api-requestid";
+use crate::body::REQUEST_ID_HEADER;
 
 /// Parses a raw query string the way API Gateway fills `queryString`: a repeated key
 /// becomes an array, a key without `=` becomes `true`; keys and values are
@@ -173,7 +171,7 @@ pub fn build_event_json(matched: &RouteMatch<'_>, source: EventSource<'_>) -> Va
 
     let mut context = Map::new();
     context.insert("serviceId".into(), source.service_id.into());
-    context.insert("path".into(), route.path.as_str().into());
+    context.insert("path".into(), route.path.path().into());
     context.insert("httpMethod".into(), route.method.as_str().into());
     context.insert("requestId".into(), source.request_id.into());
     context.insert("identity".into(), Value::Object(Map::new()));

@@ -5,6 +5,8 @@
 //! Gateway-level failures and their HTTP shape live in one place, [`GatewayError`].
 
 mod event;
+#[cfg(feature = "gateway")]
+mod outcome;
 mod route;
 
 use bytes::Bytes;
@@ -15,10 +17,13 @@ use serde_json::{json, Value};
 
 use scf_event::ApiGatewayResponse;
 
-pub use event::{build_event, build_event_json, parse_query, EventSource, REQUEST_ID_HEADER};
-pub use route::{PathTemplate, Route, RouteError, RouteMatch, RouteMethod, Routes, DEFAULT_STAGE};
-
-use crate::error::json_response;
+pub use crate::body::{FUNCTION_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
+pub use event::{build_event, build_event_json, parse_query, EventSource};
+#[cfg(feature = "gateway")]
+pub use outcome::{invoke_outcome_response, invoke_request};
+pub use route::{
+    PathKind, PathTemplate, Route, RouteError, RouteMatch, RouteMethod, Routes, DEFAULT_STAGE,
+};
 
 /// The body API Gateway answers with when a function's return value is not a valid
 /// integration response.
@@ -121,8 +126,26 @@ impl GatewayError {
 /// HTTP; otherwise [`GatewayError::InvalidResponse`]. A header whose value is an array is
 /// sent once per element.
 pub fn integration_response(value: &Value) -> Result<Response<Full<Bytes>>, GatewayError> {
+    let parsed =
+        ApiGatewayResponse::from_value(value).map_err(|e| GatewayError::InvalidResponse {
+            detail: e.to_string(),
+        })?;
+    http_response(&parsed)
+}
+
+/// A typed integration response as an `http::Response` (what [`integration_response`]
+/// does once the value is parsed): its status, its headers (an array value is sent once
+/// per element), and its body, Base64-decoded when `isBase64Encoded`.
+///
+/// ```
+/// use scf_event::ApiGatewayResponse;
+/// let typed = ApiGatewayResponse::new(201, "made").with_header("Location", "/orders/7");
+/// let response = scf_http::apigw::http_response(&typed).unwrap();
+/// assert_eq!(response.status(), 201);
+/// assert_eq!(response.headers()["location"], "/orders/7");
+/// ```
+pub fn http_response(parsed: &ApiGatewayResponse) -> Result<Response<Full<Bytes>>, GatewayError> {
     let invalid = |detail: String| GatewayError::InvalidResponse { detail };
-    let parsed = ApiGatewayResponse::from_value(value).map_err(|e| invalid(e.to_string()))?;
     let body = parsed.body_bytes().map_err(|e| invalid(e.to_string()))?;
     let status = StatusCode::from_u16(parsed.status_code).map_err(|_| {
         invalid(format!(
@@ -145,4 +168,15 @@ pub fn integration_response(value: &Value) -> Result<Response<Full<Bytes>>, Gate
         }
     }
     Ok(response)
+}
+
+/// A response with `status`, `Content-Type: application/json` and `body`.
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }

@@ -278,3 +278,20 @@ fn matches(actual: &Value, expected: &Value, path: &str) -> Result<(), String> {
         _ => Err(path.to_string()),
     }
 }
+
+/// POSTs an unsigned API call for `action` with `body` to `path` on `addr` over a real
+/// TCP connection (HTTP/1.1, `Connection: close`); the whole response as text.
+pub async fn raw_post(addr: std::net::SocketAddr, path: &str, body: &[u8], action: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nX-TC-Action: {action}\r\nX-TC-Version: 2018-04-16\r\nX-TC-Timestamp: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        now(),
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).await.unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}

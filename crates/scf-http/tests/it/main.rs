@@ -13,10 +13,19 @@ mod api_protocol;
 mod apigw_event;
 mod apigw_invoke;
 mod apigw_response;
+mod apigw_route_priority;
 mod apigw_routes;
+// These two need the `axum` feature (CI runs the tests with --all-features).
+#[cfg(feature = "axum")]
+mod axum_embedding;
+#[cfg(feature = "axum")]
+mod axum_example;
+mod building_blocks;
 mod common;
 mod ops_endpoints;
+mod peer_rule;
 mod real_clients;
 mod server_signals;
 mod server_socket;
 mod tc3_auth;
+mod tower_services;

@@ -1,6 +1,8 @@
 //! The server: listeners, connections, limits against slow or greedy clients, and
 //! graceful shutdown.
 
+mod config;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,222 +10,16 @@ use std::time::{Duration, Instant};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use scf_invoker::Invoker;
 
-use crate::apigw::{Route, Routes};
-use crate::auth::{Credentials, Verifier};
 use crate::metrics::Metrics;
-use crate::service::{ScfService, Shared};
+use crate::service::{ApiService, GatewayService, HealthService, MetricsService, ScfService};
 
-/// Which endpoints a listener serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Serves {
-    /// The cloud API only: every request is an API call.
-    Api,
-    /// The API Gateway routes only.
-    Gateway,
-    /// Both: `POST /` with `X-TC-Action` is an API call, everything else a gateway request.
-    Both,
-}
-
-impl Serves {
-    fn includes_api(self) -> bool {
-        matches!(self, Serves::Api | Serves::Both)
-    }
-}
-
-/// One address to listen on and what it serves.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Listen {
-    /// The address (port 0 picks a free port; see [`RunningServer::local_addrs`]).
-    pub addr: SocketAddr,
-    /// What it serves.
-    pub serves: Serves,
-}
-
-impl Listen {
-    /// A listener on `addr` serving `serves`.
-    pub fn new(addr: SocketAddr, serves: Serves) -> Self {
-        Self { addr, serves }
-    }
-}
-
-/// Limits against large bodies, slow clients and too many connections.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Limits {
-    /// Largest cloud API request body: 10 MB, the limit of a TC3-signed POST. A larger
-    /// body is refused (`InvalidParameter.RequestTooLarge`) before it is read whole.
-    pub max_api_body_bytes: u64,
-    /// Largest gateway request body: 6 MB, the sync event limit (413 beyond).
-    pub max_gateway_body_bytes: u64,
-    /// Time a client has to send a request's headers (HTTP/1), also between requests on a
-    /// kept-alive connection. Default 10 s.
-    pub header_read_timeout: Duration,
-    /// Time a client has to send a request's body. Default 60 s.
-    pub body_read_timeout: Duration,
-    /// Most connections open at once; further clients wait in the listen backlog.
-    /// Default 1024.
-    pub max_connections: usize,
-    /// How long shutdown lets in-flight requests finish before closing their connections.
-    /// Default 30 s.
-    pub shutdown_grace: Duration,
-}
-
-/// The largest body of a TC3-signed POST: 10 MB.
-pub const MAX_API_BODY_BYTES: u64 = 10 * 1024 * 1024;
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_api_body_bytes: MAX_API_BODY_BYTES,
-            max_gateway_body_bytes: scf_invoker::MAX_SYNC_EVENT_BYTES as u64,
-            header_read_timeout: Duration::from_secs(10),
-            body_read_timeout: Duration::from_secs(60),
-            max_connections: 1024,
-            shutdown_grace: Duration::from_secs(30),
-        }
-    }
-}
-
-/// Everything a [`Server`] is configured with.
-///
-/// ```
-/// use scf_http::{apigw::Route, Credentials, ServerConfig};
-///
-/// let config = ServerConfig::new("127.0.0.1:9000".parse().unwrap())
-///     .with_credentials(Credentials::single("AKIDexample", "secret"))
-///     .with_route(Route::new("ANY", "/hello/{name}", "hello").unwrap());
-/// assert_eq!(config.listen.len(), 1);
-/// ```
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ServerConfig {
-    /// Where to listen. Default: `127.0.0.1:9000` serving both endpoints.
-    pub listen: Vec<Listen>,
-    /// SecretId → SecretKey pairs the cloud API accepts. Empty (the default): requests
-    /// are not authenticated, and API listeners must be on loopback.
-    pub credentials: Credentials,
-    /// API Gateway routes.
-    pub routes: Routes,
-    /// Limits.
-    pub limits: Limits,
-    /// `requestContext.serviceId` of gateway events. Default `service-local`.
-    pub service_id: String,
-    /// Whether `GET /healthz` and `GET /metrics` are served on every listener (they take
-    /// precedence over gateway routes). Default true.
-    pub ops_endpoints: bool,
-    /// Whether connections may speak HTTP/2 (prior knowledge, `h2c`) besides HTTP/1.1.
-    /// Default true.
-    pub http2: bool,
-    /// Whether the server shuts down on SIGTERM and Ctrl-C. Default true.
-    pub handle_signals: bool,
-    /// Whether shutting down the server also shuts down the invoker (after in-flight
-    /// requests end). Default true.
-    pub shutdown_invoker: bool,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self::new(SocketAddr::from(([127, 0, 0, 1], 9000)))
-    }
-}
-
-impl ServerConfig {
-    /// One listener on `addr` serving both endpoints; no credentials, no routes.
-    pub fn new(addr: SocketAddr) -> Self {
-        Self {
-            listen: vec![Listen::new(addr, Serves::Both)],
-            credentials: Credentials::new(),
-            routes: Routes::new(),
-            limits: Limits::default(),
-            service_id: "service-local".into(),
-            ops_endpoints: true,
-            http2: true,
-            handle_signals: true,
-            shutdown_invoker: true,
-        }
-    }
-
-    /// Replaces the listeners with one on `addr` serving `serves`; for chaining.
-    pub fn listen_on(mut self, addr: SocketAddr, serves: Serves) -> Self {
-        self.listen = vec![Listen::new(addr, serves)];
-        self
-    }
-
-    /// Adds a listener; for chaining.
-    pub fn with_listener(mut self, addr: SocketAddr, serves: Serves) -> Self {
-        self.listen.push(Listen::new(addr, serves));
-        self
-    }
-
-    /// Sets the credentials; for chaining.
-    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
-        self.credentials = credentials;
-        self
-    }
-
-    /// Sets the routes; for chaining.
-    pub fn with_routes(mut self, routes: Routes) -> Self {
-        self.routes = routes;
-        self
-    }
-
-    /// Adds a route; for chaining.
-    pub fn with_route(mut self, route: Route) -> Self {
-        self.routes.push(route);
-        self
-    }
-
-    /// Sets the limits; for chaining.
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Sets whether SIGTERM / Ctrl-C shut the server down; for chaining.
-    pub fn with_signals(mut self, handle_signals: bool) -> Self {
-        self.handle_signals = handle_signals;
-        self
-    }
-}
-
-/// Why the server could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ServerError {
-    /// No listener is configured.
-    #[error("ServerConfig.listen is empty: configure at least one address to listen on")]
-    NoListener,
-    /// The cloud API would accept unsigned requests from the network.
-    #[error("no credentials are configured, so the cloud API would accept unsigned requests: it may listen on loopback only, not on {addr}. Configure ServerConfig.credentials, or listen on 127.0.0.1 / [::1]")]
-    UnauthenticatedNonLoopback {
-        /// The non-loopback address.
-        addr: SocketAddr,
-    },
-    /// A limit is zero.
-    #[error("Limits.{field} must be greater than zero")]
-    Limit {
-        /// The field.
-        field: &'static str,
-    },
-    /// Binding a listener failed.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-}
+pub use config::{Listen, ServerConfig, ServerError, Serves};
 
 /// The HTTP server: the cloud API and the API Gateway trigger over one [`Invoker`].
 ///
@@ -243,7 +39,7 @@ pub struct ShutdownHandle {
 
 impl ShutdownHandle {
     /// Starts the graceful shutdown: listeners close, in-flight requests finish (up to
-    /// [`Limits::shutdown_grace`]), then connections close.
+    /// [`Limits::shutdown_grace`](crate::Limits::shutdown_grace)), then connections close.
     pub fn shutdown(&self) {
         self.tx.send_replace(true);
     }
@@ -327,19 +123,24 @@ impl Server {
                 return Err(ServerError::Limit { field });
             }
         }
-        let verifier =
-            (!config.credentials.is_empty()).then(|| Verifier::new(config.credentials.clone()));
+        let metrics = Arc::new(Metrics::new());
+        let api = ApiService::build(
+            invoker.clone(),
+            config.credentials.clone(),
+            config.limits.clone(),
+            metrics.clone(),
+        );
+        let gateway = GatewayService::new(invoker.clone(), config.routes.clone())
+            .with_limits(config.limits.clone())
+            .with_metrics(metrics.clone())
+            .with_service_id(config.service_id.clone());
         let service = ScfService {
-            shared: Arc::new(Shared {
-                invoker,
-                verifier,
-                routes: config.routes.clone(),
-                limits: config.limits.clone(),
-                metrics: Metrics::new(),
-                service_id: config.service_id.clone(),
-                ops_endpoints: config.ops_endpoints,
-                started: OffsetDateTime::now_utc(),
-            }),
+            api,
+            gateway,
+            health: HealthService::new(invoker.clone()),
+            metrics: MetricsService::new(metrics.clone(), invoker),
+            metrics_data: metrics,
+            ops_endpoints: config.ops_endpoints,
         };
         Ok(Self { config, service })
     }
@@ -585,7 +386,10 @@ async fn serve_connection(
     mut rx: watch::Receiver<bool>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 ) {
-    let svc = service_fn(move |request| service.clone().serve(request, peer, serves));
+    let svc = service_fn(move |request| {
+        let service = service.clone();
+        async move { Ok::<_, std::convert::Infallible>(service.call(request, peer, serves).await) }
+    });
     let conn = builder.serve_connection(TokioIo::new(stream), svc);
     tokio::pin!(conn);
     tokio::select! {

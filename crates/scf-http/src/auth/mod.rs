@@ -1,0 +1,133 @@
+//! TC3-HMAC-SHA256: verifying (and, for tests and load generators, making) the signature
+//! of a Tencent Cloud API 3.0 request.
+//!
+//! The algorithm is the documented one (scf-spec 1.1). What the official clients really
+//! sign differs from it in two ways, and the [`Verifier`] accepts exactly those:
+//!
+//! | client | service in the scope | `host:` line signed |
+//! |---|---|---|
+//! | Python SDK | `scf` | the `Host` header as sent (`127.0.0.1:PORT`) |
+//! | tccli | `scf` | the `Host` header as sent, scheme included (`http://127.0.0.1:PORT`) |
+//! | Node SDK (N1, N2) | first `.`-label of the endpoint (`127`, or `scf` for `scf.…:PORT`) | the host without the port (`127.0.0.1`) |
+//!
+//! Any other service name, or any other spelling of the host, fails with
+//! `AuthFailure.SignatureFailure`.
+
+mod header;
+mod sign;
+mod verify;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+pub use header::Authorization;
+pub use sign::{
+    canonical_request, scope_date, sha256_hex, signature, signature_bytes, string_to_sign,
+    SigningRequest,
+};
+pub use verify::{Verified, Verifier};
+
+/// The only algorithm API 3.0 signs JSON requests with.
+pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
+/// How far `X-TC-Timestamp` may be from the server's clock.
+pub const DEFAULT_MAX_SKEW: Duration = Duration::from_secs(300);
+/// The service name SCF's own endpoint signs with.
+pub const SCF_SERVICE: &str = "scf";
+/// The `X-TC-Content-SHA256` value that makes the signed payload hash that of this literal.
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+
+/// SecretId → SecretKey pairs the server accepts.
+///
+/// `Debug` prints the SecretIds only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    keys: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("secret_ids", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// No credentials: the server then runs unauthenticated (loopback only).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Credentials holding one pair.
+    pub fn single(secret_id: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        Self::new().with(secret_id, secret_key)
+    }
+
+    /// Adds a pair (replacing the key of an existing SecretId); for chaining.
+    pub fn with(mut self, secret_id: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        self.insert(secret_id, secret_key);
+        self
+    }
+
+    /// Adds a pair, replacing the key of an existing SecretId.
+    pub fn insert(&mut self, secret_id: impl Into<String>, secret_key: impl Into<String>) {
+        self.keys.insert(secret_id.into(), secret_key.into());
+    }
+
+    /// Whether no pair is configured.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Number of pairs.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The SecretKey of `secret_id`.
+    pub fn secret_key(&self, secret_id: &str) -> Option<&str> {
+        self.keys.get(secret_id).map(String::as_str)
+    }
+}
+
+/// Why a request's signature was refused; each variant is one API error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// `Authorization` is absent or not of the TC3 form (`AuthFailure.InvalidAuthorization`).
+    #[error("Authorization header is invalid: {reason}. Expected `TC3-HMAC-SHA256 Credential=<SecretId>/<YYYY-MM-DD>/<service>/tc3_request, SignedHeaders=content-type;host, Signature=<64 hex digits>`.")]
+    InvalidAuthorization {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `X-TC-Timestamp` is absent (`MissingParameter`).
+    #[error("The request is missing a required parameter `X-TC-Timestamp` (the signing time in UNIX seconds).")]
+    MissingTimestamp,
+    /// `X-TC-Timestamp` is not an integer (`InvalidParameterValue`).
+    #[error("The value `{value}` of `X-TC-Timestamp` is invalid: it must be the signing time in UNIX seconds.")]
+    InvalidTimestamp {
+        /// The value sent.
+        value: String,
+    },
+    /// No such SecretId (`AuthFailure.SecretIdNotFound`).
+    #[error(
+        "The SecretId `{secret_id}` is not found, please ensure that your SecretId is correct."
+    )]
+    SecretIdNotFound {
+        /// The SecretId sent.
+        secret_id: String,
+    },
+    /// The timestamp is too far from now, or the scope date is not its UTC date
+    /// (`AuthFailure.SignatureExpire`).
+    #[error("Signature expired: {reason}.")]
+    SignatureExpire {
+        /// Which rule failed, with the values.
+        reason: String,
+    },
+    /// The signature does not match (`AuthFailure.SignatureFailure`).
+    #[error(
+        "The provided credentials could not be validated. Please check your signature is correct."
+    )]
+    SignatureFailure,
+}

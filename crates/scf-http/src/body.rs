@@ -1,0 +1,160 @@
+//! Request bodies read within a limit, and the request-id headers every answer carries.
+//!
+//! These are the building blocks [`ApiService`](crate::ApiService) and
+//! [`GatewayService`](crate::GatewayService) use, public so that a gateway of one's own
+//! reads bodies and tags responses the same way.
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_LENGTH};
+use http::{HeaderMap, Response};
+use http_body::Body;
+use http_body_util::{BodyExt, Limited};
+
+/// Any error a body type may report, boxed.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The header API Gateway adds to the event and to its response with the request id.
+pub const REQUEST_ID_HEADER: &str = "x-api-requestid";
+
+/// The response header that carries the function's own request id (`FunctionRequestId`,
+/// the id in its log's `START RequestId:` line) on gateway responses.
+pub const FUNCTION_REQUEST_ID_HEADER: &str = "x-scf-requestid";
+
+/// Why a body could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// The body (declared or received) is over the limit.
+    #[error("the request body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The body did not arrive within the time allowed.
+    #[error("the request body was not received in time")]
+    Timeout,
+    /// The body type reported an error (the connection failed).
+    #[error("the request body could not be read: {0}")]
+    Failed(String),
+}
+
+/// The `Content-Length` a request declares, if it is a number.
+pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Reads a whole body of at most `limit` bytes: refused before anything is read when its
+/// size hint is over the limit, and as soon as the bytes received pass it.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use scf_http::body::{read_limited, BodyError};
+/// let body = http_body_util::Full::new(bytes::Bytes::from_static(b"hello"));
+/// assert_eq!(read_limited(body.clone(), 5).await.unwrap(), "hello");
+/// assert_eq!(read_limited(body, 4).await, Err(BodyError::TooLarge { limit: 4 }));
+/// # });
+/// ```
+pub async fn read_limited<B>(body: B, limit: u64) -> Result<Bytes, BodyError>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    if body.size_hint().lower() > limit {
+        return Err(BodyError::TooLarge { limit });
+    }
+    if body.is_end_stream() {
+        return Ok(Bytes::new());
+    }
+    let max = usize::try_from(limit).unwrap_or(usize::MAX);
+    match Limited::new(body, max).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(BodyError::TooLarge { limit })
+        }
+        Err(e) => Err(BodyError::Failed(e.to_string())),
+    }
+}
+
+/// [`read_limited`] within `timeout` (no timer for a body that is already complete, such
+/// as a GET's).
+#[cfg(any(feature = "api", feature = "gateway"))]
+pub async fn read_body<B>(
+    body: B,
+    limit: u64,
+    timeout: std::time::Duration,
+) -> Result<Bytes, BodyError>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    if body.is_end_stream() {
+        return read_limited(body, limit).await;
+    }
+    tokio::time::timeout(timeout, read_limited(body, limit))
+        .await
+        .unwrap_or(Err(BodyError::Timeout))
+}
+
+/// Sets header `name` of `response` to `id` (an id that is not a valid header value is
+/// left out).
+pub fn set_id_header<B>(response: &mut Response<B>, name: &'static str, id: &str) {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        response.headers_mut().insert(name, v);
+    }
+}
+
+/// A fresh request id in uuid v4 form. Request ids need to be unique, not secret, so they
+/// come from a per-thread splitmix64 sequence seeded once from the standard library's
+/// randomly keyed hasher rather than from a system call per request.
+pub fn new_request_id() -> String {
+    use std::cell::Cell;
+    use std::hash::{BuildHasher, Hasher};
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(0x5cf);
+            h.finish()
+        });
+    }
+    fn next(state: &Cell<u64>) -> u64 {
+        let mut z = state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+        state.set(z);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    let (hi, lo) = STATE.with(|s| (next(s), next(s)));
+    let mut bytes = ((u128::from(hi) << 64) | u128::from(lo)).to_be_bytes();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+    bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_uuid_v4_and_distinct() {
+        let a = new_request_id();
+        let b = new_request_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
+    }
+}

@@ -1,0 +1,146 @@
+//! [`ScfService`]: the API, the gateway and the operational endpoints behind one service,
+//! as [`Server`](crate::Server) serves them.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Method, Request, Response};
+use http_body::Body;
+
+use scf_invoker::Invoker;
+
+use super::{ApiService, GatewayService, HealthService, MetricsService, ResponseBody};
+use crate::body::BoxError;
+use crate::metrics::Metrics;
+use crate::peer::PeerAddr;
+use crate::server::Serves;
+
+/// The cloud API, the gateway routes, `/healthz` and `/metrics` in one service: what a
+/// [`Server`](crate::Server) listener serves. As a `tower::Service` it serves both
+/// endpoints (`POST /` with `X-TC-Action` is an API call, anything else a gateway
+/// request); the peer comes from the request's extensions ([`peer`](crate::peer)).
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct ScfService {
+    pub(crate) api: ApiService,
+    pub(crate) gateway: GatewayService,
+    pub(crate) health: HealthService,
+    pub(crate) metrics: MetricsService,
+    pub(crate) metrics_data: Arc<Metrics>,
+    pub(crate) ops_endpoints: bool,
+}
+
+impl std::fmt::Debug for ScfService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScfService")
+            .field("api", &self.api)
+            .field("gateway", &self.gateway)
+            .field("ops_endpoints", &self.ops_endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ScfService {
+    /// The invoker the service runs functions on.
+    pub fn invoker(&self) -> &Invoker {
+        self.api.invoker()
+    }
+
+    /// The service's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics_data
+    }
+
+    /// The cloud API part.
+    pub fn api(&self) -> &ApiService {
+        &self.api
+    }
+
+    /// The gateway part.
+    pub fn gateway(&self) -> &GatewayService {
+        &self.gateway
+    }
+
+    /// Serves one request as a listener serving both endpoints would, from its
+    /// [`PeerAddr`] when it has one, else from `127.0.0.1:0` (for tests, like axum's
+    /// `oneshot`).
+    pub async fn oneshot<B>(&self, request: Request<B>) -> Response<ResponseBody>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let peer = request
+            .extensions()
+            .get::<PeerAddr>()
+            .map(|p| p.0)
+            .unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0));
+        self.call(request, peer, Serves::Both).await
+    }
+
+    /// Serves one request from `peer` on a listener that serves `serves`.
+    pub async fn call<B>(
+        &self,
+        mut request: Request<B>,
+        peer: SocketAddr,
+        serves: Serves,
+    ) -> Response<ResponseBody>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        request.extensions_mut().insert(PeerAddr(peer));
+        self.dispatch(request, serves).await
+    }
+
+    async fn dispatch<B>(&self, request: Request<B>, serves: Serves) -> Response<ResponseBody>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let path = request.uri().path();
+        if self.ops_endpoints
+            && (request.method() == Method::GET || request.method() == Method::HEAD)
+        {
+            if path == "/healthz" {
+                return self.health.response();
+            }
+            if path == "/metrics" {
+                return self.metrics.response();
+            }
+        }
+        let is_api = match serves {
+            Serves::Api => true,
+            Serves::Gateway => false,
+            _ => path == "/" && request.headers().contains_key("x-tc-action"),
+        };
+        if is_api {
+            self.api.handle(request).await
+        } else {
+            self.gateway.handle(request).await
+        }
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for ScfService
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.dispatch(request, Serves::Both).await) })
+    }
+}
