@@ -166,7 +166,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 .map(|s| parse_duration("--log-retention", s))
                 .transpose()?;
             opts.credentials = match (secret_id, secret_key) {
-                (Some(id), Some(key)) => Credentials::single(id, key),
+                (Some(id), Some(key)) => {
+                    if id.trim().is_empty() {
+                        return Err("--secret-id (or TENCENTCLOUD_SECRET_ID) is empty: give a SecretId, or leave both it and the SecretKey unset to serve unauthenticated on loopback".into());
+                    }
+                    if key.trim().is_empty() {
+                        return Err("--secret-key (or TENCENTCLOUD_SECRET_KEY) is empty: give the SecretKey of the SecretId, or leave both unset to serve unauthenticated on loopback".into());
+                    }
+                    Credentials::try_single(id, key).map_err(|e| e.to_string())?
+                }
+                (Some(id), None) if id.trim().is_empty() => return Err("--secret-id (or TENCENTCLOUD_SECRET_ID) is empty: give a SecretId and a SecretKey, or neither".into()),
+                (None, Some(key)) if key.trim().is_empty() => return Err("--secret-key (or TENCENTCLOUD_SECRET_KEY) is empty: give a SecretId and a SecretKey, or neither".into()),
                 (None, None) => Credentials::new(),
                 _ => return Err("give both --secret-id and --secret-key (or TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY), or neither".into()),
             };

@@ -122,7 +122,7 @@ mod server;
 mod service;
 
 #[cfg(feature = "api")]
-pub use auth::Credentials;
+pub use auth::{Credentials, CredentialsError};
 pub use body::{BodyError, FUNCTION_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
 #[cfg(feature = "api")]
 pub use error::{ApiError, ErrorCode};

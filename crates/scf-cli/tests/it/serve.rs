@@ -263,3 +263,46 @@ fn two_serves_on_one_data_dir_share_logs_and_queue_and_fire_each_tick_once() {
     seconds_fired.dedup();
     assert_eq!(seconds_fired.len(), events, "two events in one second: {r}");
 }
+
+#[test]
+fn an_empty_secret_key_or_id_is_refused_at_start_naming_it() {
+    let data = tempfile::tempdir().unwrap();
+    let flag = run(scf()
+        .args(["serve", "-t"])
+        .arg(project())
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--secret-id",
+            "AKIDx",
+            "--secret-key",
+            "",
+            "--data-dir",
+        ])
+        .arg(data.path()));
+    assert!(!flag.status.success());
+    let err = text(&flag.stderr);
+    assert!(
+        err.contains("--secret-key (or TENCENTCLOUD_SECRET_KEY) is empty"),
+        "{err}"
+    );
+    assert!(
+        text(&flag.stdout).is_empty(),
+        "nothing was served: {}",
+        text(&flag.stdout)
+    );
+
+    let env = run(scf()
+        .args(["serve", "-t"])
+        .arg(project())
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .env("TENCENTCLOUD_SECRET_ID", "")
+        .env("TENCENTCLOUD_SECRET_KEY", "key"));
+    assert!(!env.status.success());
+    let err = text(&env.stderr);
+    assert!(
+        err.contains("--secret-id (or TENCENTCLOUD_SECRET_ID) is empty"),
+        "{err}"
+    );
+}

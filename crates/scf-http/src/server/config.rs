@@ -157,6 +157,9 @@ pub enum ServerError {
         /// The non-loopback address.
         addr: SocketAddr,
     },
+    /// A SecretId or SecretKey is empty.
+    #[error("ServerConfig.credentials: {0}")]
+    Credentials(#[from] crate::auth::CredentialsError),
     /// A limit is zero.
     #[error("Limits.{field} must be greater than zero")]
     Limit {

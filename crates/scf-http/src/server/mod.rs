@@ -102,6 +102,7 @@ impl Server {
         if config.listen.is_empty() {
             return Err(ServerError::NoListener);
         }
+        config.credentials.check()?;
         if config.credentials.is_empty() {
             if let Some(l) = config
                 .listen

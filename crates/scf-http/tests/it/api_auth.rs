@@ -161,3 +161,51 @@ async fn without_credentials_the_api_may_not_listen_beyond_loopback() {
     let loopback6 = ServerConfig::new("[::1]:0".parse().unwrap());
     assert!(Server::new(loopback6, common::invoker()).is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_secret_id_or_key_is_refused_by_the_constructor_and_the_server() {
+    use scf_http::{Credentials, CredentialsError};
+    assert_eq!(
+        Credentials::try_single("", "key").unwrap_err(),
+        CredentialsError::EmptySecretId
+    );
+    assert_eq!(
+        Credentials::try_single("AKIDx", " ").unwrap_err().to_string(),
+        "the SecretKey of SecretId `AKIDx` is empty: give a SecretKey (an unset variable is not one)"
+    );
+    let config = ServerConfig::new("0.0.0.0:0".parse().unwrap())
+        .with_credentials(Credentials::single("AKIDx", ""));
+    let err = Server::new(config, common::invoker()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "ServerConfig.credentials: the SecretKey of SecretId `AKIDx` is empty: give a SecretKey (an unset variable is not one)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_signed_with_an_empty_key_is_never_accepted() {
+    // An embedder that skips Server::new (ApiService::new) with a pair whose key is "":
+    // the pair is no key, so the SecretId is unknown.
+    let api = scf_http::ApiService::new(
+        common::invoker(),
+        scf_http::Credentials::single(common::SECRET_ID, ""),
+    );
+    let auth =
+        scf_http::auth::SigningRequest::new(common::SECRET_ID, "", "127.0.0.1:9000", now(), BODY)
+            .authorization()
+            .unwrap();
+    let mut request = api_request("Invoke", BODY);
+    request
+        .headers_mut()
+        .insert("Authorization", auth.parse().unwrap());
+    request
+        .extensions_mut()
+        .insert(scf_http::PeerAddr("127.0.0.1:1".parse().unwrap()));
+    let response = api.handle(common::full(request)).await;
+    let body: serde_json::Value =
+        serde_json::from_slice(&common::body_bytes(response).await).unwrap();
+    assert_eq!(
+        body["Response"]["Error"]["Code"], "AuthFailure.SecretIdNotFound",
+        "{body}"
+    );
+}
