@@ -80,11 +80,10 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     let store = PrintingStore::new(sqlite.clone());
     let scratch = scratch_root(&opts.data_dir)?;
     let invoker = invoker_for(&template, None, Arc::new(store), sqlite, &scratch)?;
-    let recovered = invoker
-        .recover()
-        .await
-        .map_err(|e| format!("cannot recover queued async events: {e}"))?;
 
+    // Nothing queued runs before the server knows it can serve: the configuration
+    // (credentials, listeners) is checked and every listener bound first, and only then
+    // is the async queue recovered. A refused start leaves the queue as it found it.
     let routes = routes(&template)?;
     let mut config = ServerConfig::new(opts.listen)
         .with_credentials(opts.credentials.clone())
@@ -93,6 +92,13 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     let server = Server::new(config, invoker.clone()).map_err(|e| e.to_string())?;
     let running = server.bind().await.map_err(|e| e.to_string())?;
     let addr = running.local_addr();
+    let recovered = match invoker.recover().await {
+        Ok(r) => r,
+        Err(e) => {
+            running.shutdown().await;
+            return Err(format!("cannot recover queued async events: {e}"));
+        }
+    };
 
     println!(
         "scf serve: {} function(s) from {}",

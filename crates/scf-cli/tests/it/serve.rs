@@ -306,3 +306,63 @@ fn an_empty_secret_key_or_id_is_refused_at_start_naming_it() {
         "{err}"
     );
 }
+
+#[test]
+fn a_refused_start_runs_nothing_from_the_queue() {
+    use scf_store::{AsyncQueue, AsyncStatus};
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join(scf_cli::project::STORE_FILE);
+    let ids: Vec<String> = (0..10).map(|i| format!("queued-{i}")).collect();
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        for id in &ids {
+            let ev = scf_store::AsyncEvent::new(
+                id,
+                "hello",
+                "default",
+                "$LATEST",
+                "OTHERS",
+                time::OffsetDateTime::now_utc(),
+                "{}",
+            );
+            store.enqueue(&ev).unwrap();
+        }
+    }
+    // No credentials and a non-loopback address: refused.
+    let out = run(scf()
+        .args(["serve", "-t"])
+        .arg(project())
+        .args(["--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(data.path()));
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("may listen on loopback only"), "{err}");
+    // A port already taken: refused too.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = run(scf()
+        .args(["serve", "-t"])
+        .arg(project())
+        .args(["--listen", &addr, "--data-dir"])
+        .arg(data.path()));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(&format!("cannot listen on {addr}")),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let store = SqliteStore::open(&db).unwrap();
+    for id in &ids {
+        let ev = store.get_async(id).unwrap().expect("still queued");
+        assert_eq!(
+            (ev.status, ev.attempts),
+            (AsyncStatus::Running, 0),
+            "{id} was claimed: {ev:?}"
+        );
+    }
+    assert!(
+        store.get(&ids[0]).unwrap().is_empty(),
+        "no attempt was logged"
+    );
+}
