@@ -18,6 +18,7 @@ mod apigw_routes;
 #[cfg(feature = "axum")]
 mod axum_embedding;
 mod common;
+mod connection_limits;
 mod ops_endpoints;
 mod peer_rule;
 mod real_clients;
