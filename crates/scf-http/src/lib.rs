@@ -123,7 +123,7 @@ mod service;
 
 #[cfg(feature = "api")]
 pub use auth::{Credentials, CredentialsError};
-pub use body::{BodyError, FUNCTION_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
+pub use body::{BodyError, OverBudget, FUNCTION_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
 #[cfg(feature = "api")]
 pub use error::{ApiError, ErrorCode};
 pub use limits::{Limits, MAX_API_BODY_BYTES, MAX_GATEWAY_BODY_BYTES};

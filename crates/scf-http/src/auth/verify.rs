@@ -92,23 +92,21 @@ impl Verifier {
         self
     }
 
-    /// Verifies a request: its method, query (empty for POST), headers and the raw body
-    /// bytes as received, at `now` (UNIX seconds).
+    /// The checks that need no body: the `Authorization` form, a known SecretId, the
+    /// timestamp (window and scope date). A server runs them before it reads the body, so
+    /// that an unsigned or wrongly keyed request costs no body in memory; [`verify`]
+    /// runs them again with the signature.
     ///
-    /// `authority` is the request URI's authority, used as the host when there is no
-    /// `Host` header (HTTP/2).
-    ///
-    /// Checks, in order: the `Authorization` form, the SecretId, the timestamp (window
-    /// and scope date), then the signature in constant time.
-    pub fn verify(
+    /// [`verify`]: Verifier::verify
+    pub fn check_headers(&self, headers: &HeaderMap, now: i64) -> Result<(), AuthError> {
+        self.precheck(headers, now).map(drop)
+    }
+
+    fn precheck(
         &self,
-        method: &Method,
-        query: &str,
-        authority: Option<&str>,
         headers: &HeaderMap,
-        body: &[u8],
         now: i64,
-    ) -> Result<Verified, AuthError> {
+    ) -> Result<(Authorization, &str, i64), AuthError> {
         let raw = single_header(headers, AUTHORIZATION.as_str())?.ok_or_else(|| {
             AuthError::InvalidAuthorization {
                 reason: "the header is missing".to_string(),
@@ -152,6 +150,27 @@ impl Verifier {
                 ),
             });
         }
+        Ok((auth, secret_key, timestamp))
+    }
+
+    /// Verifies a request: its method, query (empty for POST), headers and the raw body
+    /// bytes as received, at `now` (UNIX seconds).
+    ///
+    /// `authority` is the request URI's authority, used as the host when there is no
+    /// `Host` header (HTTP/2).
+    ///
+    /// Checks, in order: the `Authorization` form, the SecretId, the timestamp (window
+    /// and scope date), then the signature in constant time.
+    pub fn verify(
+        &self,
+        method: &Method,
+        query: &str,
+        authority: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Verified, AuthError> {
+        let (auth, secret_key, timestamp) = self.precheck(headers, now)?;
 
         let host = match single_header(headers, HOST.as_str())? {
             Some(h) => h,

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -21,6 +22,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{watch, OwnedSemaphorePermit};
 use tokio::time::Instant;
 
+use super::request_body::{Asked, BodyBudget, GuardedBody};
 use super::Serves;
 use crate::limits::Limits;
 use crate::service::ScfService;
@@ -115,6 +117,7 @@ pub(super) struct ConnectionParts {
     pub(super) stop: watch::Receiver<bool>,
     pub(super) permit: OwnedSemaphorePermit,
     pub(super) slot: PeerSlot,
+    pub(super) budget: BodyBudget,
 }
 
 /// Serves one connection until it ends, its deadlines pass, or shutdown.
@@ -128,6 +131,7 @@ pub(super) async fn serve_connection(stream: TcpStream, parts: ConnectionParts) 
         mut stop,
         permit,
         slot,
+        budget,
     } = parts;
     let _held = (permit, slot);
     let activity = Arc::new(Activity {
@@ -138,11 +142,18 @@ pub(super) async fn serve_connection(stream: TcpStream, parts: ConnectionParts) 
         changed: tokio::sync::Notify::new(),
     });
     let seen = activity.clone();
-    let svc = service_fn(move |request| {
+    let (discard_bound, discard_time) = (limits.max_discard_bytes, limits.body_read_timeout);
+    let svc = service_fn(move |request: http::Request<Incoming>| {
         let service = service.clone();
         let guard = InFlight::start(&seen);
+        let (parts, body) = request.into_parts();
+        let body = GuardedBody::new(body, budget.clone());
+        let rest = body.clone();
+        let asked = Asked::of(&parts.headers);
+        let request = http::Request::from_parts(parts, body);
         async move {
             let response = service.call(request, peer, serves).await;
+            rest.finish(asked, discard_bound, discard_time).await;
             drop(guard);
             Ok::<_, std::convert::Infallible>(response)
         }

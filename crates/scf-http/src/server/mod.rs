@@ -3,6 +3,7 @@
 
 mod config;
 mod connection;
+mod request_body;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::service::{ApiService, GatewayService, HealthService, MetricsService, 
 
 pub use config::{Listen, ServerConfig, ServerError, Serves};
 use connection::{serve_connection, ConnectionParts, PeerCounts};
+use request_body::BodyBudget;
 
 /// The HTTP server: the cloud API and the API Gateway trigger over one [`Invoker`].
 ///
@@ -121,6 +123,7 @@ impl Server {
             ("header_read_timeout", limits.header_read_timeout.is_zero()),
             ("body_read_timeout", limits.body_read_timeout.is_zero()),
             ("max_connections", limits.max_connections == 0),
+            ("body_budget_bytes", limits.body_budget_bytes == 0),
             (
                 "first_request_timeout",
                 limits.first_request_timeout.is_zero(),
@@ -310,6 +313,7 @@ async fn supervise(
     let builder = Arc::new(builder);
     let permits = Arc::new(Semaphore::new(config.limits.max_connections));
     let peers = Arc::new(PeerCounts::default());
+    let budget = BodyBudget::new(config.limits.body_budget_bytes);
 
     let mut loops = JoinSet::new();
     for (listener, addr, serves) in listeners {
@@ -321,6 +325,7 @@ async fn supervise(
             builder.clone(),
             permits.clone(),
             peers.clone(),
+            budget.clone(),
             rx.clone(),
             config.limits.clone(),
         ));
@@ -355,6 +360,7 @@ async fn accept_loop(
     builder: Arc<auto::Builder<TokioExecutor>>,
     permits: Arc<Semaphore>,
     peers: Arc<PeerCounts>,
+    budget: BodyBudget,
     mut rx: watch::Receiver<bool>,
     limits: Limits,
 ) {
@@ -409,6 +415,7 @@ async fn accept_loop(
                 stop: rx.clone(),
                 permit: held,
                 slot,
+                budget: budget.clone(),
             },
         ));
     }

@@ -178,6 +178,11 @@ impl ApiService {
             check_loopback_peer(&parts.extensions)?;
         }
         protocol::check_method_and_type(&parts)?;
+        // Who signed it, as far as the headers tell, before any body is read: an unsigned
+        // or wrongly keyed request costs no body in memory.
+        if let Access::Signed(verifier) = &self.shared.access {
+            verifier.check_headers(&parts.headers, now_unix())?;
+        }
         let limit = self.shared.limits.max_api_body_bytes;
         if declared_length(&parts.headers).is_some_and(|n| n > limit) {
             return Err(ApiError::body_too_large(limit));
@@ -189,6 +194,12 @@ impl ApiService {
                 return Err(ApiError::new(
                     ErrorCode::InvalidParameter,
                     "The request body was not received in time.",
+                ))
+            }
+            Err(e @ BodyError::OverBudget { .. }) => {
+                return Err(ApiError::new(
+                    ErrorCode::RequestLimitExceeded,
+                    format!("The request body was not read: {e}."),
                 ))
             }
             Err(BodyError::Failed(e)) => {

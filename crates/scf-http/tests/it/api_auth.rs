@@ -209,3 +209,49 @@ async fn a_request_signed_with_an_empty_key_is_never_accepted() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorization_header_is_checked_before_the_body_is_read() {
+    // A body that never ends: answering at all shows it was not waited for.
+    for (auth, code) in [
+        (None, "AuthFailure.InvalidAuthorization"),
+        (
+            Some("TC3-HMAC-SHA256 Credential=AKIDnobody/2026-01-01/scf/tc3_request, SignedHeaders=content-type;host, Signature=0000000000000000000000000000000000000000000000000000000000000000"),
+            "AuthFailure.SecretIdNotFound",
+        ),
+    ] {
+        let mut request = http::Request::post("/")
+            .header("Host", "127.0.0.1:9000")
+            .header("Content-Type", "application/json")
+            .header("X-TC-Action", "Invoke")
+            .header("X-TC-Version", "2018-04-16")
+            .header("X-TC-Timestamp", now().to_string());
+        if let Some(a) = auth {
+            request = request.header("Authorization", a);
+        }
+        let request = request.body(Endless).unwrap();
+        let response = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            signed_service().oneshot(request),
+        )
+        .await
+        .expect("answered without the body");
+        let v: serde_json::Value =
+            serde_json::from_slice(&common::body_bytes(response).await).unwrap();
+        assert_eq!(v["Response"]["Error"]["Code"], code, "{v}");
+    }
+}
+
+/// A request body that never sends a byte nor ends.
+struct Endless;
+
+impl http_body::Body for Endless {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
+}

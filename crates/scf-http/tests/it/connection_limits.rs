@@ -217,3 +217,38 @@ async fn a_good_client_is_answered_within_a_second_while_stalled_clients_fill_th
     }
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_past_the_servers_body_budget_are_refused_and_the_budget_comes_back() {
+    let mut limits = Limits::default();
+    limits.body_budget_bytes = 1024 * 1024;
+    let server = start(limits).await;
+    let addr = server.local_addr();
+    let big = format!(
+        r#"{{"FunctionName":"hello","ClientContext":"{}"}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let answer = common::raw_post(addr, "/", big.as_bytes(), "Invoke").await;
+    assert!(
+        answer.contains(r#""Code":"RequestLimitExceeded""#),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("The request body was not read: the server is reading other request bodies up to its budget of 1048576 bytes; retry later."),
+        "{answer}"
+    );
+    // Within the budget, again and again: what a request held is given back.
+    let small = format!(
+        r#"{{"FunctionName":"hello","ClientContext":"{{\"k\":\"{}\"}}"}}"#,
+        "x".repeat(600 * 1024)
+    );
+    for _ in 0..3 {
+        let answer = common::raw_post(addr, "/", small.as_bytes(), "Invoke").await;
+        assert!(
+            answer.contains(r#""InvokeResult":0"#),
+            "{}",
+            &answer[..300.min(answer.len())]
+        );
+    }
+    server.shutdown().await;
+}
