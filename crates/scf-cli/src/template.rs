@@ -718,7 +718,12 @@ fn check_method(
 }
 
 fn check_path(ctx: &Ctx<'_>, key: &str, path: &str, ev: &RawEvent) -> Result<(), TemplateError> {
-    if path.starts_with('/') {
+    // API Gateway's `=` (exact) and `^~` (preferred prefix) markers come before the `/`.
+    let bare = path
+        .strip_prefix('=')
+        .or_else(|| path.strip_prefix("^~"))
+        .unwrap_or(path);
+    if bare.starts_with('/') {
         return Ok(());
     }
     let loc = ev
@@ -729,6 +734,6 @@ fn check_path(ctx: &Ctx<'_>, key: &str, path: &str, ev: &RawEvent) -> Result<(),
     Err(ctx.err(
         loc,
         format!("{key}.Properties.Path"),
-        format!("is {path:?}: a path must start with `/`"),
+        format!("is {path:?}: a path must start with `/` (after `=` or `^~`, if any)"),
     ))
 }

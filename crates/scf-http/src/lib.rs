@@ -121,6 +121,9 @@ mod server;
 #[cfg(any(feature = "api", feature = "gateway"))]
 mod service;
 
+/// The `http` crate this one's types come from (`Request`, `Response`, `Method`...).
+pub use http;
+
 #[cfg(feature = "api")]
 pub use auth::{Credentials, CredentialsError};
 pub use body::{BodyError, OverBudget, FUNCTION_REQUEST_ID_HEADER, REQUEST_ID_HEADER};

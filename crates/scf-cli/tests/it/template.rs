@@ -174,3 +174,21 @@ fn a_template_named_without_a_directory_has_its_code_in_the_current_directory() 
     let t = Template::parse(&text.replace("./", "./src"), Path::new("template.yaml")).unwrap();
     assert_eq!(t.function("fn-a").unwrap().code_dir, Path::new("./src"));
 }
+
+#[test]
+fn api_paths_take_api_gateways_exact_and_preferred_prefix_markers() {
+    use scf_http::apigw::PathKind;
+    let t = Template::load(&fixture("api_route_kinds.yaml")).unwrap();
+    let routes = scf_cli::serve::routes(&t).unwrap();
+    let hit = |path: &str| {
+        let m = routes.find(&scf_http::http::Method::GET, path).unwrap();
+        (m.route.path.kind(), m.route.path.path().to_string())
+    };
+    assert_eq!(hit("/robots.txt"), (PathKind::Exact, "/robots.txt".into()));
+    assert_eq!(
+        hit("/static/a.css"),
+        (PathKind::PreferredPrefix, "/static/".into())
+    );
+    // `/` is a plain path: the prefix of every path, a catch-all.
+    assert_eq!(hit("/blog/2026/12"), (PathKind::Prefix, "/".into()));
+}

@@ -171,7 +171,7 @@ pub fn build_event_json(matched: &RouteMatch<'_>, source: EventSource<'_>) -> Va
 
     let mut context = Map::new();
     context.insert("serviceId".into(), source.service_id.into());
-    context.insert("path".into(), route.path.as_str().into());
+    context.insert("path".into(), route.path.path().into());
     context.insert("httpMethod".into(), route.method.as_str().into());
     context.insert("requestId".into(), source.request_id.into());
     context.insert("identity".into(), Value::Object(Map::new()));

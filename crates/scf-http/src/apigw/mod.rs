@@ -21,7 +21,9 @@ pub use crate::body::{FUNCTION_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
 pub use event::{build_event, build_event_json, parse_query, EventSource};
 #[cfg(feature = "gateway")]
 pub use outcome::{invoke_outcome_response, invoke_request};
-pub use route::{PathTemplate, Route, RouteError, RouteMatch, RouteMethod, Routes, DEFAULT_STAGE};
+pub use route::{
+    PathKind, PathTemplate, Route, RouteError, RouteMatch, RouteMethod, Routes, DEFAULT_STAGE,
+};
 
 /// The body API Gateway answers with when a function's return value is not a valid
 /// integration response.
@@ -124,8 +126,26 @@ impl GatewayError {
 /// HTTP; otherwise [`GatewayError::InvalidResponse`]. A header whose value is an array is
 /// sent once per element.
 pub fn integration_response(value: &Value) -> Result<Response<Full<Bytes>>, GatewayError> {
+    let parsed =
+        ApiGatewayResponse::from_value(value).map_err(|e| GatewayError::InvalidResponse {
+            detail: e.to_string(),
+        })?;
+    http_response(&parsed)
+}
+
+/// A typed integration response as an `http::Response` (what [`integration_response`]
+/// does once the value is parsed): its status, its headers (an array value is sent once
+/// per element), and its body, Base64-decoded when `isBase64Encoded`.
+///
+/// ```
+/// use scf_event::ApiGatewayResponse;
+/// let typed = ApiGatewayResponse::new(201, "made").with_header("Location", "/orders/7");
+/// let response = scf_http::apigw::http_response(&typed).unwrap();
+/// assert_eq!(response.status(), 201);
+/// assert_eq!(response.headers()["location"], "/orders/7");
+/// ```
+pub fn http_response(parsed: &ApiGatewayResponse) -> Result<Response<Full<Bytes>>, GatewayError> {
     let invalid = |detail: String| GatewayError::InvalidResponse { detail };
-    let parsed = ApiGatewayResponse::from_value(value).map_err(|e| invalid(e.to_string()))?;
     let body = parsed.body_bytes().map_err(|e| invalid(e.to_string()))?;
     let status = StatusCode::from_u16(parsed.status_code).map_err(|_| {
         invalid(format!(

@@ -1,4 +1,5 @@
-//! Routes: method (or `ANY`) + path template + stage → function.
+//! Routes: method (or `ANY`) + path (`=exact`, `^~prefix`, `{variables}`, plain prefix)
+//! + stage → function, matched as Tencent's API Gateway matches them ([`Routes::find`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -80,11 +81,29 @@ enum Segment {
     Param(String),
 }
 
-/// A path template such as `/test/{path}`: literal segments and `{name}` parameters,
-/// each parameter matching one non-empty segment.
+/// How a route's path matches a request path, in the order Tencent's API Gateway tries
+/// them (see [`Routes::find`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum PathKind {
+    /// `=/a/b`: exactly this path.
+    Exact,
+    /// `^~/a/`: a preferred prefix (no variables).
+    PreferredPrefix,
+    /// `/a/{b}`: a path with variables; each `{name}` takes one segment, and the path
+    /// must have exactly the template's segments.
+    Variables,
+    /// `/a/`: a plain path, matched as a prefix (`/product/` takes
+    /// `/product/apigw/document`).
+    Prefix,
+}
+
+/// A route's path as Tencent's API Gateway writes it: `=/exact`, `^~/preferred/prefix`,
+/// `/with/{variables}`, or a plain `/prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathTemplate {
     text: String,
+    kind: PathKind,
     segments: Vec<Segment>,
 }
 
@@ -99,18 +118,30 @@ fn split_path(path: &str) -> Vec<&str> {
 }
 
 impl PathTemplate {
-    /// Parses a template: it starts with `/`; a segment is literal text or `{name}`
-    /// (letters, digits, `_`, `-`), names unique.
+    /// Parses a path: an optional `=` or `^~` marker, then a path that starts with `/`;
+    /// a segment is literal text or `{name}` (letters, digits, `_`, `-`), names unique;
+    /// `=` and `^~` paths have no variables.
     pub fn parse(path: &str) -> Result<Self, RouteError> {
         let bad = |rule| RouteError::Path {
             path: path.to_string(),
             rule,
         };
-        if !path.starts_with('/') {
-            return Err(bad("it must start with `/`"));
+        let (marker, rest) = if let Some(rest) = path.strip_prefix('=') {
+            (Some(PathKind::Exact), rest)
+        } else if let Some(rest) = path.strip_prefix("^~") {
+            (Some(PathKind::PreferredPrefix), rest)
+        } else {
+            (None, path)
+        };
+        if !rest.starts_with('/') {
+            return Err(bad(if marker.is_some() {
+                "it must start with `/` after its `=` or `^~`"
+            } else {
+                "it must start with `/`"
+            }));
         }
         let mut segments = Vec::new();
-        for seg in split_path(path) {
+        for seg in split_path(rest) {
             if seg.is_empty() {
                 return Err(bad("it must not contain an empty segment (`//`)"));
             }
@@ -137,39 +168,87 @@ impl PathTemplate {
                 segments.push(Segment::Literal(seg.to_string()));
             }
         }
+        let has_params = segments.iter().any(|s| matches!(s, Segment::Param(_)));
+        let kind = match marker {
+            Some(_) if has_params => {
+                return Err(bad(
+                    "an exact (`=`) or preferred prefix (`^~`) path cannot have `{variables}`",
+                ))
+            }
+            Some(kind) => kind,
+            None if has_params => PathKind::Variables,
+            None => PathKind::Prefix,
+        };
         Ok(Self {
             text: path.to_string(),
+            kind,
             segments,
         })
     }
 
-    /// The template as written.
+    /// The path as written, marker included (`=/a`).
     pub fn as_str(&self) -> &str {
         &self.text
     }
 
-    /// The parameters of `path` (raw, not yet decoded) if it matches.
-    fn match_path<'p>(&self, path: &'p str) -> Option<Vec<(&str, &'p str)>> {
-        let parts = split_path(path);
-        if parts.len() != self.segments.len() {
-            return None;
+    /// The path without its `=` or `^~` marker (`requestContext.path`).
+    pub fn path(&self) -> &str {
+        match self.kind {
+            PathKind::Exact => &self.text[1..],
+            PathKind::PreferredPrefix => &self.text[2..],
+            _ => &self.text,
         }
-        let mut params = Vec::new();
-        for (seg, part) in self.segments.iter().zip(parts) {
-            match seg {
-                Segment::Literal(lit) if lit == part => {}
-                Segment::Param(name) if !part.is_empty() => params.push((name.as_str(), part)),
-                _ => return None,
-            }
-        }
-        Some(params)
     }
 
-    fn literal_count(&self) -> usize {
-        self.segments
-            .iter()
-            .filter(|s| matches!(s, Segment::Literal(_)))
-            .count()
+    /// How it matches.
+    pub fn kind(&self) -> PathKind {
+        self.kind
+    }
+
+    /// Whether `path` (raw, undecoded) matches, with its parameters. A trailing `/` is
+    /// ignored, and prefixes match whole segments (`/api` takes `/api` and `/api/x`, not
+    /// `/apix`).
+    fn match_path<'p>(&self, path: &'p str) -> Option<Vec<(&str, &'p str)>> {
+        let parts = split_path(path);
+        let literal = |seg: &Segment, part: &str| matches!(seg, Segment::Literal(l) if l == part);
+        match self.kind {
+            PathKind::Exact | PathKind::Variables if parts.len() != self.segments.len() => None,
+            PathKind::Prefix | PathKind::PreferredPrefix if parts.len() < self.segments.len() => {
+                None
+            }
+            PathKind::Exact | PathKind::Prefix | PathKind::PreferredPrefix => self
+                .segments
+                .iter()
+                .zip(&parts)
+                .all(|(seg, part)| literal(seg, part))
+                .then(Vec::new),
+            PathKind::Variables => {
+                let mut params = Vec::new();
+                for (seg, part) in self.segments.iter().zip(parts) {
+                    match seg {
+                        Segment::Param(name) if !part.is_empty() => {
+                            params.push((name.as_str(), part));
+                        }
+                        s if literal(s, part) => {}
+                        _ => return None,
+                    }
+                }
+                Some(params)
+            }
+        }
+    }
+
+    /// How specific a match is within its kind: the length of a prefix, the literal
+    /// segments of a path with variables.
+    fn specificity(&self) -> usize {
+        match self.kind {
+            PathKind::Variables => self
+                .segments
+                .iter()
+                .filter(|s| matches!(s, Segment::Literal(_)))
+                .count(),
+            _ => self.segments.len(),
+        }
     }
 }
 
@@ -280,6 +359,29 @@ pub struct RouteMatch<'r> {
     pub path: String,
 }
 
+impl<'r> RouteMatch<'r> {
+    /// `route` matched request path `path` (the event's `path`), with no path
+    /// parameters: for a gateway that matches routes its own way and still builds the
+    /// event with [`build_event_json`](super::build_event_json).
+    pub fn new(route: &'r Route, path: impl Into<String>) -> Self {
+        Self {
+            route,
+            path_parameters: BTreeMap::new(),
+            path: path.into(),
+        }
+    }
+
+    /// Adds a (decoded) path parameter; for chaining.
+    pub fn with_path_parameter(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.path_parameters.insert(name.into(), value.into());
+        self
+    }
+}
+
 /// The gateway's routes, matched most specific first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -324,8 +426,21 @@ impl Routes {
         self.routes.iter()
     }
 
-    /// The route for `method` and `path` (the URI path, raw): the one with the most literal
-    /// segments, then an exact method over `ANY`, then the first added.
+    /// The route for `method` and `path` (the URI path, raw, without its query), as
+    /// Tencent's API Gateway picks it (API Gateway FAQ, "How do I determine the API hit
+    /// priority?", <https://www.tencentcloud.com/document/product/628/11939>):
+    ///
+    /// 1. a path starting with `=` matches exactly, and comes first;
+    /// 2. then a path starting with `^~`, a prefix (the longest that matches);
+    /// 3. then a path with `{variables}`;
+    /// 4. then a plain path, a prefix: the longest that matches (`/product/` takes
+    ///    `/product/apigw/document`).
+    ///
+    /// Only routes whose method matches (or `ANY`) take part. These rules are ours, not
+    /// in Tencent's FAQ: prefixes match whole segments (`/api` takes `/api/x`, not
+    /// `/apix`) and a trailing `/` is ignored everywhere (`=/a` takes `/a/`); among paths
+    /// with variables the one with the most literal segments wins; at equal rank an exact
+    /// method wins over `ANY`, then the route added first.
     pub fn find(&self, method: &Method, path: &str) -> Option<RouteMatch<'_>> {
         let (stage, rest) = if self.stage_in_path {
             let trimmed = path.strip_prefix('/').unwrap_or(path);
@@ -334,8 +449,9 @@ impl Routes {
         } else {
             (None, path.to_string())
         };
-        // (literal segments, exact method) ranks a candidate; the first of equals wins.
-        type Candidate<'a, 'p> = ((usize, bool), &'a Route, Vec<(&'a str, &'p str)>);
+        // (kind, specificity, exact method) ranks a candidate; the first of equals wins.
+        type Rank = (std::cmp::Reverse<PathKind>, usize, bool);
+        type Candidate<'a, 'p> = (Rank, &'a Route, Vec<(&'a str, &'p str)>);
         let mut best: Option<Candidate<'_, '_>> = None;
         for route in &self.routes {
             if stage.is_some_and(|s| s != route.stage) || !route.method.matches(method) {
@@ -344,12 +460,13 @@ impl Routes {
             let Some(params) = route.path.match_path(&rest) else {
                 continue;
             };
-            let score = (
-                route.path.literal_count(),
+            let rank = (
+                std::cmp::Reverse(route.path.kind()),
+                route.path.specificity(),
                 matches!(route.method, RouteMethod::Exact(_)),
             );
-            if best.as_ref().is_none_or(|b| score > b.0) {
-                best = Some((score, route, params));
+            if best.as_ref().is_none_or(|b| rank > b.0) {
+                best = Some((rank, route, params));
             }
         }
         let (_, route, params) = best?;

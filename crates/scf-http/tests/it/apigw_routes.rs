@@ -1,5 +1,5 @@
 //! API Gateway routes: method or ANY, `{name}` path templates, stages, and the 404 for a
-//! request no route takes.
+//! request no route takes (the priority table is in `apigw_route_priority`).
 
 use http::Method;
 use scf_http::apigw::{GatewayError, Route, RouteError, Routes};
@@ -43,14 +43,22 @@ fn an_exact_method_wins_over_any() {
 }
 
 #[test]
-fn a_literal_segment_wins_over_a_parameter() {
+fn a_path_with_variables_wins_over_a_plain_path_unless_that_is_exact() {
+    // Tencent's order: variables (third) before plain paths (fourth), so the plain
+    // `/test/fixed` takes only what no variable path takes...
     assert_eq!(
         target(&routes(), Method::GET, "/test/fixed").as_deref(),
-        Some("fixed-fn")
+        Some("get-fn")
     );
     assert_eq!(
-        target(&routes(), Method::POST, "/test/fixed").as_deref(),
-        Some("any-fn")
+        target(&routes(), Method::GET, "/test/fixed/more").as_deref(),
+        Some("fixed-fn")
+    );
+    // ...and `=/test/fixed` (first) takes its own path.
+    let r = routes().with(Route::new("GET", "=/test/fixed", "exact-fn").unwrap());
+    assert_eq!(
+        target(&r, Method::GET, "/test/fixed").as_deref(),
+        Some("exact-fn")
     );
 }
 
@@ -67,8 +75,8 @@ fn several_parameters_are_decoded() {
 #[test]
 fn a_trailing_slash_is_ignored() {
     assert_eq!(
-        target(&routes(), Method::GET, "/test/fixed/").as_deref(),
-        Some("fixed-fn")
+        target(&routes(), Method::GET, "/test/value/").as_deref(),
+        Some("get-fn")
     );
     assert_eq!(
         target(&routes(), Method::GET, "/").as_deref(),
@@ -77,8 +85,14 @@ fn a_trailing_slash_is_ignored() {
 }
 
 #[test]
-fn the_method_must_match() {
-    assert!(routes().find(&Method::GET, "/users/1/orders/2").is_none());
+fn only_routes_of_the_method_take_part() {
+    // `POST /users/{id}/orders/{order}` does not take a GET, which falls through to the
+    // plain `GET /`, a prefix of every path.
+    assert_eq!(
+        target(&routes(), Method::GET, "/users/1/orders/2").as_deref(),
+        Some("root-fn")
+    );
+    assert!(routes().find(&Method::PUT, "/users/1/orders/2").is_none());
 }
 
 #[test]

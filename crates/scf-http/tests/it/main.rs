@@ -13,10 +13,12 @@ mod api_protocol;
 mod apigw_event;
 mod apigw_invoke;
 mod apigw_response;
+mod apigw_route_priority;
 mod apigw_routes;
 // Needs the `axum` feature (CI runs the tests with --all-features).
 #[cfg(feature = "axum")]
 mod axum_embedding;
+mod building_blocks;
 mod common;
 mod connection_limits;
 mod ops_endpoints;
