@@ -40,10 +40,10 @@ enum Command {
         /// SecretKey of that SecretId.
         #[arg(long, env = "TENCENTCLOUD_SECRET_KEY", hide_env_values = true)]
         secret_key: Option<String>,
-        /// Delete log records older than this (30m, 12h, 7d); by default they are kept.
-        /// Async event statuses are kept 3 days after they end, as on SCF.
-        #[arg(long, value_name = "DURATION")]
-        log_retention: Option<String>,
+        /// Delete log records older than this (30m, 12h, 7d), or `off` to keep them until
+        /// deleted by hand. Async event statuses are kept 3 days after they end, as on SCF.
+        #[arg(long, value_name = "DURATION", default_value = "7d")]
+        log_retention: String,
     },
     /// Run one invocation without a server and print its log and result.
     Invoke {
@@ -161,10 +161,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let mut opts = ServeOptions::new(template);
             opts.listen = listen;
             opts.data_dir = data_dir;
-            opts.log_retention = log_retention
-                .as_deref()
-                .map(|s| parse_duration("--log-retention", s))
-                .transpose()?;
+            opts.log_retention = match log_retention.as_str() {
+                "off" => None,
+                s => Some(parse_duration("--log-retention", s)?),
+            };
             opts.credentials = match (secret_id, secret_key) {
                 (Some(id), Some(key)) => {
                     if id.trim().is_empty() {

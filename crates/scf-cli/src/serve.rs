@@ -18,6 +18,9 @@ use crate::cron::Cron;
 use crate::project::{invoker_for, open_store, scratch_root, PrintingStore};
 use crate::template::{Template, Trigger};
 
+/// How long `scf serve` keeps log records by default: 7 days.
+pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(7 * 86_400);
+
 /// What `scf serve` needs.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -30,8 +33,9 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// SecretId → SecretKey for the cloud API (empty: unauthenticated, loopback only).
     pub credentials: Credentials,
-    /// Log records older than this are deleted (`None`: kept for ever). Async events are
-    /// kept 3 days after they end, as on SCF.
+    /// Log records older than this are deleted (`None`: kept for ever). Default 7 days,
+    /// so that the data directory stays bounded. Async events are kept 3 days after they
+    /// end, as on SCF.
     pub log_retention: Option<Duration>,
 }
 
@@ -43,7 +47,7 @@ impl ServeOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 9000)),
             data_dir: PathBuf::from(".scf"),
             credentials: Credentials::new(),
-            log_retention: None,
+            log_retention: Some(DEFAULT_LOG_RETENTION),
         }
     }
 }
@@ -148,7 +152,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     }
     let kept = match opts.log_retention {
         Some(keep) => format!("records kept {}", short_duration(keep)),
-        None => "records kept until deleted".to_string(),
+        None => "records kept until deleted: --log-retention off".to_string(),
     };
     println!(
         "  logs: {} ({kept}; async event statuses 3 days after they end)",

@@ -366,3 +366,51 @@ fn a_refused_start_runs_nothing_from_the_queue() {
         "no attempt was logged"
     );
 }
+
+#[test]
+fn log_records_are_kept_seven_days_by_default_and_for_ever_with_off() {
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join(scf_cli::project::STORE_FILE);
+    let now = time::OffsetDateTime::now_utc();
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        for (id, days) in [("eight-days-old", 8), ("six-days-old", 6)] {
+            let started = now - time::Duration::days(days);
+            store
+                .put(LogRecord::new("hello", "default", "$LATEST", id, started))
+                .unwrap();
+        }
+        store.flush().unwrap();
+    }
+    {
+        let mut off = Served::start(&project(), data.path(), &["--log-retention", "off"]);
+        let line = off.wait_for_line(|l| l.starts_with("  logs: "), Duration::from_secs(1));
+        assert!(
+            line.ends_with("(records kept until deleted: --log-retention off; async event statuses 3 days after they end)"),
+            "{line}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        let store = SqliteStore::open(&db).unwrap();
+        assert_eq!(
+            store.get("eight-days-old").unwrap().len(),
+            1,
+            "off keeps everything"
+        );
+    }
+    let mut served = Served::start(&project(), data.path(), &[]);
+    let line = served.wait_for_line(|l| l.starts_with("  logs: "), Duration::from_secs(1));
+    assert!(
+        line.ends_with("(records kept 7d; async event statuses 3 days after they end)"),
+        "{line}"
+    );
+    let store = SqliteStore::open(&db).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !store.get("eight-days-old").unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the eight-day-old record is still there"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(store.get("six-days-old").unwrap().len(), 1);
+}
