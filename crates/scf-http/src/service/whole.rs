@@ -14,7 +14,8 @@ use http_body::Body;
 use scf_invoker::Invoker;
 
 use super::{ApiService, GatewayService, HealthService, MetricsService, ResponseBody};
-use crate::body::BoxError;
+use crate::body::{new_request_id, set_id_header, BoxError, REQUEST_ID_HEADER};
+use crate::error::{ApiError, ErrorCode};
 use crate::metrics::Metrics;
 use crate::peer::PeerAddr;
 use crate::server::Serves;
@@ -117,6 +118,23 @@ impl ScfService {
             Serves::Gateway => false,
             _ => path == "/" && request.headers().contains_key("x-tc-action"),
         };
+        if serves == Serves::Both
+            && !is_api
+            && path == "/"
+            && request.method() == Method::POST
+            && self.gateway.routes().find(&Method::POST, "/").is_none()
+        {
+            // Neither endpoint takes it: say what the cloud API misses rather than that no
+            // gateway route matches.
+            let request_id = new_request_id();
+            let error = ApiError::new(
+                ErrorCode::MissingParameter,
+                "The request is missing the header `X-TC-Action` that names the cloud API action (e.g. `X-TC-Action: Invoke`), and no API Gateway route takes POST /.",
+            );
+            let mut response = error.to_response(&request_id);
+            set_id_header(&mut response, REQUEST_ID_HEADER, &request_id);
+            return response;
+        }
         if is_api {
             self.api.handle(request).await
         } else {

@@ -15,6 +15,7 @@ mod apigw_invoke;
 mod apigw_response;
 mod apigw_route_priority;
 mod apigw_routes;
+mod bad_input;
 // Needs the `axum` feature (CI runs the tests with --all-features).
 #[cfg(feature = "axum")]
 mod axum_embedding;
