@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use scf_cli::generate_event::{self, EventParams};
 use scf_cli::invoke::{EventSource, InvokeOptions};
 use scf_cli::logs::{parse_duration, LogsOptions};
-use scf_cli::serve::ServeOptions;
+use scf_cli::serve::{Ops, ServeOptions};
 use scf_cli::template::{Template, Trigger};
 use scf_http::Credentials;
 
@@ -44,6 +44,11 @@ enum Command {
         /// deleted by hand. Async event statuses are kept 3 days after they end, as on SCF.
         #[arg(long, value_name = "DURATION", default_value = "7d")]
         log_retention: String,
+        /// Where `/healthz` and `/metrics` are served: an address, `same` (the API's
+        /// listener) or `off`. Default: `same` when --listen is loopback, else loopback
+        /// at the next port (127.0.0.1:9001 for 0.0.0.0:9000).
+        #[arg(long, value_name = "ADDR|same|off")]
+        ops_listen: Option<String>,
     },
     /// Run one invocation without a server and print its log and result.
     Invoke {
@@ -157,10 +162,19 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             secret_id,
             secret_key,
             log_retention,
+            ops_listen,
         } => {
             let mut opts = ServeOptions::new(template);
             opts.listen = listen;
             opts.data_dir = data_dir;
+            opts.ops = match ops_listen.as_deref() {
+                None => None,
+                Some("same") => Some(Ops::Same),
+                Some("off") => Some(Ops::Off),
+                Some(a) => Some(Ops::Listen(a.parse().map_err(|e| {
+                    format!("--ops-listen {a:?}: expected an address (127.0.0.1:9001), `same` or `off`: {e}")
+                })?)),
+            };
             opts.log_retention = match log_retention.as_str() {
                 "off" => None,
                 s => Some(parse_duration("--log-retention", s)?),

@@ -33,6 +33,9 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// SecretId → SecretKey for the cloud API (empty: unauthenticated, loopback only).
     pub credentials: Credentials,
+    /// Where `GET /healthz` and `GET /metrics` are served (`None`: on the API's listener
+    /// when it is loopback, else on loopback at the next port; see [`Ops`]).
+    pub ops: Option<Ops>,
     /// Log records older than this are deleted (`None`: kept for ever). Default 7 days,
     /// so that the data directory stays bounded. Async events are kept 3 days after they
     /// end, as on SCF.
@@ -47,8 +50,37 @@ impl ServeOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 9000)),
             data_dir: PathBuf::from(".scf"),
             credentials: Credentials::new(),
+            ops: None,
             log_retention: Some(DEFAULT_LOG_RETENTION),
         }
+    }
+}
+
+/// Where the operational endpoints (`/healthz`, `/metrics`: no signature, and the metrics
+/// name every function) are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ops {
+    /// On the API's own listener.
+    Same,
+    /// On a listener of their own.
+    Listen(SocketAddr),
+    /// Not at all.
+    Off,
+}
+
+impl Ops {
+    /// The default for an API on `listen`: the same listener when it is loopback; else a
+    /// loopback listener on the next port (`127.0.0.1:9001` for `0.0.0.0:9000`), so that a
+    /// public API does not publish its metrics.
+    pub fn default_for(listen: SocketAddr) -> Self {
+        if listen.ip().to_canonical().is_loopback() {
+            return Ops::Same;
+        }
+        let port = match listen.port() {
+            0 => 0,
+            p => p.checked_add(1).unwrap_or(0),
+        };
+        Ops::Listen(SocketAddr::from(([127, 0, 0, 1], port)))
     }
 }
 
@@ -93,6 +125,12 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         .with_credentials(opts.credentials.clone())
         .with_routes(routes.clone());
     config.shutdown_invoker = true;
+    let ops = opts.ops.unwrap_or_else(|| Ops::default_for(opts.listen));
+    match ops {
+        Ops::Same => {}
+        Ops::Listen(addr) => config = config.with_listener(addr, scf_http::Serves::Ops),
+        Ops::Off => config.ops_endpoints = false,
+    }
     let server = Server::new(config, invoker.clone()).map_err(|e| e.to_string())?;
     let running = server.bind().await.map_err(|e| e.to_string())?;
     let addr = running.local_addr();
@@ -121,6 +159,13 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
             r.path.as_str(),
             r.function_name
         );
+    }
+    match (ops, running.local_addrs().get(1)) {
+        (Ops::Listen(_), Some(ops_addr)) => {
+            println!("  health and metrics: GET http://{ops_addr}/healthz, /metrics")
+        }
+        (Ops::Off, _) => println!("  health and metrics: off"),
+        _ => println!("  health and metrics: GET http://{addr}/healthz, /metrics"),
     }
     let mut timers = Vec::new();
     for f in &template.functions {

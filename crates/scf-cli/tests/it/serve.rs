@@ -414,3 +414,36 @@ fn log_records_are_kept_seven_days_by_default_and_for_ever_with_off() {
     }
     assert_eq!(store.get("six-days-old").unwrap().len(), 1);
 }
+
+#[test]
+fn health_and_metrics_can_have_a_listener_of_their_own_or_be_off() {
+    use scf_cli::serve::Ops;
+    assert_eq!(
+        Ops::default_for("0.0.0.0:9000".parse().unwrap()),
+        Ops::Listen("127.0.0.1:9001".parse().unwrap())
+    );
+    assert_eq!(
+        Ops::default_for("127.0.0.1:9000".parse().unwrap()),
+        Ops::Same
+    );
+
+    let data = tempfile::tempdir().unwrap();
+    let ops = format!("127.0.0.1:{}", common::free_port());
+    let mut s = Served::start(&project(), data.path(), &["--ops-listen", &ops]);
+    let line = s.wait_for_line(
+        |l| l.starts_with("  health and metrics: "),
+        Duration::from_secs(1),
+    );
+    assert_eq!(
+        line,
+        format!("  health and metrics: GET http://{ops}/healthz, /metrics")
+    );
+    assert_eq!(http(&ops, "GET", "/metrics", &[], "").0, 200);
+    assert_eq!(http(&ops, "GET", "/healthz", &[], "").0, 200);
+    assert_eq!(http(&s.addr, "GET", "/metrics", &[], "").0, 404);
+    drop(s);
+
+    let mut off = Served::start(&project(), data.path(), &["--ops-listen", "off"]);
+    off.wait_for_line(|l| l == "  health and metrics: off", Duration::from_secs(1));
+    assert_eq!(http(&off.addr, "GET", "/metrics", &[], "").0, 404);
+}

@@ -17,6 +17,11 @@ pub enum Serves {
     Gateway,
     /// Both: `POST /` with `X-TC-Action` is an API call, everything else a gateway request.
     Both,
+    /// The operational endpoints only, `GET /healthz` and `GET /metrics` (which need no
+    /// signature, and name every function with its counts). When a server has such a
+    /// listener, the other listeners do not serve them: put it on loopback (or a private
+    /// network) when the API is public.
+    Ops,
 }
 
 impl Serves {
@@ -66,8 +71,9 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// `requestContext.serviceId` of gateway events. Default `service-local`.
     pub service_id: String,
-    /// Whether `GET /healthz` and `GET /metrics` are served on every listener (they take
-    /// precedence over gateway routes). Default true.
+    /// Whether `GET /healthz` and `GET /metrics` are served at all: on the
+    /// [`Serves::Ops`] listeners when there are some, else on every listener (where they
+    /// take precedence over gateway routes). Default true.
     pub ops_endpoints: bool,
     /// Whether connections may speak HTTP/2 (prior knowledge, `h2c`) besides HTTP/1.1.
     /// Default true.

@@ -163,7 +163,9 @@ impl Server {
             health: HealthService::new(invoker.clone()),
             metrics: MetricsService::new(metrics.clone(), invoker),
             metrics_data: metrics,
-            ops_endpoints: config.ops_endpoints,
+            ops_endpoints: config.ops_endpoints
+                && !config.listen.iter().any(|l| l.serves == Serves::Ops),
+            ops_listener: config.ops_endpoints,
         };
         Ok(Self { config, service })
     }

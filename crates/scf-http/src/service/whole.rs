@@ -32,7 +32,10 @@ pub struct ScfService {
     pub(crate) health: HealthService,
     pub(crate) metrics: MetricsService,
     pub(crate) metrics_data: Arc<Metrics>,
+    /// Whether the API and gateway listeners serve `/healthz` and `/metrics`.
     pub(crate) ops_endpoints: bool,
+    /// Whether [`Serves::Ops`] listeners do (false: switched off).
+    pub(crate) ops_listener: bool,
 }
 
 impl std::fmt::Debug for ScfService {
@@ -103,9 +106,28 @@ impl ScfService {
         B::Error: Into<BoxError>,
     {
         let path = request.uri().path();
-        if self.ops_endpoints
-            && (request.method() == Method::GET || request.method() == Method::HEAD)
-        {
+        let is_get = request.method() == Method::GET || request.method() == Method::HEAD;
+        if serves == Serves::Ops {
+            let on = self.ops_listener && is_get;
+            return match path {
+                "/healthz" if on => self.health.response(),
+                "/metrics" if on => self.metrics.response(),
+                _ => {
+                    let body = serde_json::json!({
+                        "errno": 404,
+                        "error": format!("This listener serves GET /healthz and GET /metrics only, not {} {path}", request.method()),
+                    });
+                    let mut response = Response::new(ResponseBody::from(body.to_string()));
+                    *response.status_mut() = http::StatusCode::NOT_FOUND;
+                    response.headers_mut().insert(
+                        http::header::CONTENT_TYPE,
+                        http::HeaderValue::from_static("application/json"),
+                    );
+                    response
+                }
+            };
+        }
+        if self.ops_endpoints && is_get {
             if path == "/healthz" {
                 return self.health.response();
             }
