@@ -123,6 +123,31 @@ mod service;
 
 /// The `http` crate this one's types come from (`Request`, `Response`, `Method`...).
 pub use http;
+/// The handler's `Context` and a function's configuration (`scf-context`).
+#[cfg(any(feature = "api", feature = "gateway"))]
+pub use scf_context as context;
+#[cfg(any(feature = "api", feature = "gateway"))]
+pub use scf_context::{Context, FunctionConfig};
+/// The trigger events and the integration response (`scf-event`).
+pub use scf_event as event;
+pub use scf_event::{ApiGatewayRequest, ApiGatewayResponse};
+/// Handlers, their errors and status codes (`scf-handler`).
+#[cfg(any(feature = "api", feature = "gateway"))]
+pub use scf_handler as handler;
+#[cfg(any(feature = "api", feature = "gateway"))]
+pub use scf_handler::{blocking_fn, handler_fn, FunctionError, Handler};
+/// The invoker: functions, invocations, their outcomes (`scf-invoker`).
+#[cfg(any(feature = "api", feature = "gateway"))]
+pub use scf_invoker as invoker;
+#[cfg(any(feature = "api", feature = "gateway"))]
+pub use scf_invoker::{
+    EventPayload, Execution, InvokeError, InvokeRequest, InvokeResponse, Invoker, InvokerConfig,
+};
+/// The log and async-queue stores (`scf-store`: `MemoryStore`, the traits).
+#[cfg(any(feature = "api", feature = "gateway"))]
+pub use scf_store as store;
+#[cfg(any(feature = "api", feature = "gateway"))]
+pub use scf_store::MemoryStore;
 
 #[cfg(feature = "api")]
 pub use auth::{Credentials, CredentialsError};

@@ -193,7 +193,12 @@ impl GatewayService {
             .find(&parts.method, path)
             .ok_or_else(no_route)?;
         if !mount.is_empty() {
-            matched.path = format!("{mount}{}", matched.path);
+            let full = original_path(&parts.extensions).unwrap_or(parts.uri.path());
+            matched.path = if matched.path == "/" && !full.ends_with('/') {
+                mount // `/api` itself, as the client wrote it
+            } else {
+                format!("{mount}{}", matched.path)
+            };
         }
         let limit = self.shared.limits.max_gateway_body_bytes;
         if declared_length(&parts.headers).is_some_and(|n| n > limit) {

@@ -16,9 +16,11 @@ mod apigw_response;
 mod apigw_route_priority;
 mod apigw_routes;
 mod bad_input;
-// Needs the `axum` feature (CI runs the tests with --all-features).
+// These two need the `axum` feature (CI runs the tests with --all-features).
 #[cfg(feature = "axum")]
 mod axum_embedding;
+#[cfg(feature = "axum")]
+mod axum_example;
 mod building_blocks;
 mod common;
 mod connection_limits;
@@ -28,3 +30,4 @@ mod real_clients;
 mod server_signals;
 mod server_socket;
 mod tc3_auth;
+mod tower_services;
