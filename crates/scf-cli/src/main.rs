@@ -49,6 +49,10 @@ enum Command {
         /// at the next port (127.0.0.1:9001 for 0.0.0.0:9000).
         #[arg(long, value_name = "ADDR|same|off")]
         ops_listen: Option<String>,
+        /// Refuse a signed request sent a second time within its 5-minute timestamp
+        /// window (off by default: SCF accepts such replays).
+        #[arg(long)]
+        replay_cache: bool,
     },
     /// Run one invocation without a server and print its log and result.
     Invoke {
@@ -163,10 +167,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             secret_key,
             log_retention,
             ops_listen,
+            replay_cache,
         } => {
             let mut opts = ServeOptions::new(template);
             opts.listen = listen;
             opts.data_dir = data_dir;
+            opts.replay_cache = replay_cache;
             opts.ops = match ops_listen.as_deref() {
                 None => None,
                 Some("same") => Some(Ops::Same),

@@ -36,6 +36,8 @@ pub struct ServeOptions {
     /// Where `GET /healthz` and `GET /metrics` are served (`None`: on the API's listener
     /// when it is loopback, else on loopback at the next port; see [`Ops`]).
     pub ops: Option<Ops>,
+    /// Whether a signature accepted once is refused for the rest of its window.
+    pub replay_cache: bool,
     /// Log records older than this are deleted (`None`: kept for ever). Default 7 days,
     /// so that the data directory stays bounded. Async events are kept 3 days after they
     /// end, as on SCF.
@@ -51,6 +53,7 @@ impl ServeOptions {
             data_dir: PathBuf::from(".scf"),
             credentials: Credentials::new(),
             ops: None,
+            replay_cache: false,
             log_retention: Some(DEFAULT_LOG_RETENTION),
         }
     }
@@ -125,6 +128,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         .with_credentials(opts.credentials.clone())
         .with_routes(routes.clone());
     config.shutdown_invoker = true;
+    config.replay_cache = opts.replay_cache;
     let ops = opts.ops.unwrap_or_else(|| Ops::default_for(opts.listen));
     match ops {
         Ops::Same => {}

@@ -12,8 +12,23 @@
 //!
 //! Any other service name, or any other spelling of the host, fails with
 //! `AuthFailure.SignatureFailure`.
+//!
+//! # Replays
+//!
+//! The signature covers the timestamp, the headers signed and the body, but no nonce: a
+//! captured request can be sent again, unchanged, for as long as its `X-TC-Timestamp` is
+//! within [`DEFAULT_MAX_SKEW`] (5 minutes either way) of the server's clock, and it is
+//! accepted each time. SCF's own endpoint behaves the same, so that is the default here.
+//! Over plain HTTP anyone who can see a request can replay it (an `Invoke` runs the
+//! function again); use TLS in front of a public endpoint. For deployments that want
+//! more, the optional replay cache ([`Verifier::with_replay_cache`],
+//! `ServerConfig::replay_cache`, `scf serve --replay-cache`) accepts each signature once
+//! and refuses it again within the window (`AuthFailure.SignatureExpire`); it holds the
+//! signatures of one window (about 50 bytes each), and clients must sign a retried
+//! request again, as the SDKs do.
 
 mod header;
+mod replay;
 mod sign;
 mod verify;
 
@@ -198,6 +213,13 @@ pub enum AuthError {
     SignatureExpire {
         /// Which rule failed, with the values.
         reason: String,
+    },
+    /// The same signature was accepted before, within the timestamp window, and the
+    /// replay cache is on (`AuthFailure.SignatureExpire`).
+    #[error("This signature was already used: the server refuses a signed request sent a second time within the {window} s timestamp window (its replay cache is on). Sign the request again.")]
+    Replayed {
+        /// The window in seconds.
+        window: u64,
     },
     /// The signature does not match (`AuthFailure.SignatureFailure`).
     #[error(

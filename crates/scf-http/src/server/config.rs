@@ -75,6 +75,10 @@ pub struct ServerConfig {
     /// [`Serves::Ops`] listeners when there are some, else on every listener (where they
     /// take precedence over gateway routes). Default true.
     pub ops_endpoints: bool,
+    /// Whether the cloud API refuses a signature it has accepted before within the
+    /// timestamp window (a replayed request). Off by default, as on SCF, where a signed
+    /// request may be replayed for 5 minutes; see [`auth`](crate::auth).
+    pub replay_cache: bool,
     /// Whether connections may speak HTTP/2 (prior knowledge, `h2c`) besides HTTP/1.1.
     /// Default true.
     pub http2: bool,
@@ -101,6 +105,7 @@ impl ServerConfig {
             limits: Limits::default(),
             service_id: "service-local".into(),
             ops_endpoints: true,
+            replay_cache: false,
             http2: true,
             handle_signals: true,
             shutdown_invoker: true,

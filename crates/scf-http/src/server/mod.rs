@@ -152,7 +152,8 @@ impl Server {
             config.credentials.clone(),
             config.limits.clone(),
             metrics.clone(),
-        );
+        )
+        .with_replay_cache(config.replay_cache);
         let gateway = GatewayService::new(invoker.clone(), config.routes.clone())
             .with_limits(config.limits.clone())
             .with_metrics(metrics.clone())

@@ -131,6 +131,17 @@ impl ApiService {
         }
     }
 
+    /// The same service with the replay cache on or off (off by default): a signature
+    /// accepted once is refused for the rest of its timestamp window. No effect without
+    /// credentials. For chaining before it is cloned.
+    pub fn with_replay_cache(self, on: bool) -> Self {
+        self.rebuild(|s| {
+            if let Access::Signed(v) = &s.access {
+                s.access = Access::Signed(v.clone().with_replay_cache(on));
+            }
+        })
+    }
+
     /// Whether requests must be signed (credentials were given).
     pub fn is_signed(&self) -> bool {
         matches!(self.shared.access, Access::Signed(_))

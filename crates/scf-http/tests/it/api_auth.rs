@@ -255,3 +255,32 @@ impl http_body::Body for Endless {
         std::task::Poll::Pending
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_signature_is_accepted_by_default_and_refused_with_the_replay_cache() {
+    let ts = now();
+    // Off by default, as on SCF: the same signed request runs twice.
+    let plain = signed_service();
+    for _ in 0..2 {
+        let body = send_api(&plain, signed_request("Invoke", BODY, ts)).await;
+        assert!(body["Response"].get("Result").is_some(), "{body}");
+    }
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap()).with_credentials(
+        scf_http::Credentials::single(common::SECRET_ID, common::SECRET_KEY),
+    );
+    config.replay_cache = true;
+    let cached = common::service_with(config, common::invoker());
+    let first = send_api(&cached, signed_request("Invoke", BODY, ts)).await;
+    assert!(first["Response"].get("Result").is_some(), "{first}");
+    let again = send_api(&cached, signed_request("Invoke", BODY, ts)).await;
+    assert_json(
+        &again,
+        &api_error(
+            "AuthFailure.SignatureExpire",
+            "This signature was already used: the server refuses a signed request sent a second time within the 300 s timestamp window (its replay cache is on). Sign the request again.",
+        ),
+    );
+    // Signed again (another timestamp, so another signature): accepted.
+    let resigned = send_api(&cached, signed_request("Invoke", BODY, ts - 1)).await;
+    assert!(resigned["Response"].get("Result").is_some(), "{resigned}");
+}
