@@ -13,7 +13,8 @@
 //!   templates, stage) turn a request into SCF's API Gateway event and the function's
 //!   integration response into the HTTP response.
 //! - **Server** ([`Server`]): HTTP/1.1 keep-alive and h2c, a header read timeout, a body
-//!   read timeout, a connection cap, graceful shutdown on SIGTERM / Ctrl-C or by
+//!   read timeout, a connection cap and a per-peer cap, first-request and idle deadlines,
+//!   a budget of body bytes held at once ([`Limits`]; docs/security.md lists them), graceful shutdown on SIGTERM / Ctrl-C or by
 //!   [`ShutdownHandle`], `GET /healthz` and Prometheus `GET /metrics`. Both endpoints can
 //!   share one port or use two ([`Serves`]). [`ScfService`] is the same service without a
 //!   socket, for tests.
