@@ -1,23 +1,44 @@
 //! Tencent Cloud SCF over HTTP: the cloud API endpoint (`scf.tencentcloudapi.com`'s wire
 //! protocol, so the official SDKs and `tccli` work against it unchanged) and the API
-//! Gateway trigger, served by hyper on top of an [`Invoker`](scf_invoker::Invoker).
+//! Gateway trigger, on top of an [`Invoker`], as `tower` services to
+//! mount anywhere and as a ready-made hyper [`Server`].
 //!
-//! - **Cloud API** (`POST /` with `X-TC-Action`, `X-TC-Version: 2018-04-16`): `Invoke`,
+//! - **Cloud API** ([`ApiService`]; `X-TC-Action`, `X-TC-Version: 2018-04-16`): `Invoke`,
 //!   `InvokeFunction`, `GetFunctionLogs`, `GetRequestStatus`, `GetAsyncEventStatus`,
 //!   `ListAsyncEvents`, `TerminateAsyncEvent`, `ListFunctions`, `GetFunction`. Every
 //!   answer is HTTP 200, `Content-Type: application/json`,
 //!   `{"Response": {…, "RequestId": "…"}}`; errors carry the real codes ([`error`]).
-//!   Requests are checked with TC3-HMAC-SHA256 ([`auth`]) when credentials are
-//!   configured; without credentials the API listens on loopback only.
-//! - **API Gateway trigger** ([`apigw`]): routes (method or `ANY`, `{name}` path
-//!   templates, stage) turn a request into SCF's API Gateway event and the function's
-//!   integration response into the HTTP response.
+//!   With credentials every request must be TC3-HMAC-SHA256-signed ([`auth`]); without,
+//!   only requests from a loopback peer are answered, wherever the service runs
+//!   ([`peer`]).
+//! - **API Gateway trigger** ([`GatewayService`], [`apigw`]): routes matched as Tencent's
+//!   API Gateway matches them (`=exact`, `^~prefix`, `{variables}`, plain paths by
+//!   longest prefix; [`Routes::find`](apigw::Routes::find)) turn a request into SCF's API
+//!   Gateway event and the function's integration response into the HTTP response.
+//! - **Operations**: [`HealthService`] and [`MetricsService`] (Prometheus), to mount
+//!   where wanted.
 //! - **Server** ([`Server`]): HTTP/1.1 keep-alive and h2c, a header read timeout, a body
 //!   read timeout, a connection cap and a per-peer cap, first-request and idle deadlines,
-//!   a budget of body bytes held at once ([`Limits`]; docs/security.md lists them), graceful shutdown on SIGTERM / Ctrl-C or by
-//!   [`ShutdownHandle`], `GET /healthz` and Prometheus `GET /metrics`. Both endpoints can
-//!   share one port or use two ([`Serves`]). [`ScfService`] is the same service without a
-//!   socket, for tests.
+//!   a budget of body bytes held at once ([`Limits`]; docs/security.md lists them),
+//!   graceful shutdown on SIGTERM / Ctrl-C or by
+//!   [`ShutdownHandle`], `GET /healthz` and `GET /metrics`. Both endpoints can share one
+//!   port or use two ([`Serves`]). [`ScfService`] is the whole it serves.
+//!
+//! Every service is a `tower::Service<http::Request<B>>` for any `http_body::Body` `B`
+//! with `Error = Infallible`: `axum::Router::nest_service` mounts it, hyper serves it
+//! through `hyper_util::service::TowerToHyperService`, any tower layer wraps it. How a
+//! mount prefix is seen is documented on [`GatewayService`]; `examples/axum_gateway.rs`
+//! is a whole app, and `docs/gateway.md` the guide with each use's dependency count.
+//!
+//! # Cargo features
+//!
+//! | feature | what it adds | needs |
+//! |---|---|---|
+//! | (none) | [`apigw`] routes, the event, the integration response; [`body`] limits and request ids; [`peer`] | `http`, `scf-event` |
+//! | `gateway` | [`GatewayService`], [`apigw::invoke_outcome_response`], health and metrics | `scf-invoker`, `tokio` (`time`) |
+//! | `api` | [`ApiService`] with TC3 auth, health and metrics | `scf-invoker`, `scf-store`, `hmac`, `sha2`, `time` |
+//! | `server` (default) | [`Server`], [`ScfService`]; implies `api` and `gateway` | `hyper`, `hyper-util`, `tokio` (`net`, `rt`, `signal`, `sync`) |
+//! | `axum` | the peer from axum's `ConnectInfo<SocketAddr>`, the mount prefix from its `OriginalUri` | `axum` (no default features) |
 //!
 //! # Gateway errors: what a client of a route gets
 //!
@@ -55,19 +76,24 @@
 //! # Who depends on it
 //!
 //! Embedders that serve functions over HTTP (a local SCF, a custom gateway around native
-//! handlers, the CLI). It is the top of the stack: scf-event → scf-context →
-//! scf-handler → scf-logs → scf-store → scf-invoker → scf-http.
+//! handlers, an axum app that routes to functions, the CLI). It is the top of the stack:
+//! scf-event → scf-context → scf-handler → scf-logs → scf-store → scf-invoker →
+//! scf-http.
 //!
-//! Why each dependency is here:
-//! - `scf-invoker` runs the functions; `scf-logs` has the log records and `scf-store`
-//!   the queries and async events the API serves; `scf-event` the API Gateway event and integration response
-//!   types; `scf-handler`, `scf-context` the function status codes and configs.
-//! - `hyper`, `hyper-util`, `http`, `http-body-util`, `bytes`, `tokio`, `futures-util`:
-//!   the HTTP server and its connections, timers and signals.
-//! - `hmac`, `sha2`, `hex`, `subtle`: TC3-HMAC-SHA256 and its constant-time comparison.
-//! - `serde`, `serde_json`: the API's JSON. `base64`: binary gateway bodies. `time`: the
-//!   API's date-times. `uuid`: request ids. `thiserror`: error types. `tracing`: the
-//!   server's own diagnostics.
+//! Why each dependency is here (and behind which feature):
+//! - always: `scf-event` (the API Gateway event and integration response types), `http`,
+//!   `http-body`, `http-body-util`, `bytes` (requests, responses, bodies read within a
+//!   limit), `serde_json` (the event), `base64` (binary gateway bodies), `thiserror`.
+//! - `gateway`/`api`: `scf-invoker` runs the functions (and `scf-handler`, `scf-context`,
+//!   `scf-store` are re-exported so that one dependency is enough); `tokio` (`time`
+//!   only) times body reads; `tower-service` is the `Service` trait (no dependencies of
+//!   its own); `tracing` the services' own diagnostics.
+//! - `api`: `scf-logs` and `scf-store` (the log records, queries and async events the API
+//!   serves), `hmac`, `sha2`, `hex`, `subtle` (TC3-HMAC-SHA256 and its constant-time
+//!   comparison), `serde` and `time` (the API's JSON and date-times).
+//! - `server`: `hyper`, `hyper-util` and tokio's `net`, `rt`, `signal`, `sync`: the
+//!   listeners, connections, timers and signals.
+//! - `axum`: reading axum's `ConnectInfo` and `OriginalUri` extensions.
 //!
 //! # Example
 //!

@@ -34,7 +34,7 @@ impl Serves {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Listen {
-    /// The address (port 0 picks a free port; see [`RunningServer::local_addrs`]).
+    /// The address (port 0 picks a free port; see [`RunningServer::local_addrs`](crate::RunningServer::local_addrs)).
     pub addr: SocketAddr,
     /// What it serves.
     pub serves: Serves,
@@ -47,7 +47,7 @@ impl Listen {
     }
 }
 
-/// Everything a [`Server`] is configured with.
+/// Everything a [`Server`](crate::Server) is configured with.
 ///
 /// ```
 /// use scf_http::{apigw::Route, Credentials, ServerConfig};

@@ -43,7 +43,7 @@ pub struct ShutdownHandle {
 
 impl ShutdownHandle {
     /// Starts the graceful shutdown: listeners close, in-flight requests finish (up to
-    /// [`Limits::shutdown_grace`]), then connections close.
+    /// [`Limits::shutdown_grace`](crate::Limits::shutdown_grace)), then connections close.
     pub fn shutdown(&self) {
         self.tx.send_replace(true);
     }
