@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use scf_cli::generate_event::{self, EventParams};
 use scf_cli::invoke::{EventSource, InvokeOptions};
 use scf_cli::logs::{parse_duration, LogsOptions};
-use scf_cli::serve::ServeOptions;
+use scf_cli::serve::{Ops, ServeOptions};
 use scf_cli::template::{Template, Trigger};
 use scf_http::Credentials;
 
@@ -40,10 +40,19 @@ enum Command {
         /// SecretKey of that SecretId.
         #[arg(long, env = "TENCENTCLOUD_SECRET_KEY", hide_env_values = true)]
         secret_key: Option<String>,
-        /// Delete log records older than this (30m, 12h, 7d); by default they are kept.
-        /// Async event statuses are kept 3 days after they end, as on SCF.
-        #[arg(long, value_name = "DURATION")]
-        log_retention: Option<String>,
+        /// Delete log records older than this (30m, 12h, 7d), or `off` to keep them until
+        /// deleted by hand. Async event statuses are kept 3 days after they end, as on SCF.
+        #[arg(long, value_name = "DURATION", default_value = "7d")]
+        log_retention: String,
+        /// Where `/healthz` and `/metrics` are served: an address, `same` (the API's
+        /// listener) or `off`. Default: `same` when --listen is loopback, else loopback
+        /// at the next port (127.0.0.1:9001 for 0.0.0.0:9000).
+        #[arg(long, value_name = "ADDR|same|off")]
+        ops_listen: Option<String>,
+        /// Refuse a signed request sent a second time within its 5-minute timestamp
+        /// window (off by default: SCF accepts such replays).
+        #[arg(long)]
+        replay_cache: bool,
     },
     /// Run one invocation without a server and print its log and result.
     Invoke {
@@ -157,16 +166,37 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             secret_id,
             secret_key,
             log_retention,
+            ops_listen,
+            replay_cache,
         } => {
             let mut opts = ServeOptions::new(template);
             opts.listen = listen;
             opts.data_dir = data_dir;
-            opts.log_retention = log_retention
-                .as_deref()
-                .map(|s| parse_duration("--log-retention", s))
-                .transpose()?;
+            opts.replay_cache = replay_cache;
+            opts.ops = match ops_listen.as_deref() {
+                None => None,
+                Some("same") => Some(Ops::Same),
+                Some("off") => Some(Ops::Off),
+                Some(a) => Some(Ops::Listen(a.parse().map_err(|e| {
+                    format!("--ops-listen {a:?}: expected an address (127.0.0.1:9001), `same` or `off`: {e}")
+                })?)),
+            };
+            opts.log_retention = match log_retention.as_str() {
+                "off" => None,
+                s => Some(parse_duration("--log-retention", s)?),
+            };
             opts.credentials = match (secret_id, secret_key) {
-                (Some(id), Some(key)) => Credentials::single(id, key),
+                (Some(id), Some(key)) => {
+                    if id.trim().is_empty() {
+                        return Err("--secret-id (or TENCENTCLOUD_SECRET_ID) is empty: give a SecretId, or leave both it and the SecretKey unset to serve unauthenticated on loopback".into());
+                    }
+                    if key.trim().is_empty() {
+                        return Err("--secret-key (or TENCENTCLOUD_SECRET_KEY) is empty: give the SecretKey of the SecretId, or leave both unset to serve unauthenticated on loopback".into());
+                    }
+                    Credentials::try_single(id, key).map_err(|e| e.to_string())?
+                }
+                (Some(id), None) if id.trim().is_empty() => return Err("--secret-id (or TENCENTCLOUD_SECRET_ID) is empty: give a SecretId and a SecretKey, or neither".into()),
+                (None, Some(key)) if key.trim().is_empty() => return Err("--secret-key (or TENCENTCLOUD_SECRET_KEY) is empty: give a SecretId and a SecretKey, or neither".into()),
                 (None, None) => Credentials::new(),
                 _ => return Err("give both --secret-id and --secret-key (or TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY), or neither".into()),
             };

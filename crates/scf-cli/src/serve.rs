@@ -18,6 +18,9 @@ use crate::cron::Cron;
 use crate::project::{invoker_for, open_store, scratch_root, PrintingStore};
 use crate::template::{Template, Trigger};
 
+/// How long `scf serve` keeps log records by default: 7 days.
+pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(7 * 86_400);
+
 /// What `scf serve` needs.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -30,8 +33,14 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// SecretId → SecretKey for the cloud API (empty: unauthenticated, loopback only).
     pub credentials: Credentials,
-    /// Log records older than this are deleted (`None`: kept for ever). Async events are
-    /// kept 3 days after they end, as on SCF.
+    /// Where `GET /healthz` and `GET /metrics` are served (`None`: on the API's listener
+    /// when it is loopback, else on loopback at the next port; see [`Ops`]).
+    pub ops: Option<Ops>,
+    /// Whether a signature accepted once is refused for the rest of its window.
+    pub replay_cache: bool,
+    /// Log records older than this are deleted (`None`: kept for ever). Default 7 days,
+    /// so that the data directory stays bounded. Async events are kept 3 days after they
+    /// end, as on SCF.
     pub log_retention: Option<Duration>,
 }
 
@@ -43,8 +52,38 @@ impl ServeOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 9000)),
             data_dir: PathBuf::from(".scf"),
             credentials: Credentials::new(),
-            log_retention: None,
+            ops: None,
+            replay_cache: false,
+            log_retention: Some(DEFAULT_LOG_RETENTION),
         }
+    }
+}
+
+/// Where the operational endpoints (`/healthz`, `/metrics`: no signature, and the metrics
+/// name every function) are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ops {
+    /// On the API's own listener.
+    Same,
+    /// On a listener of their own.
+    Listen(SocketAddr),
+    /// Not at all.
+    Off,
+}
+
+impl Ops {
+    /// The default for an API on `listen`: the same listener when it is loopback; else a
+    /// loopback listener on the next port (`127.0.0.1:9001` for `0.0.0.0:9000`), so that a
+    /// public API does not publish its metrics.
+    pub fn default_for(listen: SocketAddr) -> Self {
+        if listen.ip().to_canonical().is_loopback() {
+            return Ops::Same;
+        }
+        let port = match listen.port() {
+            0 => 0,
+            p => p.checked_add(1).unwrap_or(0),
+        };
+        Ops::Listen(SocketAddr::from(([127, 0, 0, 1], port)))
     }
 }
 
@@ -80,19 +119,32 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     let store = PrintingStore::new(sqlite.clone());
     let scratch = scratch_root(&opts.data_dir)?;
     let invoker = invoker_for(&template, None, Arc::new(store), sqlite, &scratch)?;
-    let recovered = invoker
-        .recover()
-        .await
-        .map_err(|e| format!("cannot recover queued async events: {e}"))?;
 
+    // Nothing queued runs before the server knows it can serve: the configuration
+    // (credentials, listeners) is checked and every listener bound first, and only then
+    // is the async queue recovered. A refused start leaves the queue as it found it.
     let routes = routes(&template)?;
     let mut config = ServerConfig::new(opts.listen)
         .with_credentials(opts.credentials.clone())
         .with_routes(routes.clone());
     config.shutdown_invoker = true;
+    config.replay_cache = opts.replay_cache;
+    let ops = opts.ops.unwrap_or_else(|| Ops::default_for(opts.listen));
+    match ops {
+        Ops::Same => {}
+        Ops::Listen(addr) => config = config.with_listener(addr, scf_http::Serves::Ops),
+        Ops::Off => config.ops_endpoints = false,
+    }
     let server = Server::new(config, invoker.clone()).map_err(|e| e.to_string())?;
     let running = server.bind().await.map_err(|e| e.to_string())?;
     let addr = running.local_addr();
+    let recovered = match invoker.recover().await {
+        Ok(r) => r,
+        Err(e) => {
+            running.shutdown().await;
+            return Err(format!("cannot recover queued async events: {e}"));
+        }
+    };
 
     println!(
         "scf serve: {} function(s) from {}",
@@ -111,6 +163,13 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
             r.path.as_str(),
             r.function_name
         );
+    }
+    match (ops, running.local_addrs().get(1)) {
+        (Ops::Listen(_), Some(ops_addr)) => {
+            println!("  health and metrics: GET http://{ops_addr}/healthz, /metrics")
+        }
+        (Ops::Off, _) => println!("  health and metrics: off"),
+        _ => println!("  health and metrics: GET http://{addr}/healthz, /metrics"),
     }
     let mut timers = Vec::new();
     for f in &template.functions {
@@ -142,7 +201,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     }
     let kept = match opts.log_retention {
         Some(keep) => format!("records kept {}", short_duration(keep)),
-        None => "records kept until deleted".to_string(),
+        None => "records kept until deleted: --log-retention off".to_string(),
     };
     println!(
         "  logs: {} ({kept}; async event statuses 3 days after they end)",

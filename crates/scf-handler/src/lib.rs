@@ -67,3 +67,31 @@ pub use status::FunctionStatus;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// What a JSON parse error means, for an error message: serde_json's own text, with the
+/// rule behind it where that text does not say (nesting deeper than serde_json's limit of
+/// 128 levels; a `\uD800`–`\uDFFF` escape that is not half of a surrogate pair).
+///
+/// ```
+/// let deep = "[".repeat(200);
+/// let e = serde_json::from_str::<serde_json::Value>(&deep).unwrap_err();
+/// assert_eq!(
+///     scf_handler::describe_json_error(&e),
+///     "arrays and objects are nested more than 128 levels deep (the limit is 128) at line 1 column 128"
+/// );
+/// ```
+pub fn describe_json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let at = format!("at line {} column {}", e.line(), e.column());
+    if text.starts_with("recursion limit exceeded") {
+        return format!(
+            "arrays and objects are nested more than 128 levels deep (the limit is 128) {at}"
+        );
+    }
+    if text.contains("hex escape") || text.contains("surrogate") {
+        return format!(
+            "{text}: a \\u escape from \\uD800 to \\uDFFF must be one half of a surrogate pair (as in \\uD83D\\uDE00); alone it is no Unicode character"
+        );
+    }
+    text
+}

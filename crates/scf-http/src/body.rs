@@ -33,9 +33,43 @@ pub enum BodyError {
     /// The body did not arrive within the time allowed.
     #[error("the request body was not received in time")]
     Timeout,
+    /// The server already holds as many bytes of request bodies as its budget allows
+    /// ([`Limits::body_budget_bytes`](crate::Limits::body_budget_bytes)).
+    #[error("the server is reading other request bodies up to its budget of {budget} bytes; retry later")]
+    OverBudget {
+        /// The budget in bytes.
+        budget: u64,
+    },
     /// The body type reported an error (the connection failed).
     #[error("the request body could not be read: {0}")]
     Failed(String),
+}
+
+/// The error a body reports when taking its next bytes would pass the server's body
+/// budget; [`read_limited`] turns it into [`BodyError::OverBudget`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the server's budget of {budget} bytes of request bodies is in use")]
+pub struct OverBudget {
+    /// The budget in bytes.
+    pub budget: u64,
+}
+
+/// What a body's error says, as a [`BodyError`]: [`OverBudget`] found anywhere in its
+/// chain of sources, else the message of each link, so that a malformed chunk says so.
+fn body_failure(e: &(dyn std::error::Error + 'static)) -> BodyError {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut parts: Vec<String> = Vec::new();
+    while let Some(err) = next {
+        if let Some(b) = err.downcast_ref::<OverBudget>() {
+            return BodyError::OverBudget { budget: b.budget };
+        }
+        let text = err.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    BodyError::Failed(parts.join(": "))
 }
 
 /// The `Content-Length` a request declares, if it is a number.
@@ -77,7 +111,7 @@ where
         {
             Err(BodyError::TooLarge { limit })
         }
-        Err(e) => Err(BodyError::Failed(e.to_string())),
+        Err(e) => Err(body_failure(e.as_ref())),
     }
 }
 

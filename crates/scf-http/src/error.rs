@@ -310,7 +310,9 @@ impl From<AuthError> for ApiError {
             AuthError::MissingTimestamp => ErrorCode::MissingParameter,
             AuthError::InvalidTimestamp { .. } => ErrorCode::InvalidParameterValue,
             AuthError::SecretIdNotFound { .. } => ErrorCode::SecretIdNotFound,
-            AuthError::SignatureExpire { .. } => ErrorCode::SignatureExpire,
+            AuthError::SignatureExpire { .. } | AuthError::Replayed { .. } => {
+                ErrorCode::SignatureExpire
+            }
             AuthError::SignatureFailure => ErrorCode::SignatureFailure,
         };
         Self::new(code, e.to_string())

@@ -18,7 +18,9 @@
 //! - **Operations**: [`HealthService`] and [`MetricsService`] (Prometheus), to mount
 //!   where wanted.
 //! - **Server** ([`Server`]): HTTP/1.1 keep-alive and h2c, a header read timeout, a body
-//!   read timeout, a connection cap, graceful shutdown on SIGTERM / Ctrl-C or by
+//!   read timeout, a connection cap and a per-peer cap, first-request and idle deadlines,
+//!   a budget of body bytes held at once ([`Limits`]; docs/security.md lists them),
+//!   graceful shutdown on SIGTERM / Ctrl-C or by
 //!   [`ShutdownHandle`], `GET /healthz` and `GET /metrics`. Both endpoints can share one
 //!   port or use two ([`Serves`]). [`ScfService`] is the whole it serves.
 //!
@@ -175,8 +177,8 @@ pub use scf_store as store;
 pub use scf_store::MemoryStore;
 
 #[cfg(feature = "api")]
-pub use auth::Credentials;
-pub use body::{BodyError, FUNCTION_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
+pub use auth::{Credentials, CredentialsError};
+pub use body::{BodyError, OverBudget, FUNCTION_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
 #[cfg(feature = "api")]
 pub use error::{ApiError, ErrorCode};
 pub use limits::{Limits, MAX_API_BODY_BYTES, MAX_GATEWAY_BODY_BYTES};

@@ -31,7 +31,7 @@ pub enum InvokeError {
         qualifier: String,
     },
     /// The event is bigger than allowed (406).
-    #[error("the event is {size} bytes: {invocation_type} events may be at most {limit} bytes")]
+    #[error("the event is {size} bytes: {} events may be at most {limit} bytes", kind_of(*invocation_type))]
     RequestTooLarge {
         /// The event's size in bytes.
         size: usize,
@@ -118,4 +118,12 @@ pub enum AsyncEventError {
     /// Something inside the invoker failed.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// How an invocation type reads in a sentence.
+fn kind_of(t: InvocationType) -> &'static str {
+    match t {
+        InvocationType::Event => "asynchronous (Event)",
+        _ => "synchronous (RequestResponse)",
+    }
 }

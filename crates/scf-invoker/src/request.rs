@@ -316,7 +316,7 @@ pub(crate) fn parse_event(
             }
             let value: Value =
                 serde_json::from_slice(&bytes).map_err(|e| InvokeError::InvalidEvent {
-                    detail: e.to_string(),
+                    detail: scf_handler::describe_json_error(&e),
                 })?;
             let text = if want_text {
                 // from_slice accepted it, so it is UTF-8.

@@ -7,6 +7,7 @@
 mod commands;
 mod common;
 mod cron;
+mod front_door;
 mod generate_event;
 mod init;
 mod rust_hello;

@@ -263,3 +263,187 @@ fn two_serves_on_one_data_dir_share_logs_and_queue_and_fire_each_tick_once() {
     seconds_fired.dedup();
     assert_eq!(seconds_fired.len(), events, "two events in one second: {r}");
 }
+
+#[test]
+fn an_empty_secret_key_or_id_is_refused_at_start_naming_it() {
+    let data = tempfile::tempdir().unwrap();
+    let flag = run(scf()
+        .args(["serve", "-t"])
+        .arg(project())
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--secret-id",
+            "AKIDx",
+            "--secret-key",
+            "",
+            "--data-dir",
+        ])
+        .arg(data.path()));
+    assert!(!flag.status.success());
+    let err = text(&flag.stderr);
+    assert!(
+        err.contains("--secret-key (or TENCENTCLOUD_SECRET_KEY) is empty"),
+        "{err}"
+    );
+    assert!(
+        text(&flag.stdout).is_empty(),
+        "nothing was served: {}",
+        text(&flag.stdout)
+    );
+
+    let env = run(scf()
+        .args(["serve", "-t"])
+        .arg(project())
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .env("TENCENTCLOUD_SECRET_ID", "")
+        .env("TENCENTCLOUD_SECRET_KEY", "key"));
+    assert!(!env.status.success());
+    let err = text(&env.stderr);
+    assert!(
+        err.contains("--secret-id (or TENCENTCLOUD_SECRET_ID) is empty"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_refused_start_runs_nothing_from_the_queue() {
+    use scf_store::{AsyncQueue, AsyncStatus};
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join(scf_cli::project::STORE_FILE);
+    let ids: Vec<String> = (0..10).map(|i| format!("queued-{i}")).collect();
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        for id in &ids {
+            let ev = scf_store::AsyncEvent::new(
+                id,
+                "hello",
+                "default",
+                "$LATEST",
+                "OTHERS",
+                time::OffsetDateTime::now_utc(),
+                "{}",
+            );
+            store.enqueue(&ev).unwrap();
+        }
+    }
+    // No credentials and a non-loopback address: refused.
+    let out = run(scf()
+        .args(["serve", "-t"])
+        .arg(project())
+        .args(["--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(data.path()));
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("may listen on loopback only"), "{err}");
+    // A port already taken: refused too.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = run(scf()
+        .args(["serve", "-t"])
+        .arg(project())
+        .args(["--listen", &addr, "--data-dir"])
+        .arg(data.path()));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(&format!("cannot listen on {addr}")),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let store = SqliteStore::open(&db).unwrap();
+    for id in &ids {
+        let ev = store.get_async(id).unwrap().expect("still queued");
+        assert_eq!(
+            (ev.status, ev.attempts),
+            (AsyncStatus::Running, 0),
+            "{id} was claimed: {ev:?}"
+        );
+    }
+    assert!(
+        store.get(&ids[0]).unwrap().is_empty(),
+        "no attempt was logged"
+    );
+}
+
+#[test]
+fn log_records_are_kept_seven_days_by_default_and_for_ever_with_off() {
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join(scf_cli::project::STORE_FILE);
+    let now = time::OffsetDateTime::now_utc();
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        for (id, days) in [("eight-days-old", 8), ("six-days-old", 6)] {
+            let started = now - time::Duration::days(days);
+            store
+                .put(LogRecord::new("hello", "default", "$LATEST", id, started))
+                .unwrap();
+        }
+        store.flush().unwrap();
+    }
+    {
+        let mut off = Served::start(&project(), data.path(), &["--log-retention", "off"]);
+        let line = off.wait_for_line(|l| l.starts_with("  logs: "), Duration::from_secs(1));
+        assert!(
+            line.ends_with("(records kept until deleted: --log-retention off; async event statuses 3 days after they end)"),
+            "{line}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        let store = SqliteStore::open(&db).unwrap();
+        assert_eq!(
+            store.get("eight-days-old").unwrap().len(),
+            1,
+            "off keeps everything"
+        );
+    }
+    let mut served = Served::start(&project(), data.path(), &[]);
+    let line = served.wait_for_line(|l| l.starts_with("  logs: "), Duration::from_secs(1));
+    assert!(
+        line.ends_with("(records kept 7d; async event statuses 3 days after they end)"),
+        "{line}"
+    );
+    let store = SqliteStore::open(&db).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !store.get("eight-days-old").unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the eight-day-old record is still there"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(store.get("six-days-old").unwrap().len(), 1);
+}
+
+#[test]
+fn health_and_metrics_can_have_a_listener_of_their_own_or_be_off() {
+    use scf_cli::serve::Ops;
+    assert_eq!(
+        Ops::default_for("0.0.0.0:9000".parse().unwrap()),
+        Ops::Listen("127.0.0.1:9001".parse().unwrap())
+    );
+    assert_eq!(
+        Ops::default_for("127.0.0.1:9000".parse().unwrap()),
+        Ops::Same
+    );
+
+    let data = tempfile::tempdir().unwrap();
+    let ops = format!("127.0.0.1:{}", common::free_port());
+    let mut s = Served::start(&project(), data.path(), &["--ops-listen", &ops]);
+    let line = s.wait_for_line(
+        |l| l.starts_with("  health and metrics: "),
+        Duration::from_secs(1),
+    );
+    assert_eq!(
+        line,
+        format!("  health and metrics: GET http://{ops}/healthz, /metrics")
+    );
+    assert_eq!(http(&ops, "GET", "/metrics", &[], "").0, 200);
+    assert_eq!(http(&ops, "GET", "/healthz", &[], "").0, 200);
+    assert_eq!(http(&s.addr, "GET", "/metrics", &[], "").0, 404);
+    drop(s);
+
+    let mut off = Served::start(&project(), data.path(), &["--ops-listen", "off"]);
+    off.wait_for_line(|l| l == "  health and metrics: off", Duration::from_secs(1));
+    assert_eq!(http(&off.addr, "GET", "/metrics", &[], "").0, 404);
+}

@@ -33,7 +33,10 @@ impl Params {
                 Err(e) => {
                     return Err(ApiError::new(
                         ErrorCode::InvalidParameter,
-                        format!("The request body is not valid JSON: {e}."),
+                        format!(
+                            "The request body is not valid JSON: {}.",
+                            scf_handler::describe_json_error(&e)
+                        ),
                     ))
                 }
             }

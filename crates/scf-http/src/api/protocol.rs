@@ -51,5 +51,15 @@ pub(crate) fn action(parts: &Parts) -> Result<String, ApiError> {
     if version != API_VERSION {
         return Err(ApiError::no_such_version(&version));
     }
-    header("x-tc-action").ok_or_else(|| ApiError::missing_parameter("X-TC-Action"))
+    let action = header("x-tc-action").ok_or_else(|| ApiError::missing_parameter("X-TC-Action"))?;
+    if action.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::MissingParameter,
+            format!(
+                "The header `X-TC-Action` is empty: it must name the action, one of {}.",
+                super::ACTIONS.join(", ")
+            ),
+        ));
+    }
+    Ok(action)
 }

@@ -1,11 +1,13 @@
 //! Verifying a request's signature the ways the official clients sign it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{HeaderMap, AUTHORIZATION, HOST};
 use http::Method;
 use subtle::ConstantTimeEq;
 
+use super::replay::ReplayCache;
 use super::sign::{canonical_request, hmac, scope_date, sha256_hex, string_to_sign, SigningKeys};
 use super::{
     AuthError, Authorization, Credentials, DEFAULT_MAX_SKEW, SCF_SERVICE, UNSIGNED_PAYLOAD,
@@ -31,6 +33,7 @@ pub struct Verifier {
     /// known-answer tests only).
     pub max_skew: Option<Duration>,
     keys: SigningKeys,
+    replay: Option<Arc<ReplayCache>>,
 }
 
 impl Default for Verifier {
@@ -77,7 +80,22 @@ impl Verifier {
             service: SCF_SERVICE.to_string(),
             max_skew: Some(DEFAULT_MAX_SKEW),
             keys: SigningKeys::default(),
+            replay: None,
         }
+    }
+
+    /// Turns the replay cache on or off (off by default); for chaining. With it on, a
+    /// signature is accepted once: the same signed request sent again while its
+    /// timestamp is inside the window is refused (`AuthFailure.SignatureExpire`). Clones
+    /// of the verifier share the cache. See the [`auth`](crate::auth) module docs.
+    pub fn with_replay_cache(mut self, on: bool) -> Self {
+        self.replay = on.then(|| Arc::new(ReplayCache::default()));
+        self
+    }
+
+    /// Whether the replay cache is on.
+    pub fn has_replay_cache(&self) -> bool {
+        self.replay.is_some()
     }
 
     /// Replaces the service name; for chaining.
@@ -92,23 +110,21 @@ impl Verifier {
         self
     }
 
-    /// Verifies a request: its method, query (empty for POST), headers and the raw body
-    /// bytes as received, at `now` (UNIX seconds).
+    /// The checks that need no body: the `Authorization` form, a known SecretId, the
+    /// timestamp (window and scope date). A server runs them before it reads the body, so
+    /// that an unsigned or wrongly keyed request costs no body in memory; [`verify`]
+    /// runs them again with the signature.
     ///
-    /// `authority` is the request URI's authority, used as the host when there is no
-    /// `Host` header (HTTP/2).
-    ///
-    /// Checks, in order: the `Authorization` form, the SecretId, the timestamp (window
-    /// and scope date), then the signature in constant time.
-    pub fn verify(
+    /// [`verify`]: Verifier::verify
+    pub fn check_headers(&self, headers: &HeaderMap, now: i64) -> Result<(), AuthError> {
+        self.precheck(headers, now).map(drop)
+    }
+
+    fn precheck(
         &self,
-        method: &Method,
-        query: &str,
-        authority: Option<&str>,
         headers: &HeaderMap,
-        body: &[u8],
         now: i64,
-    ) -> Result<Verified, AuthError> {
+    ) -> Result<(Authorization, &str, i64), AuthError> {
         let raw = single_header(headers, AUTHORIZATION.as_str())?.ok_or_else(|| {
             AuthError::InvalidAuthorization {
                 reason: "the header is missing".to_string(),
@@ -152,6 +168,27 @@ impl Verifier {
                 ),
             });
         }
+        Ok((auth, secret_key, timestamp))
+    }
+
+    /// Verifies a request: its method, query (empty for POST), headers and the raw body
+    /// bytes as received, at `now` (UNIX seconds).
+    ///
+    /// `authority` is the request URI's authority, used as the host when there is no
+    /// `Host` header (HTTP/2).
+    ///
+    /// Checks, in order: the `Authorization` form, the SecretId, the timestamp (window
+    /// and scope date), then the signature in constant time.
+    pub fn verify(
+        &self,
+        method: &Method,
+        query: &str,
+        authority: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Verified, AuthError> {
+        let (auth, secret_key, timestamp) = self.precheck(headers, now)?;
 
         let host = match single_header(headers, HOST.as_str())? {
             Some(h) => h,
@@ -215,6 +252,12 @@ impl Verifier {
                 let sts = string_to_sign(timestamp, &auth.date, &auth.service, &creq);
                 let expected = hmac(&signing_key, sts.as_bytes());
                 if bool::from(expected.ct_eq(&auth.signature)) {
+                    if let Some(cache) = &self.replay {
+                        let window = self.max_skew.unwrap_or(DEFAULT_MAX_SKEW).as_secs();
+                        if !cache.first_use(auth.signature, timestamp, now, window) {
+                            return Err(AuthError::Replayed { window });
+                        }
+                    }
                     return Ok(Verified {
                         secret_id: auth.secret_id,
                     });

@@ -17,6 +17,11 @@ pub enum Serves {
     Gateway,
     /// Both: `POST /` with `X-TC-Action` is an API call, everything else a gateway request.
     Both,
+    /// The operational endpoints only, `GET /healthz` and `GET /metrics` (which need no
+    /// signature, and name every function with its counts). When a server has such a
+    /// listener, the other listeners do not serve them: put it on loopback (or a private
+    /// network) when the API is public.
+    Ops,
 }
 
 impl Serves {
@@ -66,9 +71,14 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// `requestContext.serviceId` of gateway events. Default `service-local`.
     pub service_id: String,
-    /// Whether `GET /healthz` and `GET /metrics` are served on every listener (they take
-    /// precedence over gateway routes). Default true.
+    /// Whether `GET /healthz` and `GET /metrics` are served at all: on the
+    /// [`Serves::Ops`] listeners when there are some, else on every listener (where they
+    /// take precedence over gateway routes). Default true.
     pub ops_endpoints: bool,
+    /// Whether the cloud API refuses a signature it has accepted before within the
+    /// timestamp window (a replayed request). Off by default, as on SCF, where a signed
+    /// request may be replayed for 5 minutes; see [`auth`](crate::auth).
+    pub replay_cache: bool,
     /// Whether connections may speak HTTP/2 (prior knowledge, `h2c`) besides HTTP/1.1.
     /// Default true.
     pub http2: bool,
@@ -95,6 +105,7 @@ impl ServerConfig {
             limits: Limits::default(),
             service_id: "service-local".into(),
             ops_endpoints: true,
+            replay_cache: false,
             http2: true,
             handle_signals: true,
             shutdown_invoker: true,
@@ -157,6 +168,9 @@ pub enum ServerError {
         /// The non-loopback address.
         addr: SocketAddr,
     },
+    /// A SecretId or SecretKey is empty.
+    #[error("ServerConfig.credentials: {0}")]
+    Credentials(#[from] crate::auth::CredentialsError),
     /// A limit is zero.
     #[error("Limits.{field} must be greater than zero")]
     Limit {

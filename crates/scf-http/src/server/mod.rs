@@ -2,24 +2,28 @@
 //! graceful shutdown.
 
 mod config;
+mod connection;
+mod request_body;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use scf_invoker::Invoker;
 
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::service::{ApiService, GatewayService, HealthService, MetricsService, ScfService};
 
 pub use config::{Listen, ServerConfig, ServerError, Serves};
+use connection::{serve_connection, ConnectionParts, PeerCounts};
+use request_body::BodyBudget;
 
 /// The HTTP server: the cloud API and the API Gateway trigger over one [`Invoker`].
 ///
@@ -102,6 +106,7 @@ impl Server {
         if config.listen.is_empty() {
             return Err(ServerError::NoListener);
         }
+        config.credentials.check()?;
         if config.credentials.is_empty() {
             if let Some(l) = config
                 .listen
@@ -118,6 +123,24 @@ impl Server {
             ("header_read_timeout", limits.header_read_timeout.is_zero()),
             ("body_read_timeout", limits.body_read_timeout.is_zero()),
             ("max_connections", limits.max_connections == 0),
+            ("body_budget_bytes", limits.body_budget_bytes == 0),
+            (
+                "first_request_timeout",
+                limits.first_request_timeout.is_zero(),
+            ),
+            ("idle_timeout", limits.idle_timeout.is_zero()),
+            (
+                "max_connections_per_peer",
+                limits.max_connections_per_peer == 0,
+            ),
+            (
+                "http2_max_concurrent_streams",
+                limits.http2_max_concurrent_streams == 0,
+            ),
+            (
+                "http2_keep_alive",
+                limits.http2_keep_alive.0.is_zero() || limits.http2_keep_alive.1.is_zero(),
+            ),
         ] {
             if zero {
                 return Err(ServerError::Limit { field });
@@ -129,7 +152,8 @@ impl Server {
             config.credentials.clone(),
             config.limits.clone(),
             metrics.clone(),
-        );
+        )
+        .with_replay_cache(config.replay_cache);
         let gateway = GatewayService::new(invoker.clone(), config.routes.clone())
             .with_limits(config.limits.clone())
             .with_metrics(metrics.clone())
@@ -140,7 +164,9 @@ impl Server {
             health: HealthService::new(invoker.clone()),
             metrics: MetricsService::new(metrics.clone(), invoker),
             metrics_data: metrics,
-            ops_endpoints: config.ops_endpoints,
+            ops_endpoints: config.ops_endpoints
+                && !config.listen.iter().any(|l| l.serves == Serves::Ops),
+            ops_listener: config.ops_endpoints,
         };
         Ok(Self { config, service })
     }
@@ -275,12 +301,22 @@ async fn supervise(
         .timer(TokioTimer::new())
         .header_read_timeout(config.limits.header_read_timeout)
         .keep_alive(true);
-    builder.http2().timer(TokioTimer::new());
+    let (ping_every, ping_answer) = config.limits.http2_keep_alive;
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(config.limits.http2_max_concurrent_streams)
+        .max_pending_accept_reset_streams(Some(20))
+        .max_header_list_size(64 * 1024)
+        .keep_alive_interval(Some(ping_every))
+        .keep_alive_timeout(ping_answer);
     if !config.http2 {
         builder = builder.http1_only();
     }
     let builder = Arc::new(builder);
     let permits = Arc::new(Semaphore::new(config.limits.max_connections));
+    let peers = Arc::new(PeerCounts::default());
+    let budget = BodyBudget::new(config.limits.body_budget_bytes);
 
     let mut loops = JoinSet::new();
     for (listener, addr, serves) in listeners {
@@ -291,8 +327,10 @@ async fn supervise(
             service.clone(),
             builder.clone(),
             permits.clone(),
+            peers.clone(),
+            budget.clone(),
             rx.clone(),
-            config.limits.shutdown_grace,
+            config.limits.clone(),
         ));
     }
 
@@ -324,46 +362,68 @@ async fn accept_loop(
     service: ScfService,
     builder: Arc<auto::Builder<TokioExecutor>>,
     permits: Arc<Semaphore>,
+    peers: Arc<PeerCounts>,
+    budget: BodyBudget,
     mut rx: watch::Receiver<bool>,
-    grace: Duration,
+    limits: Limits,
 ) {
     let mut connections = JoinSet::new();
+    let mut permit = None;
     loop {
-        let permit = tokio::select! {
-            _ = rx.wait_for(|stop| *stop) => break,
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
+        let held = match permit.take() {
+            Some(p) => p,
+            None => tokio::select! {
+                _ = rx.wait_for(|stop| *stop) => break,
+                p = permits.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
             },
         };
         let accepted = tokio::select! {
             _ = rx.wait_for(|stop| *stop) => break,
             a = listener.accept() => a,
             // Reap finished connections so the set does not grow without bound.
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {
+                permit = Some(held);
+                continue;
+            }
         };
         let (stream, peer) = match accepted {
             Ok(x) => x,
             Err(error) => {
                 // Out of file descriptors and the like: back off instead of spinning.
                 tracing::warn!(%addr, %error, "scf-http: accept failed");
+                permit = Some(held);
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
+        let Some(slot) = peers.take(peer.ip(), limits.max_connections_per_peer) else {
+            // Over the per-peer cap: closed at once; the slot serves the next client.
+            tracing::debug!(%peer, "scf-http: too many connections from this peer; closing");
+            drop(stream);
+            permit = Some(held);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         connections.spawn(serve_connection(
             stream,
-            peer,
-            serves,
-            service.clone(),
-            builder.clone(),
-            rx.clone(),
-            permit,
+            ConnectionParts {
+                peer,
+                serves,
+                service: service.clone(),
+                builder: builder.clone(),
+                limits: limits.clone(),
+                stop: rx.clone(),
+                permit: held,
+                slot,
+                budget: budget.clone(),
+            },
         ));
     }
     drop(listener);
-    let deadline = tokio::time::sleep(grace);
+    let deadline = tokio::time::sleep(limits.shutdown_grace);
     tokio::pin!(deadline);
     loop {
         tokio::select! {
@@ -375,32 +435,4 @@ async fn accept_loop(
             }
         }
     }
-}
-
-async fn serve_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    serves: Serves,
-    service: ScfService,
-    builder: Arc<auto::Builder<TokioExecutor>>,
-    mut rx: watch::Receiver<bool>,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-) {
-    let svc = service_fn(move |request| {
-        let service = service.clone();
-        async move { Ok::<_, std::convert::Infallible>(service.call(request, peer, serves).await) }
-    });
-    let conn = builder.serve_connection(TokioIo::new(stream), svc);
-    tokio::pin!(conn);
-    tokio::select! {
-        result = conn.as_mut() => {
-            if let Err(error) = result {
-                tracing::debug!(%peer, %error, "scf-http: connection ended with an error");
-            }
-            return;
-        }
-        _ = rx.wait_for(|stop| *stop) => {}
-    }
-    conn.as_mut().graceful_shutdown();
-    let _ = conn.await;
 }

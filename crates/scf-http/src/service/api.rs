@@ -131,6 +131,17 @@ impl ApiService {
         }
     }
 
+    /// The same service with the replay cache on or off (off by default): a signature
+    /// accepted once is refused for the rest of its timestamp window. No effect without
+    /// credentials. For chaining before it is cloned.
+    pub fn with_replay_cache(self, on: bool) -> Self {
+        self.rebuild(|s| {
+            if let Access::Signed(v) = &s.access {
+                s.access = Access::Signed(v.clone().with_replay_cache(on));
+            }
+        })
+    }
+
     /// Whether requests must be signed (credentials were given).
     pub fn is_signed(&self) -> bool {
         matches!(self.shared.access, Access::Signed(_))
@@ -178,9 +189,11 @@ impl ApiService {
             check_loopback_peer(&parts.extensions)?;
         }
         protocol::check_method_and_type(&parts)?;
-        // Hook for the front door's hardening (a later issue): the `Authorization` form,
-        // SecretId and timestamp can be checked here, before the body is read; only the
-        // signature itself needs the body's hash.
+        // Who signed it, as far as the headers tell, before any body is read: an unsigned
+        // or wrongly keyed request costs no body in memory.
+        if let Access::Signed(verifier) = &self.shared.access {
+            verifier.check_headers(&parts.headers, now_unix())?;
+        }
         let limit = self.shared.limits.max_api_body_bytes;
         if declared_length(&parts.headers).is_some_and(|n| n > limit) {
             return Err(ApiError::body_too_large(limit));
@@ -192,6 +205,12 @@ impl ApiService {
                 return Err(ApiError::new(
                     ErrorCode::InvalidParameter,
                     "The request body was not received in time.",
+                ))
+            }
+            Err(e @ BodyError::OverBudget { .. }) => {
+                return Err(ApiError::new(
+                    ErrorCode::RequestLimitExceeded,
+                    format!("The request body was not read: {e}."),
                 ))
             }
             Err(BodyError::Failed(e)) => {

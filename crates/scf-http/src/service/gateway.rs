@@ -213,6 +213,12 @@ impl GatewayService {
                     message: "The request body was not received in time".into(),
                 })
             }
+            Err(e @ BodyError::OverBudget { .. }) => {
+                return Err(GatewayError::Refused {
+                    status: 503,
+                    message: format!("The request body was not read: {e}"),
+                })
+            }
             Err(BodyError::Failed(e)) => {
                 return Err(GatewayError::Refused {
                     status: 400,

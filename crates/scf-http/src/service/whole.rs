@@ -14,7 +14,8 @@ use http_body::Body;
 use scf_invoker::Invoker;
 
 use super::{ApiService, GatewayService, HealthService, MetricsService, ResponseBody};
-use crate::body::BoxError;
+use crate::body::{new_request_id, set_id_header, BoxError, REQUEST_ID_HEADER};
+use crate::error::{ApiError, ErrorCode};
 use crate::metrics::Metrics;
 use crate::peer::PeerAddr;
 use crate::server::Serves;
@@ -31,7 +32,10 @@ pub struct ScfService {
     pub(crate) health: HealthService,
     pub(crate) metrics: MetricsService,
     pub(crate) metrics_data: Arc<Metrics>,
+    /// Whether the API and gateway listeners serve `/healthz` and `/metrics`.
     pub(crate) ops_endpoints: bool,
+    /// Whether [`Serves::Ops`] listeners do (false: switched off).
+    pub(crate) ops_listener: bool,
 }
 
 impl std::fmt::Debug for ScfService {
@@ -102,9 +106,28 @@ impl ScfService {
         B::Error: Into<BoxError>,
     {
         let path = request.uri().path();
-        if self.ops_endpoints
-            && (request.method() == Method::GET || request.method() == Method::HEAD)
-        {
+        let is_get = request.method() == Method::GET || request.method() == Method::HEAD;
+        if serves == Serves::Ops {
+            let on = self.ops_listener && is_get;
+            return match path {
+                "/healthz" if on => self.health.response(),
+                "/metrics" if on => self.metrics.response(),
+                _ => {
+                    let body = serde_json::json!({
+                        "errno": 404,
+                        "error": format!("This listener serves GET /healthz and GET /metrics only, not {} {path}", request.method()),
+                    });
+                    let mut response = Response::new(ResponseBody::from(body.to_string()));
+                    *response.status_mut() = http::StatusCode::NOT_FOUND;
+                    response.headers_mut().insert(
+                        http::header::CONTENT_TYPE,
+                        http::HeaderValue::from_static("application/json"),
+                    );
+                    response
+                }
+            };
+        }
+        if self.ops_endpoints && is_get {
             if path == "/healthz" {
                 return self.health.response();
             }
@@ -117,6 +140,23 @@ impl ScfService {
             Serves::Gateway => false,
             _ => path == "/" && request.headers().contains_key("x-tc-action"),
         };
+        if serves == Serves::Both
+            && !is_api
+            && path == "/"
+            && request.method() == Method::POST
+            && self.gateway.routes().find(&Method::POST, "/").is_none()
+        {
+            // Neither endpoint takes it: say what the cloud API misses rather than that no
+            // gateway route matches.
+            let request_id = new_request_id();
+            let error = ApiError::new(
+                ErrorCode::MissingParameter,
+                "The request is missing the header `X-TC-Action` that names the cloud API action (e.g. `X-TC-Action: Invoke`), and no API Gateway route takes POST /.",
+            );
+            let mut response = error.to_response(&request_id);
+            set_id_header(&mut response, REQUEST_ID_HEADER, &request_id);
+            return response;
+        }
         if is_api {
             self.api.handle(request).await
         } else {

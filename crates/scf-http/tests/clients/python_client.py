@@ -1,7 +1,7 @@
 """Drives the official Tencent Cloud Python SDK (unchanged) against a local scf-http server.
 
 Usage: python_client.py --port PORT --secret-id ID --secret-key KEY
-                        [--clock-offset SECONDS] ACTION PARAMS_JSON
+                        [--clock-offset SECONDS] ACTION PARAMS_JSON|@FILE
 
 Prints one JSON line: {"ok": <the Response object as the SDK parsed it>} or
 {"error": {"code", "message", "requestId"}} for a TencentCloudSDKException.
@@ -36,7 +36,9 @@ profile = ClientProfile(httpProfile=http_profile, signMethod="TC3-HMAC-SHA256")
 client = scf_client.ScfClient(credential.Credential(args.secret_id, args.secret_key), "ap-guangzhou", profile)
 
 request = getattr(models, args.action + "Request")()
-request.from_json_string(args.params)
+# `@FILE`: the parameters are in FILE (too large for an argument).
+params = open(args.params[1:]).read() if args.params.startswith("@") else args.params
+request.from_json_string(params)
 try:
     response = getattr(client, args.action)(request)
     print(json.dumps({"ok": json.loads(response.to_json_string())}))

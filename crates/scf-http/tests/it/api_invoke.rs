@@ -254,7 +254,7 @@ async fn a_sync_event_over_6_mb_is_request_too_large() {
         &body,
         &api_error(
             "InvalidParameter.RequestTooLarge",
-            "The event is 6291464 bytes: RequestResponse events may be at most 6291456 bytes.",
+            "The event is 6291464 bytes: synchronous (RequestResponse) events may be at most 6291456 bytes.",
         ),
     );
 }
@@ -272,7 +272,7 @@ async fn an_async_event_over_128_kb_is_request_too_large() {
         &body,
         &api_error(
             "InvalidParameter.RequestTooLarge",
-            "The event is 131080 bytes: Event events may be at most 131072 bytes.",
+            "The event is 131080 bytes: asynchronous (Event) events may be at most 131072 bytes.",
         ),
     );
 }

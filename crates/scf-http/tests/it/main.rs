@@ -15,6 +15,7 @@ mod apigw_invoke;
 mod apigw_response;
 mod apigw_route_priority;
 mod apigw_routes;
+mod bad_input;
 // These two need the `axum` feature (CI runs the tests with --all-features).
 #[cfg(feature = "axum")]
 mod axum_embedding;
@@ -22,6 +23,7 @@ mod axum_embedding;
 mod axum_example;
 mod building_blocks;
 mod common;
+mod connection_limits;
 mod ops_endpoints;
 mod peer_rule;
 mod real_clients;

@@ -67,3 +67,51 @@ async fn metrics_count_invocations_by_function_and_status() {
         "a refusal has no duration"
     );
 }
+
+/// `GET path` on a fresh connection to `addr`: the status.
+async fn get_status(addr: std::net::SocketAddr, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out);
+    text.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ops_listener_takes_healthz_and_metrics_off_the_other_listeners() {
+    use scf_http::{Server, ServerConfig, Serves};
+    let config = ServerConfig::new("127.0.0.1:0".parse().unwrap())
+        .with_signals(false)
+        .with_listener("127.0.0.1:0".parse().unwrap(), Serves::Ops);
+    let server = Server::new(config, common::invoker())
+        .unwrap()
+        .bind()
+        .await
+        .unwrap();
+    let [main, ops] = server.local_addrs()[..] else {
+        panic!()
+    };
+    assert_eq!(get_status(ops, "/healthz").await, 200);
+    assert_eq!(get_status(ops, "/metrics").await, 200);
+    assert_eq!(get_status(ops, "/hello").await, 404);
+    // The main listener: no route matches them any more.
+    assert_eq!(get_status(main, "/healthz").await, 404);
+    assert_eq!(get_status(main, "/metrics").await, 404);
+    server.shutdown().await;
+
+    // Switched off: not even on the ops listener.
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap())
+        .with_signals(false)
+        .with_listener("127.0.0.1:0".parse().unwrap(), Serves::Ops);
+    config.ops_endpoints = false;
+    let server = Server::new(config, common::invoker())
+        .unwrap()
+        .bind()
+        .await
+        .unwrap();
+    assert_eq!(get_status(server.local_addrs()[1], "/metrics").await, 404);
+    server.shutdown().await;
+}

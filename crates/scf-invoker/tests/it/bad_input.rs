@@ -46,7 +46,7 @@ async fn a_sync_event_over_6_mb_is_refused_with_406() {
     );
     assert_eq!(
         err.to_string(),
-        "the event is 6291457 bytes: RequestResponse events may be at most 6291456 bytes"
+        "the event is 6291457 bytes: synchronous (RequestResponse) events may be at most 6291456 bytes"
     );
     nothing_recorded(&invoker).await;
 }
@@ -67,7 +67,7 @@ async fn an_async_event_over_128_kb_is_refused_with_406() {
     assert_eq!(err.status().code(), 406);
     assert!(err
         .to_string()
-        .contains("Event events may be at most 131072 bytes"));
+        .contains("asynchronous (Event) events may be at most 131072 bytes"));
     let (total, _) = invoker.list_async(Default::default()).await.unwrap();
     assert_eq!(total, 0, "a refused async event is not queued");
     let accepted = invoker
