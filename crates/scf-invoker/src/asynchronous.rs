@@ -155,7 +155,7 @@ impl AsyncWorker {
 impl std::fmt::Debug for AsyncWorker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncWorker")
-            .field("worker_id", &self.runner.config.worker_id)
+            .field("node_id", &self.runner.config.node_id)
             .field("started", &self.started.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -218,7 +218,7 @@ impl AsyncWorker {
         if functions.is_empty() {
             return poll;
         }
-        let worker = self.runner.config.worker_id.clone();
+        let worker = self.runner.config.node_id.clone();
         let lease = self.runner.config.lease;
         let now = self.now();
         let claimed = self
@@ -264,7 +264,7 @@ impl AsyncWorker {
     /// Reports how `id`'s attempt ended to the queue.
     async fn end(&self, id: &str, end: AttemptEnd) {
         let id = id.to_owned();
-        let worker = self.runner.config.worker_id.clone();
+        let worker = self.runner.config.node_id.clone();
         let now = self.now();
         let ended = self
             .queue(move |q| q.end_attempt(&id, &worker, end, now))
@@ -320,6 +320,10 @@ impl AsyncWorker {
             self.now(),
             text.unwrap_or_default(),
         );
+        let event = AsyncEvent {
+            node: self.runner.config.node_id.clone(),
+            ..event
+        };
         self.queue(move |q| q.enqueue(&event)).await?;
         self.start();
         Ok(InvokeResponse::accepted(id))
@@ -399,6 +403,7 @@ impl AsyncWorker {
         );
         running.retry_num = claim.retry_num;
         running.invocation_type = InvocationType::Event;
+        running.node.clone_from(&self.runner.config.node_id);
         self.runner.put_record(running);
         let run = self
             .runner
@@ -559,7 +564,7 @@ async fn renew(inner: Weak<AsyncWorker>, id: String, abort: Cancellation) {
             return;
         };
         let key = id.clone();
-        let worker = inner.runner.config.worker_id.clone();
+        let worker = inner.runner.config.node_id.clone();
         let lease = inner.runner.config.lease;
         let now = inner.now();
         let renewed = inner

@@ -126,7 +126,7 @@ mod scope;
 pub use alloc::CountingAllocator;
 pub use asynchronous::RecoverReport;
 pub use config::{
-    BillPolicy, Execution, InvokerConfig, InvokerConfigError, ThreadPoolConfig,
+    host_and_pid, BillPolicy, Execution, InvokerConfig, InvokerConfigError, ThreadPoolConfig,
     MAX_ASYNC_EVENT_BYTES, MAX_RESPONSE_BYTES, MAX_SYNC_EVENT_BYTES,
 };
 pub use error::{AsyncEventError, InvokeError};

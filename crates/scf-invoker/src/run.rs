@@ -265,6 +265,7 @@ impl Runner {
             source: String::new(),
             retry_num: opts.retry_num,
             invocation_type: opts.invocation_type,
+            node: self.config.node_id.clone(),
         };
         self.put_record(record);
         RunResult { response, ending }

@@ -82,6 +82,7 @@ macro_rules! conformance_log_tests {
             running_record_is_replaced_by_the_finished_one,
             get_returns_every_attempt_by_retry_num,
             every_field_round_trips,
+            node_id_round_trips_and_follows_the_replacing_record,
         ]);
     };
     ($make:expr) => {
@@ -96,6 +97,7 @@ macro_rules! conformance_queue_tests {
     (let $pat:pat = $make:expr; $store:expr) => {
         $crate::__conformance_stamp!(events, $pat, $make, $store, [
             enqueued_event_round_trips,
+            accepting_node_round_trips_through_every_read,
             unfinished_returns_only_running_events_oldest_first,
             list_defaults_to_newest_first,
             list_filters_by_function_namespace_and_qualifier,
