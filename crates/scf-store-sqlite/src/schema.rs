@@ -158,6 +158,21 @@ CREATE TABLE IF NOT EXISTS timer_ticks (
 CREATE INDEX IF NOT EXISTS timer_ticks_time ON timer_ticks (tick);
 ";
 
+/// Deployment-wide concurrency slots (schema version 6; `scf_store::ConcurrencySlots`):
+/// one row per held slot, under a lease. `AUTOINCREMENT`, so that an id is never handed
+/// out twice (a node that lost a slot must not renew or release someone else's).
+pub(crate) const SLOTS_TABLE: &str = "
+CREATE TABLE IF NOT EXISTS concurrency_slots (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace     TEXT    NOT NULL,
+    function_name TEXT    NOT NULL,
+    holder        TEXT    NOT NULL,
+    lease_until   INTEGER NOT NULL -- unix microseconds, UTC
+);
+CREATE INDEX IF NOT EXISTS concurrency_slots_fn
+    ON concurrency_slots (namespace, function_name, lease_until);
+";
+
 /// The worker a migration from schema version 4 names as the holder of a `RUNNING` event
 /// with attempts: a version 4 process may have stopped in the middle of its last attempt,
 /// so the event's first claim reports that attempt as interrupted. The lease ran out at 0.
@@ -215,6 +230,7 @@ pub(crate) fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             tx.execute_batch(ASYNC_TABLE).map_err(schema)?;
             tx.execute_batch(ASYNC_INDEXES).map_err(schema)?;
             tx.execute_batch(TICKS_TABLE).map_err(schema)?;
+            tx.execute_batch(SLOTS_TABLE).map_err(schema)?;
             tx.execute(
                 "INSERT INTO schema_version (version) VALUES (?1)",
                 [SCHEMA_VERSION],
@@ -351,8 +367,9 @@ pub(crate) fn migrate_v4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Schema 5 (and every earlier one) kept no node ids: adds `node` to `logs` and to
-/// `async_events`, `''` (unknown) for every row already there. A migration from version 1
+/// Schema 5 (and every earlier one) kept no node ids and had no concurrency slots: adds
+/// `node` to `logs` and to `async_events`, `''` (unknown) for every row already there,
+/// and the slots table. A migration from version 1
 /// or a file without the async table already has them from the current table
 /// definitions, so each is added only where missing.
 pub(crate) fn migrate_v5(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -367,7 +384,7 @@ pub(crate) fn migrate_v5(tx: &Transaction<'_>) -> rusqlite::Result<()> {
             ))?;
         }
     }
-    Ok(())
+    tx.execute_batch(SLOTS_TABLE)
 }
 
 /// The step every migration ends with: the version.

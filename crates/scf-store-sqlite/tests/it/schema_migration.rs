@@ -435,6 +435,18 @@ fn a_version_5_database_is_migrated_with_unknown_nodes_and_keeps_new_ones() {
     e.node = "host-b-7".into();
     store.enqueue(&e).unwrap();
     assert_eq!(store.get_async("new").unwrap().unwrap().node, "host-b-7");
+    // Version 6's concurrency slots are there.
+    let f = FunctionRef::new("default", "f");
+    let lease = std::time::Duration::from_secs(10);
+    use scf_store::ConcurrencySlots;
+    assert!(store
+        .acquire_slot(&f, "n", 1, lease, common::t(0))
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        store.acquire_slot(&f, "n", 1, lease, common::t(0)).unwrap(),
+        None
+    );
     drop(store);
     let conn = rusqlite::Connection::open(&db).unwrap();
     assert_eq!(schema_version(&conn), 6);
