@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use scf_store::{AsyncQueue, LogStore, MemoryStore};
+use scf_store::{AsyncQueue, ConcurrencySlots, LogStore, MemoryStore};
 
 /// Largest sync event SCF accepts: 6 MB.
 pub const MAX_SYNC_EVENT_BYTES: usize = 6 * 1024 * 1024;
@@ -68,6 +68,24 @@ pub enum Execution {
     /// the deadline, termination and shutdown take effect only when the handler yields at
     /// an `.await`, and a handler that blocks stalls a runtime worker thread meanwhile.
     Inline,
+}
+
+/// Where a function's concurrency limit (`max_concurrency`, else
+/// [`InvokerConfig::default_concurrency`]) is counted.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub enum ConcurrencyScope {
+    /// In this process: the limit holds per node (an atomic counter, no store call). The
+    /// default, and what one node wants.
+    #[default]
+    Node,
+    /// In the store, for every node that shares it: each invocation takes one of the
+    /// function's slots in `slots` before it runs and gives it back after, under a lease
+    /// of [`InvokerConfig::lease`] renewed every [`InvokerConfig::lease_renewal`] (so a dead
+    /// node's slots come back within one lease). Costs two store writes per invocation.
+    /// While the store cannot be reached, invocations are counted per node only (and a
+    /// warning is logged), so that sync invocations still run.
+    Deployment(Arc<dyn ConcurrencySlots>),
 }
 
 /// The elastic thread pool behind [`Execution::Isolated`].
@@ -147,6 +165,9 @@ pub struct InvokerConfig {
     /// Concurrency limit of a function whose config leaves `max_concurrency` unset.
     /// Default 100 (SCF's `ConcurrentExecutions`).
     pub default_concurrency: u32,
+    /// Where concurrency limits are counted: per node (the default) or for the whole
+    /// deployment sharing a store.
+    pub concurrency: ConcurrencyScope,
     /// Where handlers run. Default [`Execution::Isolated`].
     pub execution: Execution,
     /// The pool behind [`Execution::Isolated`].
@@ -200,6 +221,7 @@ impl Default for InvokerConfig {
             async_queue_capacity: 10_000,
             async_workers: 64,
             default_concurrency: 100,
+            concurrency: ConcurrencyScope::Node,
             execution: Execution::default(),
             thread_pool: ThreadPoolConfig::default(),
             shutdown_grace: Duration::from_secs(30),
