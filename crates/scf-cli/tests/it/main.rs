@@ -7,6 +7,7 @@
 mod commands;
 mod common;
 mod cron;
+mod deployment;
 mod generate_event;
 mod init;
 mod rust_hello;
