@@ -12,5 +12,6 @@ mod generate_event;
 mod init;
 mod rust_hello;
 mod serve;
+mod store_url;
 mod tccli;
 mod template;
