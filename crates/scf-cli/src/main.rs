@@ -47,7 +47,7 @@ enum Command {
         log_retention: Option<String>,
         /// Where logs, the async queue and concurrency slots are kept, shared by every
         /// node of a deployment: sqlite:PATH or postgres://user@host:port/database
-        /// [default: sqlite:<data-dir>/logs.sqlite].
+        /// [default: sqlite:DATA_DIR/logs.sqlite, under --data-dir].
         #[arg(long, value_name = "URL", env = "SCF_STORE", hide_env_values = true)]
         store: Option<String>,
         /// This node's id, recorded with every log record, async event and lease
