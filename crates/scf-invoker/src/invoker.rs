@@ -13,12 +13,15 @@ use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
 use crate::asynchronous::{AsyncWorker, RecoverReport};
-use crate::config::{InvokerConfig, InvokerConfigError};
+use crate::clock::Clock;
+use crate::config::{ConcurrencyScope, InvokerConfig, InvokerConfigError};
 use crate::error::{AsyncEventError, InvokeError};
 use crate::functions::{FunctionEntry, FunctionInfo, Functions};
 use crate::pool::{Pool, PoolStats};
+use crate::records::{retry_loop, RecordStats, Records};
 use crate::request::{parse_event, InvokeRequest, InvokeResponse, LogType};
 use crate::run::{new_request_id, RunOptions, Runner, CANCEL_SETTLE};
+use crate::slots::{renew_loop, DeploymentSlots};
 
 /// Runs SCF functions: sync and async invocations, with deadlines, concurrency limits,
 /// retries, per-invocation logs and graceful shutdown. See the [crate docs](crate).
@@ -79,7 +82,29 @@ impl Invoker {
         config.validate()?;
         check_timers(&handle)?;
         let functions = Arc::new(RwLock::new(Functions::default()));
+        let clock = {
+            let _runtime = handle.enter();
+            Arc::new(Clock::start())
+        };
+        let slots = match &config.concurrency {
+            ConcurrencyScope::Node => None,
+            ConcurrencyScope::Deployment(slots) => Some(Arc::new(DeploymentSlots::new(
+                slots.clone(),
+                config.node_id.clone(),
+                config.lease,
+                clock.clone(),
+                handle.clone(),
+            ))),
+        };
+        if let Some(slots) = &slots {
+            handle.spawn(renew_loop(Arc::downgrade(slots), config.lease_renewal));
+        }
+        let records = Arc::new(Records::new(config.store.clone(), config.record_buffer));
+        handle.spawn(retry_loop(Arc::downgrade(&records), handle.clone()));
         let runner = Arc::new(Runner {
+            records,
+            clock,
+            slots,
             pool: Pool::new(config.thread_pool.clone()),
             stopping: Cancellation::new(),
             in_flight: Arc::new(AtomicUsize::new(0)),
@@ -251,6 +276,8 @@ impl Invoker {
             runner.stopping.cancel(CancelReason::Shutdown);
             runner.wait_idle(Instant::now() + CANCEL_SETTLE).await;
         }
+        let records = runner.records.clone();
+        let _ = runner.handle.spawn_blocking(move || records.retry()).await;
         if let Err(error) = runner.blocking(|s| s.flush()).await {
             tracing::warn!(%error, "scf-invoker: flushing the log store at shutdown failed");
         }
@@ -288,6 +315,42 @@ impl Invoker {
         &self.inner.runner.config.queue
     }
 
+    /// Invocations that ran counted on this node only because the deployment-wide
+    /// concurrency limit ([`ConcurrencyScope::Deployment`]) could not be checked in the
+    /// store (it was unreachable); 0 with [`ConcurrencyScope::Node`].
+    pub fn concurrency_fallbacks(&self) -> u64 {
+        self.inner
+            .runner
+            .slots
+            .as_ref()
+            .map_or(0, |s| s.unavailable.load(Ordering::Relaxed))
+    }
+
+    /// What happened to log records the store refused (it was unreachable): how many
+    /// wait in the buffer, were written late, or were lost.
+    pub fn record_stats(&self) -> RecordStats {
+        self.inner.runner.records.stats()
+    }
+
+    /// Prometheus text of the invoker's own counters, for a `/metrics` page:
+    /// `scf_log_records_buffered`, `scf_log_records_delayed_total`,
+    /// `scf_log_records_lost_total`, `scf_store_errors_total` and
+    /// `scf_concurrency_fallbacks_total`.
+    pub fn metrics_text(&self) -> String {
+        let r = self.record_stats();
+        let mut out = String::new();
+        for (name, kind, help, value) in [
+            ("scf_log_records_buffered", "gauge", "Log records waiting for the store (it refused them).", r.buffered),
+            ("scf_log_records_delayed_total", "counter", "Log records the store refused and took later from the buffer.", r.delayed),
+            ("scf_log_records_lost_total", "counter", "Log records dropped: the store refused them and the buffer was full.", r.lost),
+            ("scf_store_errors_total", "counter", "Writes of log records the store refused.", r.store_errors),
+            ("scf_concurrency_fallbacks_total", "counter", "Invocations counted on this node only: the deployment-wide concurrency limit could not be checked.", self.concurrency_fallbacks()),
+        ] {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+        }
+        out
+    }
+
     /// The configuration it was built with.
     pub fn config(&self) -> &InvokerConfig {
         &self.inner.runner.config
@@ -322,6 +385,11 @@ impl Inner {
             .gate
             .try_acquire(entry.limit)
             .ok_or_else(|| entry.concurrency_error())?;
+        let slot = self
+            .runner
+            .take_slot(entry)
+            .await
+            .map_err(|_| entry.concurrency_error())?;
         let run = self
             .runner
             .execute(
@@ -336,6 +404,7 @@ impl Inner {
                 },
             )
             .await;
+        drop(slot);
         drop(permit);
         Ok(run.response)
     }

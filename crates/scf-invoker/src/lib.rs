@@ -151,27 +151,31 @@
 
 mod alloc;
 mod asynchronous;
+mod clock;
 mod config;
 mod error;
 mod functions;
 mod invoker;
 mod memory;
 mod pool;
+mod records;
 mod request;
 mod run;
 mod scope;
+mod slots;
 
 pub use alloc::CountingAllocator;
 pub use asynchronous::RecoverReport;
 pub use config::{
-    BillPolicy, Execution, InvokerConfig, InvokerConfigError, ThreadPoolConfig,
-    MAX_ASYNC_EVENT_BYTES, MAX_RESPONSE_BYTES, MAX_SYNC_EVENT_BYTES,
+    host_and_pid, BillPolicy, ConcurrencyScope, Execution, InvokerConfig, InvokerConfigError,
+    ThreadPoolConfig, MAX_ASYNC_EVENT_BYTES, MAX_RESPONSE_BYTES, MAX_SYNC_EVENT_BYTES,
 };
 pub use error::{AsyncEventError, InvokeError};
 pub use functions::FunctionInfo;
 pub use invoker::{Invoker, ShutdownReport};
 pub use memory::MemSource;
 pub use pool::PoolStats;
+pub use records::RecordStats;
 pub use request::{
     EventPayload, InvokeRequest, InvokeResponse, LogType, INVOKE_RESULT_FAILURE,
     INVOKE_RESULT_SUCCESS,

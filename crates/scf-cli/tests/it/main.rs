@@ -7,10 +7,12 @@
 mod commands;
 mod common;
 mod cron;
+mod deployment;
 mod front_door;
 mod generate_event;
 mod init;
 mod rust_hello;
 mod serve;
+mod store_url;
 mod tccli;
 mod template;

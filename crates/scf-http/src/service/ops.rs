@@ -60,7 +60,9 @@ impl MetricsService {
 
     /// The answer.
     pub fn response(&self) -> Response<ResponseBody> {
-        let text = self.metrics.render(self.invoker.in_flight());
+        let mut text = self.metrics.render(self.invoker.in_flight());
+        // The invoker's own counters: log records the store refused, concurrency fallbacks.
+        text.push_str(&self.invoker.metrics_text());
         let mut response = Response::new(Full::new(Bytes::from(text)));
         response.headers_mut().insert(
             CONTENT_TYPE,
