@@ -19,14 +19,18 @@ async fn terminating_a_running_event_cancels_its_context_and_aborts_it() {
         let invoker = invoker(mode);
         let seen: Arc<Mutex<Option<CancelReason>>> = Arc::default();
         let slot = seen.clone();
+        let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let running = started.clone();
         invoker
             .add_function(
                 function("worker"),
                 handler_fn(move |_: Value, ctx: Context| {
                     let slot = slot.clone();
+                    let running = running.clone();
                     async move {
                         // Work on a thread of its own that checks the signal between steps.
                         std::thread::spawn(move || {
+                            running.store(true, std::sync::atomic::Ordering::SeqCst);
                             while !ctx.is_cancelled() {
                                 std::thread::sleep(Duration::from_millis(5));
                             }
@@ -44,6 +48,13 @@ async fn terminating_a_running_event_cancels_its_context_and_aborts_it() {
             .unwrap()
             .request_id;
         assert!(common::eventually(Duration::from_secs(2), || invoker.in_flight() == 1).await);
+        // In flight counts from before the handler's first poll: terminate only once its
+        // thread runs, or a loaded machine aborts the handler before it spawned it.
+        assert!(
+            common::eventually(Duration::from_secs(5), || started
+                .load(std::sync::atomic::Ordering::SeqCst))
+            .await
+        );
         invoker.terminate(&id, "default", "worker").await.unwrap();
         let event = invoker.get_async_event(&id).await.unwrap().unwrap();
         assert_eq!(event.status, AsyncStatus::Aborted, "visible at once");
