@@ -6,3 +6,8 @@
 
 mod common;
 mod conformance;
+mod nodes;
+mod open_errors;
+mod outage;
+mod retention;
+mod schema_migration;
