@@ -27,6 +27,10 @@ pub(crate) const SCHEMA_VERSION: i32 = 2;
 /// as its records carry the attempt's start time (the invoker's do: the finished record
 /// and the interrupted one are made from the running one).
 ///
+/// The text columns that are keys or sort keys compare as bytes (`COLLATE "C"`), as
+/// Rust's `String` does (the memory store's order), whatever the database's locale, and
+/// more cheaply.
+///
 /// The indexes, each on every partition:
 /// - `logs_key`: `get`, the `FunctionRequestId` filter, the upsert.
 /// - `logs_fn_time`: by function, newest (or oldest) first, with the time range; also the
@@ -37,15 +41,15 @@ pub(crate) const SCHEMA_VERSION: i32 = 2;
 /// - `logs_fn_duration`, `logs_fn_mem`: the `duration` and `mem_usage` orders.
 /// - `logs_time`: queries without a function name, by start time.
 /// - `logs_fn_seq`: the `function_name` order (ties in insertion order).
-const V1: &str = "
+const V1: &str = r#"
 CREATE SEQUENCE logs_seq CACHE 1000;
 CREATE TABLE logs (
     seq              bigint  NOT NULL DEFAULT nextval('logs_seq'),
-    request_id       text    NOT NULL,
+    request_id       text    COLLATE "C" NOT NULL,
     retry_num        bigint  NOT NULL,
-    function_name    text    NOT NULL,
-    namespace        text    NOT NULL,
-    qualifier        text    NOT NULL,
+    function_name    text    COLLATE "C" NOT NULL,
+    namespace        text    COLLATE "C" NOT NULL,
+    qualifier        text    COLLATE "C" NOT NULL,
     start_time       bigint  NOT NULL, -- unix microseconds, UTC
     ret_code         bigint  NOT NULL,
     status_code      integer NOT NULL,
@@ -70,7 +74,7 @@ CREATE INDEX logs_fn_duration ON logs (function_name, duration_ms, seq);
 CREATE INDEX logs_fn_mem ON logs (function_name, mem_usage_bytes, seq);
 CREATE INDEX logs_time ON logs (start_time, seq);
 CREATE INDEX logs_fn_seq ON logs (function_name, seq);
-";
+"#;
 
 /// Schema version 2: the async queue.
 ///
@@ -81,15 +85,15 @@ CREATE INDEX logs_fn_seq ON logs (function_name, seq);
 /// failed attempts. `async_due` holds the `RUNNING` events in the claim's order (a claim
 /// skips those under a live lease); `async_leased` the held ones by lease end
 /// (`next_due`, `pending`); `async_ended` the ended ones by end time (retention).
-const V2: &str = "
+const V2: &str = r#"
 CREATE TABLE async_events (
     id                bigserial PRIMARY KEY,
-    invoke_request_id text   NOT NULL UNIQUE,
-    function_name     text   NOT NULL,
-    namespace         text   NOT NULL,
-    qualifier         text   NOT NULL,
-    invoke_type       text   NOT NULL,
-    status            text   NOT NULL,
+    invoke_request_id text   COLLATE "C" NOT NULL UNIQUE,
+    function_name     text   COLLATE "C" NOT NULL,
+    namespace         text   COLLATE "C" NOT NULL,
+    qualifier         text   COLLATE "C" NOT NULL,
+    invoke_type       text   COLLATE "C" NOT NULL,
+    status            text   COLLATE "C" NOT NULL,
     status_code       bigint NOT NULL,
     start_time        bigint NOT NULL, -- unix microseconds, UTC
     end_time          bigint,
@@ -107,12 +111,12 @@ CREATE INDEX async_leased ON async_events (lease_until)
     WHERE status = 'RUNNING' AND lease_until IS NOT NULL;
 CREATE INDEX async_ended ON async_events (end_time) WHERE status <> 'RUNNING';
 CREATE TABLE timer_ticks (
-    trigger text   NOT NULL,
+    trigger text   COLLATE "C" NOT NULL,
     tick    bigint NOT NULL, -- unix microseconds, UTC
     PRIMARY KEY (trigger, tick)
 );
 CREATE INDEX timer_ticks_time ON timer_ticks (tick);
-";
+"#;
 
 /// The step to each version, from 1: `MIGRATIONS[v - 1]` takes version `v - 1` to `v`.
 const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];

@@ -103,11 +103,19 @@ pub struct PgCluster {
     /// `Some(user)` when the commands run as that user (this process is root).
     run_as: Option<String>,
     port: u16,
+    /// More `-c name=value` options.
+    settings: String,
 }
 
 impl PgCluster {
     /// Initialises and starts a cluster, or says which step failed and why.
     pub fn start() -> Result<Self, String> {
+        Self::start_with(&[])
+    }
+
+    /// The same, with more server settings (`name=value`, as `postgres -c` takes them;
+    /// later ones win, so `fsync=on` turns durability back on for a benchmark).
+    pub fn start_with(settings: &[&str]) -> Result<Self, String> {
         static N: AtomicU32 = AtomicU32::new(0);
         let bin = postgres_bin_dir()?;
         let nanos = std::time::SystemTime::now()
@@ -126,6 +134,7 @@ impl PgCluster {
             bin,
             run_as,
             port: free_port()?,
+            settings: settings.iter().map(|s| format!(" -c {s}")).collect(),
         };
         if let Some(user) = &cluster.run_as {
             let out = Command::new("chown")
@@ -173,9 +182,10 @@ impl PgCluster {
 
     fn pg_ctl_start(&self) -> Result<(), String> {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200{}",
             self.port,
-            self.dir.display()
+            self.dir.display(),
+            self.settings
         );
         let out = self
             .command("pg_ctl")
