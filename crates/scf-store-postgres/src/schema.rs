@@ -34,13 +34,15 @@ pub(crate) const SCHEMA_VERSION: i32 = 2;
 /// The indexes, each on every partition:
 /// - `logs_key`: `get`, the `FunctionRequestId` filter, the upsert.
 /// - `logs_fn_time`: by function, newest (or oldest) first, with the time range; also the
-///   `function_name` order and the namespace and qualifier filters within a function.
+///   `function_name` order (an incremental sort puts each function's records in insertion
+///   order: an index of its own cost appends a tenth of their speed) and the namespace and
+///   qualifier filters within a function.
 /// - `logs_fn_fail`: the `not0` filter (partial: successes, most records, skip it).
 /// - `logs_fn_status`: the status-code filters (`TimeLimitExceeded`, …; partial, the
 ///   query adds the index's condition so that it applies).
 /// - `logs_fn_duration`, `logs_fn_mem`: the `duration` and `mem_usage` orders.
 /// - `logs_time`: queries without a function name, by start time.
-/// - `logs_fn_seq`: the `function_name` order (ties in insertion order).
+
 const V1: &str = r#"
 CREATE SEQUENCE logs_seq CACHE 1000;
 CREATE TABLE logs (
@@ -73,7 +75,6 @@ CREATE INDEX logs_fn_status ON logs (function_name, status_code, start_time, seq
 CREATE INDEX logs_fn_duration ON logs (function_name, duration_ms, seq);
 CREATE INDEX logs_fn_mem ON logs (function_name, mem_usage_bytes, seq);
 CREATE INDEX logs_time ON logs (start_time, seq);
-CREATE INDEX logs_fn_seq ON logs (function_name, seq);
 "#;
 
 /// Schema version 2: the async queue.
