@@ -25,10 +25,12 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
+use crate::clock::later;
 use crate::error::{AsyncEventError, InvokeError};
 use crate::functions::{lock, FunctionEntry, Functions, GatePermit};
 use crate::request::{parse_event, InvokeResponse};
-use crate::run::{new_request_id, Busy, Ending, RunOptions, Runner};
+use crate::run::{new_request_id, Busy, Ending, RunOptions, Runner, SlotsFull};
+use crate::slots::SlotGuard;
 
 /// How often a claimed event re-checks a full concurrency gate, besides being woken when
 /// an invocation of its function ends.
@@ -39,7 +41,7 @@ const QUEUE_RETRY: Duration = Duration::from_millis(500);
 
 /// How waiting for an attempt's turn under the concurrency limit ended.
 enum Gate {
-    Open(GatePermit),
+    Open(GatePermit, Option<SlotGuard>),
     /// Terminated (or the lease was lost), or the invoker is shutting down.
     Stopped,
     /// The event's `MsgTTL` ran out first.
@@ -62,31 +64,6 @@ fn ttl_left(accepted: OffsetDateTime, ttl: Duration, now: OffsetDateTime) -> Opt
         .filter(|left| !left.is_zero())
 }
 
-/// `now + d`, or `now` when that is past the calendar's end.
-fn later(now: OffsetDateTime, d: Duration) -> OffsetDateTime {
-    time::Duration::try_from(d)
-        .ok()
-        .and_then(|d| now.checked_add(d))
-        .unwrap_or(now)
-}
-
-/// Wall-clock time that advances with the runtime's clock: the queue's times (leases,
-/// retry times, `MsgTTL`) are wall-clock times that other processes read, and this keeps
-/// them steady across wall-clock steps while the process runs (and virtual under
-/// tokio's paused test clock).
-#[derive(Debug)]
-struct Clock {
-    wall: OffsetDateTime,
-    at: tokio::time::Instant,
-}
-
-impl Clock {
-    fn now(&self) -> OffsetDateTime {
-        let elapsed = tokio::time::Instant::now().saturating_duration_since(self.at);
-        later(self.wall, elapsed)
-    }
-}
-
 /// The async worker: accepts events into the queue, claims due ones under leases and runs
 /// one attempt per claim through the [`Runner`]. The invoker calls it; it calls the
 /// runner and the queue, never the invoker.
@@ -97,7 +74,6 @@ pub(crate) struct AsyncWorker {
     draining: Cancellation,
     /// Most attempts running at once (`async_workers`).
     worker_permits: Arc<Semaphore>,
-    clock: Clock,
     /// Woken when an event is accepted here, an attempt ends, or `recover` starts the
     /// worker, so that it claims at once instead of at its next poll.
     wake: Arc<Notify>,
@@ -123,10 +99,6 @@ impl AsyncWorker {
             functions,
             draining,
             worker_permits: Arc::new(Semaphore::new(workers)),
-            clock: Clock {
-                wall: OffsetDateTime::now_utc(),
-                at: tokio::time::Instant::now(),
-            },
             wake: Arc::default(),
             started: AtomicBool::new(false),
             held: Default::default(),
@@ -155,7 +127,7 @@ impl AsyncWorker {
 impl std::fmt::Debug for AsyncWorker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncWorker")
-            .field("worker_id", &self.runner.config.worker_id)
+            .field("node_id", &self.runner.config.node_id)
             .field("started", &self.started.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -218,7 +190,7 @@ impl AsyncWorker {
         if functions.is_empty() {
             return poll;
         }
-        let worker = self.runner.config.worker_id.clone();
+        let worker = self.runner.config.node_id.clone();
         let lease = self.runner.config.lease;
         let now = self.now();
         let claimed = self
@@ -264,7 +236,7 @@ impl AsyncWorker {
     /// Reports how `id`'s attempt ended to the queue.
     async fn end(&self, id: &str, end: AttemptEnd) {
         let id = id.to_owned();
-        let worker = self.runner.config.worker_id.clone();
+        let worker = self.runner.config.node_id.clone();
         let now = self.now();
         let ended = self
             .queue(move |q| q.end_attempt(&id, &worker, end, now))
@@ -320,6 +292,10 @@ impl AsyncWorker {
             self.now(),
             text.unwrap_or_default(),
         );
+        let event = AsyncEvent {
+            node: self.runner.config.node_id.clone(),
+            ..event
+        };
         self.queue(move |q| q.enqueue(&event)).await?;
         self.start();
         Ok(InvokeResponse::accepted(id))
@@ -376,7 +352,7 @@ impl AsyncWorker {
         };
         let ttl = entry.config.retry.msg_ttl;
         let gate = match self.wait_gate(&entry, abort, event.start_time, ttl).await {
-            Gate::Open(gate) => gate,
+            Gate::Open(gate, slot) => (gate, slot),
             Gate::Stopped if abort.is_cancelled() => return None,
             Gate::Stopped => return Some(AttemptEnd::Released),
             // No attempt starts past MsgTTL: the event ends with its last attempt's
@@ -399,6 +375,7 @@ impl AsyncWorker {
         );
         running.retry_num = claim.retry_num;
         running.invocation_type = InvocationType::Event;
+        running.node.clone_from(&self.runner.config.node_id);
         self.runner.put_record(running);
         let run = self
             .runner
@@ -455,7 +432,19 @@ impl AsyncWorker {
                 return Gate::Expired;
             };
             if let Some(permit) = entry.gate.try_acquire(entry.limit) {
-                return Gate::Open(permit);
+                match self.runner.take_slot(entry).await {
+                    Ok(slot) => return Gate::Open(permit, slot),
+                    // Held by other nodes: they do not wake this one, so look again soon.
+                    Err(SlotsFull) => {
+                        drop(permit);
+                        tokio::select! {
+                            () = tokio::time::sleep(GATE_RECHECK.min(left)) => {}
+                            _ = abort.cancelled() => return Gate::Stopped,
+                            _ = self.draining.cancelled() => return Gate::Stopped,
+                        }
+                        continue;
+                    }
+                }
             }
             tokio::select! {
                 () = entry.gate.released() => {}
@@ -540,9 +529,9 @@ impl AsyncWorker {
         Ok(())
     }
 
-    /// Now, on the worker's clock (see [`Clock`]).
+    /// Now, on the runner's clock (see [`Clock`](crate::clock::Clock)).
     fn now(&self) -> OffsetDateTime {
-        self.clock.now()
+        self.runner.clock.now()
     }
 }
 
@@ -559,7 +548,7 @@ async fn renew(inner: Weak<AsyncWorker>, id: String, abort: Cancellation) {
             return;
         };
         let key = id.clone();
-        let worker = inner.runner.config.worker_id.clone();
+        let worker = inner.runner.config.node_id.clone();
         let lease = inner.runner.config.lease;
         let now = inner.now();
         let renewed = inner

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use scf_store::{AsyncQueue, LogStore, MemoryStore};
+use scf_store::{AsyncQueue, ConcurrencySlots, LogStore, MemoryStore};
 
 /// Largest sync event SCF accepts: 6 MB.
 pub const MAX_SYNC_EVENT_BYTES: usize = 6 * 1024 * 1024;
@@ -70,6 +70,24 @@ pub enum Execution {
     Inline,
 }
 
+/// Where a function's concurrency limit (`max_concurrency`, else
+/// [`InvokerConfig::default_concurrency`]) is counted.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub enum ConcurrencyScope {
+    /// In this process: the limit holds per node (an atomic counter, no store call). The
+    /// default, and what one node wants.
+    #[default]
+    Node,
+    /// In the store, for every node that shares it: each invocation takes one of the
+    /// function's slots in `slots` before it runs and gives it back after, under a lease
+    /// of [`InvokerConfig::lease`] renewed every [`InvokerConfig::lease_renewal`] (so a dead
+    /// node's slots come back within one lease). Costs two store writes per invocation.
+    /// While the store cannot be reached, invocations are counted per node only (and a
+    /// warning is logged), so that sync invocations still run.
+    Deployment(Arc<dyn ConcurrencySlots>),
+}
+
 /// The elastic thread pool behind [`Execution::Isolated`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -119,10 +137,13 @@ pub struct InvokerConfig {
     /// Where accepted async events wait, run (under leases) and end; processes that share
     /// one queue share its events. Default: the same [`MemoryStore`] as `store`.
     pub queue: Arc<dyn AsyncQueue>,
-    /// This invoker's name as an async worker, unique among the processes that share
-    /// the queue: it is recorded with each lease. Default: the host name, the process id
-    /// and a random suffix (so two invokers of one process are told apart too).
-    pub worker_id: String,
+    /// This node's name, unique among the live processes that share the store (the nodes
+    /// of one deployment): it names the async worker's leases, and is recorded with every
+    /// log record the node writes ([`LogRecord::node`](scf_logs::LogRecord::node)) and
+    /// every async event it accepts ([`AsyncEvent::node`](scf_store::AsyncEvent::node)).
+    /// Default: the host name, the process id and a random suffix (so two invokers of one
+    /// process are told apart too); `scf serve` takes `--node-id`.
+    pub node_id: String,
     /// How long a claimed async event stays held without a renewal; after a worker dies,
     /// its events run again (on any worker) once their leases run out. Default 10 s.
     pub lease: Duration,
@@ -144,6 +165,9 @@ pub struct InvokerConfig {
     /// Concurrency limit of a function whose config leaves `max_concurrency` unset.
     /// Default 100 (SCF's `ConcurrentExecutions`).
     pub default_concurrency: u32,
+    /// Where concurrency limits are counted: per node (the default) or for the whole
+    /// deployment sharing a store.
+    pub concurrency: ConcurrencyScope,
     /// Where handlers run. Default [`Execution::Isolated`].
     pub execution: Execution,
     /// The pool behind [`Execution::Isolated`].
@@ -166,15 +190,21 @@ pub struct InvokerConfig {
     pub install_log_capture: bool,
 }
 
-/// The default [`InvokerConfig::worker_id`]: host name, process id, random suffix.
-fn default_worker_id() -> String {
+/// This process's host name and id, `myhost-12345` (`localhost` when the host name
+/// cannot be read): a node id unique among the processes of one deployment.
+pub fn host_and_pid() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".into());
+    format!("{host}-{}", std::process::id())
+}
+
+/// The default [`InvokerConfig::node_id`]: host name, process id, random suffix.
+fn default_node_id() -> String {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    format!("{host}-{}-{}", std::process::id(), &nonce[..8])
+    format!("{}-{}", host_and_pid(), &nonce[..8])
 }
 
 impl Default for InvokerConfig {
@@ -183,7 +213,7 @@ impl Default for InvokerConfig {
         Self {
             store: store.clone(),
             queue: store,
-            worker_id: default_worker_id(),
+            node_id: default_node_id(),
             lease: Duration::from_secs(10),
             lease_renewal: Duration::from_secs(1),
             async_poll: Duration::from_millis(500),
@@ -191,6 +221,7 @@ impl Default for InvokerConfig {
             async_queue_capacity: 10_000,
             async_workers: 64,
             default_concurrency: 100,
+            concurrency: ConcurrencyScope::Node,
             execution: Execution::default(),
             thread_pool: ThreadPoolConfig::default(),
             shutdown_grace: Duration::from_secs(30),
@@ -247,8 +278,8 @@ impl InvokerConfig {
         if self.async_workers == 0 {
             return field("async_workers", "must be at least 1");
         }
-        if self.worker_id.is_empty() {
-            return field("worker_id", "must not be empty");
+        if self.node_id.is_empty() {
+            return field("node_id", "must not be empty");
         }
         if self.lease_renewal.is_zero() || self.lease_renewal >= self.lease {
             return field(

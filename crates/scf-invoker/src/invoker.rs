@@ -13,12 +13,14 @@ use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
 use crate::asynchronous::{AsyncWorker, RecoverReport};
-use crate::config::{InvokerConfig, InvokerConfigError};
+use crate::clock::Clock;
+use crate::config::{ConcurrencyScope, InvokerConfig, InvokerConfigError};
 use crate::error::{AsyncEventError, InvokeError};
 use crate::functions::{FunctionEntry, FunctionInfo, Functions};
 use crate::pool::{Pool, PoolStats};
 use crate::request::{parse_event, InvokeRequest, InvokeResponse, LogType};
 use crate::run::{new_request_id, RunOptions, Runner, CANCEL_SETTLE};
+use crate::slots::{renew_loop, DeploymentSlots};
 
 /// Runs SCF functions: sync and async invocations, with deadlines, concurrency limits,
 /// retries, per-invocation logs and graceful shutdown. See the [crate docs](crate).
@@ -86,7 +88,26 @@ impl Invoker {
             });
         }
         let functions = Arc::new(RwLock::new(Functions::default()));
+        let clock = {
+            let _runtime = handle.enter();
+            Arc::new(Clock::start())
+        };
+        let slots = match &config.concurrency {
+            ConcurrencyScope::Node => None,
+            ConcurrencyScope::Deployment(slots) => Some(Arc::new(DeploymentSlots::new(
+                slots.clone(),
+                config.node_id.clone(),
+                config.lease,
+                clock.clone(),
+                handle.clone(),
+            ))),
+        };
+        if let Some(slots) = &slots {
+            handle.spawn(renew_loop(Arc::downgrade(slots), config.lease_renewal));
+        }
         let runner = Arc::new(Runner {
+            clock,
+            slots,
             pool: Pool::new(config.thread_pool.clone()),
             stopping: Cancellation::new(),
             in_flight: Arc::new(AtomicUsize::new(0)),
@@ -295,6 +316,17 @@ impl Invoker {
         &self.inner.runner.config.queue
     }
 
+    /// Invocations that ran counted on this node only because the deployment-wide
+    /// concurrency limit ([`ConcurrencyScope::Deployment`]) could not be checked in the
+    /// store (it was unreachable); 0 with [`ConcurrencyScope::Node`].
+    pub fn concurrency_fallbacks(&self) -> u64 {
+        self.inner
+            .runner
+            .slots
+            .as_ref()
+            .map_or(0, |s| s.unavailable.load(Ordering::Relaxed))
+    }
+
     /// The configuration it was built with.
     pub fn config(&self) -> &InvokerConfig {
         &self.inner.runner.config
@@ -329,6 +361,11 @@ impl Inner {
             .gate
             .try_acquire(entry.limit)
             .ok_or_else(|| entry.concurrency_error())?;
+        let slot = self
+            .runner
+            .take_slot(entry)
+            .await
+            .map_err(|_| entry.concurrency_error())?;
         let run = self
             .runner
             .execute(
@@ -343,6 +380,7 @@ impl Inner {
                 },
             )
             .await;
+        drop(slot);
         drop(permit);
         Ok(run.response)
     }

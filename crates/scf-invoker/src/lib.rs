@@ -113,6 +113,7 @@
 
 mod alloc;
 mod asynchronous;
+mod clock;
 mod config;
 mod error;
 mod functions;
@@ -122,12 +123,13 @@ mod pool;
 mod request;
 mod run;
 mod scope;
+mod slots;
 
 pub use alloc::CountingAllocator;
 pub use asynchronous::RecoverReport;
 pub use config::{
-    BillPolicy, Execution, InvokerConfig, InvokerConfigError, ThreadPoolConfig,
-    MAX_ASYNC_EVENT_BYTES, MAX_RESPONSE_BYTES, MAX_SYNC_EVENT_BYTES,
+    host_and_pid, BillPolicy, ConcurrencyScope, Execution, InvokerConfig, InvokerConfigError,
+    ThreadPoolConfig, MAX_ASYNC_EVENT_BYTES, MAX_RESPONSE_BYTES, MAX_SYNC_EVENT_BYTES,
 };
 pub use error::{AsyncEventError, InvokeError};
 pub use functions::FunctionInfo;

@@ -12,18 +12,20 @@ use scf_handler::{FunctionError, FunctionStatus};
 use scf_logs::framing::{self, LogFramer, Report};
 use scf_logs::record::{RET_CODE_FAILURE, RET_CODE_INTERRUPTED, RET_CODE_SUCCESS};
 use scf_logs::{InvocationType, LogRecord};
-use scf_store::{LogStore, StoreError};
+use scf_store::{FunctionRef, LogStore, StoreError};
 use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
+use crate::clock::Clock;
 use crate::config::{Execution, InvokerConfig};
 use crate::functions::FunctionEntry;
 use crate::memory::{Probe, Usage};
 use crate::pool::{spin_until, Finish, Pool};
 use crate::request::{InvokeResponse, INVOKE_RESULT_FAILURE, INVOKE_RESULT_SUCCESS};
 use crate::scope::{Outcome, Scope};
+use crate::slots::{DeploymentSlots, SlotGuard, Taken};
 
 /// How an attempt ended, for the async retry logic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +96,15 @@ pub(crate) struct Runner {
     /// that a graceful shutdown also waits for that write.
     pub(crate) settling: AtomicUsize,
     pub(crate) idle: Notify,
+    /// The clock of the store's times (leases, retry times, `MsgTTL`).
+    pub(crate) clock: Arc<Clock>,
+    /// The slots held in the store, when concurrency is counted for the deployment.
+    pub(crate) slots: Option<Arc<DeploymentSlots>>,
 }
+
+/// Every slot of a function's deployment-wide concurrency is held.
+#[derive(Debug)]
+pub(crate) struct SlotsFull;
 
 /// Holds one count of a counter that graceful shutdown waits on (running invocations,
 /// or async outcomes still being written); the last one out wakes `wait_idle`.
@@ -265,6 +275,7 @@ impl Runner {
             source: String::new(),
             retry_num: opts.retry_num,
             invocation_type: opts.invocation_type,
+            node: self.config.node_id.clone(),
         };
         self.put_record(record);
         RunResult { response, ending }
@@ -464,6 +475,24 @@ impl Runner {
         };
         self.race(result, deadline, &usage, stops, cancellation)
             .await
+    }
+
+    /// Takes a slot of `entry`'s function in the store when concurrency is counted for
+    /// the deployment (`None` when it is counted per node, or the store cannot be asked).
+    pub(crate) async fn take_slot(
+        &self,
+        entry: &FunctionEntry,
+    ) -> Result<Option<SlotGuard>, SlotsFull> {
+        let Some(slots) = &self.slots else {
+            return Ok(None);
+        };
+        let function =
+            FunctionRef::new(entry.config.namespace.as_str(), entry.config.name.as_str());
+        match slots.acquire(function, entry.limit).await {
+            Taken::Slot(guard) => Ok(Some(guard)),
+            Taken::Full => Err(SlotsFull),
+            Taken::Unavailable => Ok(None),
+        }
     }
 
     /// Runs a blocking store call off the async threads.

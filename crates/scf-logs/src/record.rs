@@ -129,6 +129,11 @@ pub struct LogRecord {
     pub retry_num: u32,
     /// Whether the call was synchronous or asynchronous.
     pub invocation_type: InvocationType,
+    /// The node that ran the attempt (`InvokerConfig::node_id`, e.g. `myhost-12345`), so
+    /// that a deployment of several nodes sharing one store can tell whose record it is;
+    /// empty when unknown (records stored before stores kept it). Not part of the API's
+    /// `FunctionLog`.
+    pub node: String,
 }
 
 impl Default for LogRecord {
@@ -151,6 +156,7 @@ impl Default for LogRecord {
             source: String::new(),
             retry_num: 0,
             invocation_type: InvocationType::RequestResponse,
+            node: String::new(),
         }
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! [`SqliteStore`] implements `scf-store`'s [`LogStore`](scf_store::LogStore) (the
 //! `logs` tables) and [`AsyncQueue`](scf_store::AsyncQueue) (the `async_events` and
-//! `timer_ticks` tables, written and read only through the queue): what `scf serve`
+//! `timer_ticks` tables, written and read only through the queue) and
+//! [`ConcurrencySlots`](scf_store::ConcurrencySlots) (the `concurrency_slots` table, for
+//! a concurrency limit counted across the processes sharing the file): what `scf serve`
 //! keeps under `--data-dir`, and what an embedder takes when records and accepted async
 //! events must survive a restart or a `kill -9`. It is a crate of its own
 //! so that only those who want SQLite compile it (a C build: bundled SQLite).
@@ -65,6 +67,7 @@ mod queue;
 mod retention;
 mod rows;
 mod schema;
+mod slots;
 mod statements;
 mod store;
 mod writer;

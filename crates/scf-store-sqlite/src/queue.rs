@@ -1,5 +1,5 @@
 //! [`AsyncQueue`] for [`SqliteStore`]: claims under leases in the `async_events` table
-//! (schema version 5), and timer ticks in `timer_ticks`.
+//! (schema version 5; 6 added the accepting node), and timer ticks in `timer_ticks`.
 //!
 //! Every write runs on the writer thread ([`SqliteStore::queue_write`]) inside its
 //! batch's `BEGIN IMMEDIATE` transaction and is answered once that transaction committed:
@@ -34,8 +34,8 @@ use scf_store::{
 /// held by nobody and due at its start time (?7); nothing if the id is taken.
 const INSERT_EVENT: &str = "INSERT INTO async_events (invoke_request_id, function_name, \
     namespace, qualifier, invoke_type, status, status_code, start_time, end_time, event, \
-    attempts, next_attempt_at, lease_worker, lease_until, failures) \
-    VALUES (?1, ?2, ?3, ?4, ?5, 'RUNNING', ?6, ?7, NULL, ?8, ?9, ?7, NULL, NULL, 0) \
+    attempts, next_attempt_at, lease_worker, lease_until, failures, node) \
+    VALUES (?1, ?2, ?3, ?4, ?5, 'RUNNING', ?6, ?7, NULL, ?8, ?9, ?7, NULL, NULL, 0, ?10) \
     ON CONFLICT (invoke_request_id) DO NOTHING";
 
 /// `claim`: the due events of the functions ?3 (a JSON array of `[namespace, name]`), at
@@ -185,6 +185,7 @@ fn enqueue_in(tx: &Transaction<'_>, ev: &AsyncEvent) -> Result<(), StoreError> {
                 to_micros(ev.start_time),
                 ev.event,
                 ev.attempts,
+                ev.node,
             ])
         })
         .map_err(|e| {
@@ -228,9 +229,9 @@ fn claim_in(
                     request_id: ev.invoke_request_id.clone(),
                     detail: e.to_string(),
                 };
-                let id: i64 = row.get(11).map_err(corrupt)?;
-                let lease_worker: Option<String> = row.get(12).map_err(corrupt)?;
-                let failures: u32 = row.get(13).map_err(corrupt)?;
+                let id: i64 = row.get(12).map_err(corrupt)?;
+                let lease_worker: Option<String> = row.get(13).map_err(corrupt)?;
+                let failures: u32 = row.get(14).map_err(corrupt)?;
                 found.push((ev, id, lease_worker, failures));
             }
         }

@@ -39,6 +39,7 @@ pub(crate) fn row_to_record(row: &Row<'_>) -> Result<LogRecord, StoreError> {
         invocation_type: inv
             .parse::<InvocationType>()
             .map_err(|e| corrupt(e.to_string()))?,
+        node: row.get(17).map_err(get_err)?,
         request_id: request_id.clone(),
     })
 }
@@ -68,6 +69,7 @@ pub(crate) fn row_to_event(row: &Row<'_>) -> Result<AsyncEvent, StoreError> {
             .transpose()?,
         event: row.get(9).map_err(get_err)?,
         attempts: row.get(10).map_err(get_err)?,
+        node: row.get(11).map_err(get_err)?,
         invoke_request_id: id.clone(),
     })
 }

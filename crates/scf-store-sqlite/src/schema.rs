@@ -1,5 +1,5 @@
-//! The schema (version 5): the tables and indexes, the connection settings, and the
-//! migrations from every version that ever shipped (1, 2, 3 and 4).
+//! The schema (version 6): the tables and indexes, the connection settings, and the
+//! migrations from every version that ever shipped (1, 2, 3, 4 and 5).
 
 use std::path::Path;
 
@@ -8,12 +8,12 @@ use rusqlite::{params, Connection, Transaction};
 use crate::config::SqliteStoreConfig;
 use crate::convert::open_err;
 use crate::keys::request_key;
-use crate::statements::LOG_COLS;
+use crate::statements::LOG_COLS_V1;
 use scf_store::StoreError;
 
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
-/// The `logs` table (unchanged since schema version 4). `id` is the insertion order (appends go to the end
+/// The `logs` table (version 6 added `node`, the node that ran the attempt). `id` is the insertion order (appends go to the end
 /// of the table's B-tree); `rkey` is [`request_key`] of `request_id`, an 8-byte integer that
 /// stands for the request id text in the key tables ([`KEY_TABLES`]). `coll` is 0 except on
 /// the (astronomically rare) row whose request id shares its `rkey` with another's: the
@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS logs (
     log              TEXT    NOT NULL,
     level            TEXT    NOT NULL,
     source           TEXT    NOT NULL,
-    invocation_type  TEXT    NOT NULL
+    invocation_type  TEXT    NOT NULL,
+    node             TEXT    NOT NULL DEFAULT '' -- the node that ran it ('' before version 6)
 );
 ";
 
@@ -93,11 +94,12 @@ INSERT INTO key_merges (n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM key_merges);
 ",
 );
 
-/// The async event queue (schema version 5). `next_attempt_at` is when the event is next
+/// The async event queue (schema version 5, plus `node` in 6). `next_attempt_at` is when the event is next
 /// due (µs; the start time until a retry is scheduled); a claim sets `lease_worker` and
 /// `lease_until` (µs), which stay set while the worker holds the event and after its lease
 /// ran out (so that the next claim knows an attempt was interrupted), and are cleared when
 /// the attempt ends. `failures` counts failed attempts (a retry budget counts these).
+/// `node` (version 6) is the node that accepted the event.
 pub(crate) const ASYNC_TABLE: &str = "
 CREATE TABLE IF NOT EXISTS async_events (
     id                INTEGER PRIMARY KEY,
@@ -115,7 +117,8 @@ CREATE TABLE IF NOT EXISTS async_events (
     next_attempt_at   INTEGER NOT NULL DEFAULT 0, -- unix microseconds, UTC
     lease_worker      TEXT,
     lease_until       INTEGER, -- unix microseconds, UTC
-    failures          INTEGER NOT NULL DEFAULT 0
+    failures          INTEGER NOT NULL DEFAULT 0,
+    node              TEXT    NOT NULL DEFAULT '' -- the accepting node ('' before version 6)
 );
 ";
 
@@ -153,6 +156,21 @@ CREATE TABLE IF NOT EXISTS timer_ticks (
     PRIMARY KEY (trigger, tick)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS timer_ticks_time ON timer_ticks (tick);
+";
+
+/// Deployment-wide concurrency slots (schema version 6; `scf_store::ConcurrencySlots`):
+/// one row per held slot, under a lease. `AUTOINCREMENT`, so that an id is never handed
+/// out twice (a node that lost a slot must not renew or release someone else's).
+pub(crate) const SLOTS_TABLE: &str = "
+CREATE TABLE IF NOT EXISTS concurrency_slots (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace     TEXT    NOT NULL,
+    function_name TEXT    NOT NULL,
+    holder        TEXT    NOT NULL,
+    lease_until   INTEGER NOT NULL -- unix microseconds, UTC
+);
+CREATE INDEX IF NOT EXISTS concurrency_slots_fn
+    ON concurrency_slots (namespace, function_name, lease_until);
 ";
 
 /// The worker a migration from schema version 4 names as the holder of a `RUNNING` event
@@ -212,6 +230,7 @@ pub(crate) fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             tx.execute_batch(ASYNC_TABLE).map_err(schema)?;
             tx.execute_batch(ASYNC_INDEXES).map_err(schema)?;
             tx.execute_batch(TICKS_TABLE).map_err(schema)?;
+            tx.execute_batch(SLOTS_TABLE).map_err(schema)?;
             tx.execute(
                 "INSERT INTO schema_version (version) VALUES (?1)",
                 [SCHEMA_VERSION],
@@ -219,7 +238,7 @@ pub(crate) fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             .map_err(schema)?;
         }
         Some(v) if v == SCHEMA_VERSION => {}
-        Some(v @ 1..=4) => {
+        Some(v @ 1..=5) => {
             let step = match v {
                 1 => migrate_v1(&tx)
                     .and_then(|()| set_colliding_colls(&tx))
@@ -230,7 +249,12 @@ pub(crate) fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
                 3 => migrate_v3(&tx).and_then(|()| move_keys(&tx)),
                 _ => Ok(()),
             };
-            step.and_then(|()| migrate_v4(&tx))
+            let step = if v <= 4 {
+                step.and_then(|()| migrate_v4(&tx))
+            } else {
+                step
+            };
+            step.and_then(|()| migrate_v5(&tx))
                 .and_then(|()| finish_migration(&tx))
                 .map_err(|e| {
                     StoreError::Schema(format!(
@@ -258,7 +282,7 @@ pub(crate) fn migrate_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     )?;
     tx.execute_batch(LOGS_TABLE)?;
     tx.execute_batch(&format!(
-        "INSERT INTO logs (id, rkey, {LOG_COLS}) SELECT id, 0, {LOG_COLS} FROM logs_v1 ORDER BY id;
+        "INSERT INTO logs (id, rkey, {LOG_COLS_V1}) SELECT id, 0, {LOG_COLS_V1} FROM logs_v1 ORDER BY id;
          DROP TABLE logs_v1;"
     ))?;
     {
@@ -341,6 +365,26 @@ pub(crate) fn migrate_v4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(ASYNC_INDEXES)?;
     tx.execute_batch(TICKS_TABLE)?;
     Ok(())
+}
+
+/// Schema 5 (and every earlier one) kept no node ids and had no concurrency slots: adds
+/// `node` to `logs` and to `async_events`, `''` (unknown) for every row already there,
+/// and the slots table. A migration from version 1
+/// or a file without the async table already has them from the current table
+/// definitions, so each is added only where missing.
+pub(crate) fn migrate_v5(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    for table in ["logs", "async_events"] {
+        let have: Vec<String> = tx
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !have.iter().any(|c| c == "node") {
+            tx.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN node TEXT NOT NULL DEFAULT '';"
+            ))?;
+        }
+    }
+    tx.execute_batch(SLOTS_TABLE)
 }
 
 /// The step every migration ends with: the version.

@@ -11,7 +11,15 @@ use scf_logs::LogRecord;
 pub(crate) const IDS_BY_KEY: &str = "SELECT id FROM logs_key_new WHERE rkey = ?1 \
     UNION ALL SELECT id FROM logs_key WHERE rkey = ?1";
 
+/// The columns a log record is read from, in [`row_to_record`](crate::rows::row_to_record)'s
+/// order.
 pub(crate) const LOG_COLS: &str =
+    "request_id, retry_num, function_name, namespace, qualifier, start_time, \
+    ret_code, status_code, invoke_finished, ret_msg, duration_ms, bill_duration_ms, \
+    mem_usage_bytes, log, level, source, invocation_type, node";
+
+/// The columns of `logs` that schema version 1 had too (what its migration copies).
+pub(crate) const LOG_COLS_V1: &str =
     "request_id, retry_num, function_name, namespace, qualifier, start_time, \
     ret_code, status_code, invoke_finished, ret_msg, duration_ms, bill_duration_ms, \
     mem_usage_bytes, log, level, source, invocation_type";
@@ -27,8 +35,9 @@ pub(crate) const KEYED_ROW: &str = "SELECT request_id, ret_code FROM logs WHERE 
 pub(crate) const INSERT_LOG: &str =
     "INSERT INTO logs (rkey, request_id, retry_num, function_name, \
     namespace, qualifier, start_time, ret_code, status_code, invoke_finished, ret_msg, \
-    duration_ms, bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type, coll) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+    duration_ms, bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type, node, \
+    coll) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+    ?19, ?20)";
 
 pub(crate) const INSERT_KEY: &str =
     "INSERT INTO logs_key_new (rkey, retry_num, coll, id) VALUES (?1, ?2, ?3, ?4)";
@@ -37,7 +46,7 @@ pub(crate) const INSERT_KEY: &str =
 pub(crate) const UPDATE_LOG: &str = "UPDATE logs SET function_name = ?4, namespace = ?5, \
     qualifier = ?6, start_time = ?7, ret_code = ?8, status_code = ?9, invoke_finished = ?10, \
     ret_msg = ?11, duration_ms = ?12, bill_duration_ms = ?13, mem_usage_bytes = ?14, \
-    log = ?15, level = ?16, source = ?17, invocation_type = ?18 WHERE id = ?19";
+    log = ?15, level = ?16, source = ?17, invocation_type = ?18, node = ?19 WHERE id = ?20";
 
 /// Moves the keys in `[?1, ?2]` from `logs_key_new` into `logs_key`, in key order.
 pub(crate) const MERGE_KEYS: &str = "INSERT INTO logs_key (rkey, retry_num, coll, id) \
@@ -65,7 +74,7 @@ pub(crate) const PURGE_TICKS: &str = "DELETE FROM timer_ticks WHERE (trigger, ti
 /// Every `RUNNING` event, oldest first (`AsyncQueue::unfinished`), through the two
 /// partial indexes that hold them (see [`ASYNC_INDEXES`](crate::schema::ASYNC_INDEXES)).
 pub(crate) const UNFINISHED_ASYNC: &str = "SELECT invoke_request_id, function_name, namespace, \
-    qualifier, invoke_type, status, status_code, start_time, end_time, event, attempts FROM (\
+    qualifier, invoke_type, status, status_code, start_time, end_time, event, attempts, node FROM (\
       SELECT * FROM async_events INDEXED BY async_due \
         WHERE status = 'RUNNING' AND lease_until IS NULL \
       UNION ALL \
@@ -75,7 +84,7 @@ pub(crate) const UNFINISHED_ASYNC: &str = "SELECT invoke_request_id, function_na
 
 pub(crate) const ASYNC_COLS: &str =
     "invoke_request_id, function_name, namespace, qualifier, invoke_type, \
-    status, status_code, start_time, end_time, event, attempts";
+    status, status_code, start_time, end_time, event, attempts, node";
 
 /// The writer's prepared log statements for one transaction; the rare paths prepare
 /// theirs when needed.
@@ -153,6 +162,7 @@ impl<'c> LogStatements<'c> {
             r.level,
             r.source,
             r.invocation_type.as_str(),
+            r.node,
         ];
         let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
         match mine {

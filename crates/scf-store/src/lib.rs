@@ -7,6 +7,8 @@
 //!   and that `ListAsyncEvents` ([`AsyncQuery`]) and `GetAsyncEventStatus` read from.
 //!   It is a trait of its own: a store may be one or both, and a deployment may keep
 //!   the log and the queue in different places.
+//! - [`ConcurrencySlots`]: a function's concurrency limit counted for a whole deployment
+//!   (several nodes sharing one store), in slots held under leases.
 //! - [`MemoryStore`]: a bounded store in memory, nothing kept across restarts; what an
 //!   embedder gets by default.
 //! - The query types ([`LogQuery`], [`RetCodeFilter`], [`AsyncQuery`], [`AsyncEvent`]
@@ -60,6 +62,7 @@ pub mod error;
 mod memory;
 mod query;
 mod queue;
+mod slots;
 
 pub use error::StoreError;
 pub use memory::{MemoryStore, DEFAULT_ASYNC_CAPACITY, DEFAULT_LOG_CAPACITY};
@@ -68,6 +71,7 @@ pub use query::{
     RetCodeFilter, TimeInterval, MAX_ASYNC_LIMIT, MAX_OFFSET_PLUS_LIMIT,
 };
 pub use queue::{AsyncQueue, AttemptEnd, Claim, Ended, FunctionRef, Lease, Renewal, Termination};
+pub use slots::{ConcurrencySlots, SlotId};
 
 use scf_logs::LogRecord;
 

@@ -361,6 +361,11 @@ pub struct AsyncEvent {
     pub event: String,
     /// Attempts made so far.
     pub attempts: u32,
+    /// The node that accepted the event (`InvokerConfig::node_id`); empty when unknown
+    /// (events stored before stores kept it). Which node ran each attempt is in that
+    /// attempt's log record ([`LogRecord::node`](scf_logs::LogRecord::node)). Not part of
+    /// the API's answers.
+    pub node: String,
 }
 
 impl AsyncEvent {
@@ -386,6 +391,7 @@ impl AsyncEvent {
             end_time: None,
             event: event.into(),
             attempts: 0,
+            node: String::new(),
         }
     }
 }

@@ -72,7 +72,7 @@ impl FunctionRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
     /// The worker's name, unique among the processes that share the store (the invoker
-    /// uses the node id and a per-process nonce).
+    /// uses its node id).
     pub worker: String,
     /// When the lease runs out unless renewed.
     pub until: OffsetDateTime,

@@ -65,7 +65,7 @@ fn worker_process() {
     rt.block_on(async move {
         let store = Arc::new(SqliteStore::open(&db).unwrap());
         let mut config = InvokerConfig::default().with_store(store);
-        config.worker_id = name.clone();
+        config.node_id = name.clone();
         config.lease = LEASE;
         config.lease_renewal = RENEWAL;
         config.async_poll = Duration::from_millis(100);

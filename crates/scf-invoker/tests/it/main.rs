@@ -18,6 +18,7 @@ mod log_framing;
 mod log_isolation;
 mod memory;
 mod msg_ttl;
+mod nodes;
 mod panics;
 mod queue_full;
 mod recover;

@@ -1,10 +1,11 @@
-//! Databases written by older schema versions are migrated to version 5 on open, keeping
+//! Databases written by older schema versions are migrated to version 6 on open, keeping
 //! every record and its order: version 1 (a unique text index on `(request_id,
 //! retry_num)`), version 2 (an integer key `rkey` without the `coll` column), version 3
 //! (the keys in a unique index on `logs` instead of the key tables) and version 4 (async
 //! events without leases, retry times or failure counts, and no timer ticks): their
 //! `RUNNING` events are due at once, and one that had attempts reports the last of them
-//! interrupted when it is first claimed.
+//! interrupted when it is first claimed. Version 5 kept no node ids: its records and
+//! events read back with an empty `node`, and new ones keep theirs.
 
 use crate::common;
 
@@ -104,7 +105,7 @@ fn a_version_1_database_is_migrated_keeping_its_records() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 5);
+    assert_eq!(schema_version(&conn), 6);
     assert_keys_match_rows(&conn);
     // The insertion order (the id) is kept.
     let ids: Vec<(i64, String)> = rows(&conn, "SELECT id, request_id FROM logs ORDER BY id", |r| {
@@ -134,7 +135,9 @@ fn a_version_3_database_is_migrated_with_its_keys_in_the_key_table() {
         // Back to the version 3 layout: the keys in a unique index on logs.
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
-            "DROP TABLE logs_key;
+            "ALTER TABLE logs DROP COLUMN node;
+             ALTER TABLE async_events DROP COLUMN node;
+             DROP TABLE logs_key;
              DROP TABLE logs_key_new;
              CREATE UNIQUE INDEX logs_key ON logs (rkey, retry_num, coll);
              UPDATE schema_version SET version = 3;",
@@ -152,7 +155,7 @@ fn a_version_3_database_is_migrated_with_its_keys_in_the_key_table() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 5);
+    assert_eq!(schema_version(&conn), 6);
     assert_keys_match_rows(&conn);
     let index: i64 = conn
         .query_row(
@@ -204,7 +207,9 @@ fn a_version_2_database_is_migrated_even_with_colliding_keys() {
         // (version 2 allowed it: its index on rkey was not unique).
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
-            "DROP TABLE logs_key;
+            "ALTER TABLE logs DROP COLUMN node;
+             ALTER TABLE async_events DROP COLUMN node;
+             DROP TABLE logs_key;
              DROP TABLE logs_key_new;
              ALTER TABLE logs DROP COLUMN coll;
              CREATE INDEX logs_rkey ON logs (rkey);
@@ -230,7 +235,7 @@ fn a_version_2_database_is_migrated_even_with_colliding_keys() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 5);
+    assert_eq!(schema_version(&conn), 6);
     assert_keys_match_rows(&conn);
     let rows: Vec<(i64, String, i64, String)> = rows(
         &conn,
@@ -310,7 +315,9 @@ fn a_version_4_database_is_migrated_with_running_events_due_and_started_ones_int
         // Back to the version 4 layout.
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
-            "DROP INDEX async_due;
+            "ALTER TABLE logs DROP COLUMN node;
+             ALTER TABLE async_events DROP COLUMN node;
+             DROP INDEX async_due;
              DROP INDEX async_leased;
              DROP TABLE timer_ticks;
              ALTER TABLE async_events DROP COLUMN next_attempt_at;
@@ -336,7 +343,7 @@ fn a_version_4_database_is_migrated_with_running_events_due_and_started_ones_int
     assert_migrated_events_claim(&store);
     drop(store);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 5);
+    assert_eq!(schema_version(&conn), 6);
     assert_keys_match_rows(&conn);
     let index: i64 = conn
         .query_row(
@@ -365,6 +372,83 @@ fn a_version_1_database_is_migrated_with_its_async_events_claimable() {
     assert_migrated_events_claim(&store);
     drop(store);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 5);
+    assert_eq!(schema_version(&conn), 6);
+    assert_keys_match_rows(&conn);
+}
+
+#[test]
+fn a_version_5_database_is_migrated_with_unknown_nodes_and_keeps_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v5.db");
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        store.put(finished("req-a", "\"a\"")).unwrap();
+        store.flush().unwrap();
+    }
+    {
+        // Back to the version 5 layout: no node columns.
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE logs DROP COLUMN node;
+             ALTER TABLE async_events DROP COLUMN node;
+             UPDATE schema_version SET version = 5;",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO async_events (invoke_request_id, function_name, namespace, qualifier, \
+             invoke_type, status, status_code, start_time, end_time, event, attempts, \
+             next_attempt_at) VALUES ('old', 'f', 'default', '$LATEST', 'OTHERS', 'RUNNING', 0, \
+             ?1, NULL, '{}', 0, ?1)",
+            [common::t(0).unix_timestamp() * 1_000_000],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&db).unwrap();
+    let a = store.get("req-a").unwrap();
+    assert_eq!((a[0].ret_msg.as_str(), a[0].node.as_str()), ("\"a\"", ""));
+    assert_eq!(store.get_async("old").unwrap().unwrap().node, "");
+    // The migrated event is still claimable, and new rows keep their node.
+    let claims = store
+        .claim(
+            "w",
+            std::time::Duration::from_secs(30),
+            10,
+            &[FunctionRef::new("default", "f")],
+            common::t(100),
+        )
+        .unwrap();
+    assert_eq!(claims.len(), 1);
+    let mut b = finished("req-b", "\"b\"");
+    b.node = "host-b-7".into();
+    store.put(b).unwrap();
+    store.flush().unwrap();
+    assert_eq!(store.get("req-b").unwrap()[0].node, "host-b-7");
+    let mut e = scf_store::AsyncEvent::new(
+        "new",
+        "f",
+        "default",
+        "$LATEST",
+        "OTHERS",
+        common::t(1),
+        "{}",
+    );
+    e.node = "host-b-7".into();
+    store.enqueue(&e).unwrap();
+    assert_eq!(store.get_async("new").unwrap().unwrap().node, "host-b-7");
+    // Version 6's concurrency slots are there.
+    let f = FunctionRef::new("default", "f");
+    let lease = std::time::Duration::from_secs(10);
+    use scf_store::ConcurrencySlots;
+    assert!(store
+        .acquire_slot(&f, "n", 1, lease, common::t(0))
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        store.acquire_slot(&f, "n", 1, lease, common::t(0)).unwrap(),
+        None
+    );
+    drop(store);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    assert_eq!(schema_version(&conn), 6);
     assert_keys_match_rows(&conn);
 }

@@ -120,9 +120,43 @@ pub fn enqueued_event_round_trips(s: &dyn AsyncQueue) {
     let mut e = ev("e1", "b", "COS", 7);
     e.namespace = "prod".into();
     e.qualifier = "2".into();
+    e.node = "host-a-12345".into();
     enqueue(s, &e);
     assert_eq!(get(s, "e1"), Some(e), "the enqueued event read back");
     assert_eq!(get(s, "nope"), None, "get_async of an unknown id");
+}
+
+/// The node that accepted an event is kept through claims and attempt ends, and read
+/// back by `get_async`, `unfinished` and `list_async` alike.
+pub fn accepting_node_round_trips_through_every_read(s: &dyn AsyncQueue) {
+    let mut a = ev("n1", "a", "OTHERS", 1);
+    a.node = "host-a-1".into();
+    let mut b = ev("n2", "a", "OTHERS", 2);
+    b.node = "host-b-2".into();
+    enqueue(s, &a);
+    enqueue(s, &b);
+    end_at(s, "n1", AttemptEnd::Finished { status_code: 200 }, 3);
+    assert_eq!(
+        get(s, "n1").map(|e| e.node),
+        Some("host-a-1".into()),
+        "get_async"
+    );
+    let unfinished: Vec<String> = s
+        .unfinished()
+        .unwrap_or_else(|e| panic!("AsyncQueue::unfinished failed: {e}"))
+        .into_iter()
+        .map(|e| e.node)
+        .collect();
+    assert_eq!(unfinished, ["host-b-2"], "unfinished");
+    let (_, listed) = s
+        .list_async(&AsyncQuery {
+            function_name: Some("a".into()),
+            order: Order::Asc,
+            ..AsyncQuery::default()
+        })
+        .unwrap_or_else(|e| panic!("AsyncQueue::list_async failed: {e}"));
+    let nodes: Vec<String> = listed.into_iter().map(|e| e.node).collect();
+    assert_eq!(nodes, ["host-a-1", "host-b-2"], "list_async");
 }
 
 /// `unfinished` returns only the `RUNNING` events, oldest first.

@@ -481,7 +481,45 @@ pub fn every_field_round_trips(s: &dyn LogStore) {
     r.retry_num = 4;
     r.invocation_type = scf_logs::InvocationType::Event;
     r.start_time = t(5) + time::Duration::microseconds(123_456);
+    r.node = "node-ü-1".into();
     put(s, r.clone());
     flush(s);
     assert_eq!(get(s, "req-ü"), [r], "the record read back");
+}
+
+/// The node that ran an attempt is kept with its record, through the running record's
+/// replacement by the finished one (which a different node may write, when the lease of
+/// the first ran out), and in `GetFunctionLogs` pages as in `get`.
+pub fn node_id_round_trips_and_follows_the_replacing_record(s: &dyn LogStore) {
+    let mut running = rec("a", "default", "$LATEST", "r1", 1, 2, 0, 0.0, 0);
+    running.node = "host-a-100".into();
+    put(s, running);
+    let mut unknown = rec("a", "default", "$LATEST", "r2", 2, 0, 200, 1.0, 0);
+    unknown.node = String::new();
+    put(s, unknown);
+    flush(s);
+    assert_eq!(
+        get(s, "r1")[0].node,
+        "host-a-100",
+        "the running record's node"
+    );
+    let mut finished = rec("a", "default", "$LATEST", "r1", 1, 0, 200, 1.0, 0);
+    finished.node = "host-b-200".into();
+    put(s, finished);
+    flush(s);
+    assert_eq!(
+        get(s, "r1")[0].node,
+        "host-b-200",
+        "the finished record's node"
+    );
+    let page = query(
+        s,
+        &LogQuery {
+            function_name: Some("a".into()),
+            order: Order::Asc,
+            ..LogQuery::default()
+        },
+    );
+    let nodes: Vec<&str> = page.records.iter().map(|r| r.node.as_str()).collect();
+    assert_eq!(nodes, ["host-b-200", ""], "nodes in a GetFunctionLogs page");
 }

@@ -11,6 +11,8 @@
 //! - [`events`]: the reads of [`AsyncQueue`](crate::AsyncQueue) (`get_async`,
 //!   `unfinished`, every `ListAsyncEvents` parameter), over `&dyn AsyncQueue`, on events
 //!   ended at chosen times through the queue's own operations.
+//! - [`slots`]: deployment-wide concurrency slots ([`ConcurrencySlots`](crate::ConcurrencySlots)),
+//!   over `&dyn ConcurrencySlots`.
 //! - [`queue`]: the rules of [`AsyncQueue`](crate::AsyncQueue) (claims, leases,
 //!   renewals, attempt ends, terminate, `next_due`, `pending`, timer ticks, concurrent
 //!   claims), over `&dyn AsyncQueue`.
@@ -23,6 +25,9 @@
 //! - [`conformance_queue_tests!`](crate::conformance_queue_tests): the [`events`] and
 //!   [`queue`] checks, for an [`AsyncQueue`](crate::AsyncQueue);
 //! - [`conformance_tests!`](crate::conformance_tests): both, for a store that is both.
+//! - [`conformance_slot_tests!`](crate::conformance_slot_tests): the [`slots`] checks, for
+//!   a [`ConcurrencySlots`](crate::ConcurrencySlots) (a macro of its own, so that a store
+//!   without slots still runs the rest).
 //!
 //! Each macro makes modules (`log`, `events`, `queue`) in the module it is called in; call
 //! it once per module (one module per store configuration). The store expression is
@@ -47,6 +52,7 @@
 pub mod events;
 pub mod log;
 pub mod queue;
+pub mod slots;
 
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -82,6 +88,7 @@ macro_rules! conformance_log_tests {
             running_record_is_replaced_by_the_finished_one,
             get_returns_every_attempt_by_retry_num,
             every_field_round_trips,
+            node_id_round_trips_and_follows_the_replacing_record,
         ]);
     };
     ($make:expr) => {
@@ -96,6 +103,7 @@ macro_rules! conformance_queue_tests {
     (let $pat:pat = $make:expr; $store:expr) => {
         $crate::__conformance_stamp!(events, $pat, $make, $store, [
             enqueued_event_round_trips,
+            accepting_node_round_trips_through_every_read,
             unfinished_returns_only_running_events_oldest_first,
             list_defaults_to_newest_first,
             list_filters_by_function_namespace_and_qualifier,
@@ -141,6 +149,25 @@ macro_rules! conformance_queue_tests {
     };
     ($make:expr) => {
         $crate::conformance_queue_tests!(let store = $make; store);
+    };
+}
+
+/// Stamps one `#[test]` per [`slots`] check, each over a fresh store made by the
+/// expression (see the [module docs](crate::conformance)).
+#[macro_export]
+macro_rules! conformance_slot_tests {
+    (let $pat:pat = $make:expr; $store:expr) => {
+        $crate::__conformance_stamp!(slots, $pat, $make, $store, [
+            acquire_gives_slots_up_to_the_limit_then_none,
+            release_frees_a_slot_and_twice_is_harmless,
+            a_slot_whose_lease_ran_out_comes_back,
+            renew_keeps_live_slots_and_reports_the_rest_lost,
+            functions_are_counted_apart,
+            concurrent_acquires_never_exceed_the_limit,
+        ]);
+    };
+    ($make:expr) => {
+        $crate::conformance_slot_tests!(let store = $make; store);
     };
 }
 

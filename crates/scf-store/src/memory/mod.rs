@@ -1,6 +1,8 @@
-//! A bounded in-memory [`LogStore`] and [`AsyncQueue`](crate::AsyncQueue).
+//! A bounded in-memory [`LogStore`], [`AsyncQueue`](crate::AsyncQueue) and
+//! [`ConcurrencySlots`](crate::ConcurrencySlots).
 
 mod queue;
+mod slots;
 
 use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -248,6 +250,8 @@ pub struct MemoryStore {
     log_capacity: usize,
     async_capacity: usize,
     inner: Mutex<Inner>,
+    /// Deployment-wide concurrency slots, under a lock of their own.
+    slots: Mutex<slots::Slots>,
 }
 
 impl Default for MemoryStore {
@@ -268,6 +272,7 @@ impl MemoryStore {
             log_capacity,
             async_capacity,
             inner: Mutex::new(Inner::default()),
+            slots: Mutex::default(),
         }
     }
 
