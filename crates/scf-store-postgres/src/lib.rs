@@ -6,7 +6,9 @@
 //! `async_events` and `timer_ticks` tables): an async event accepted by any node runs
 //! once, on whichever node claims it, and a timer tick fires once between them
 //! ([`claim_tick`](scf_store::AsyncQueue::claim_tick) is an `INSERT … ON CONFLICT DO
-//! NOTHING` on the tick's key).
+//! NOTHING` on the tick's key). It is also a
+//! [`ConcurrencySlots`](scf_store::ConcurrencySlots) (`concurrency_slots`), so that a
+//! function's concurrency limit can hold across the nodes.
 //!
 //! Why each dependency is here:
 //!
@@ -89,6 +91,7 @@ mod partitions;
 mod queue;
 mod rows;
 mod schema;
+mod slots;
 mod store;
 mod writer;
 

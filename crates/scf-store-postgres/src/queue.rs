@@ -24,8 +24,8 @@ use crate::store::{connection, refs, Param, PgStore};
 
 const INSERT_EVENT: &str = "INSERT INTO async_events (invoke_request_id, function_name, \
     namespace, qualifier, invoke_type, status, status_code, start_time, end_time, event, \
-    attempts, next_attempt_at, lease_worker, lease_until, failures) \
-    VALUES ($1, $2, $3, $4, $5, 'RUNNING', $6, $7, NULL, $8, $9, $7, NULL, NULL, 0) \
+    attempts, next_attempt_at, lease_worker, lease_until, failures, node) \
+    VALUES ($1, $2, $3, $4, $5, 'RUNNING', $6, $7, NULL, $8, $9, $7, NULL, NULL, 0, $10) \
     ON CONFLICT (invoke_request_id) DO NOTHING";
 
 /// The claim: at `$1` (µs), at most `$2` due events of the functions `($3[i], $4[i])`
@@ -161,6 +161,7 @@ impl AsyncQueue for PgStore {
                         &to_micros(ev.start_time),
                         &ev.event,
                         &i64::from(ev.attempts),
+                        &ev.node,
                     ],
                 )
                 .await
@@ -210,10 +211,10 @@ impl AsyncQueue for PgStore {
             let mut claims = Vec::with_capacity(rows.len());
             for row in &rows {
                 let event = row_to_event(row)?;
-                let old_worker: Option<String> = row.get(11);
-                let failures: i64 = row.get(12);
-                let next_at: i64 = row.get(13);
-                let id: i64 = row.get(14);
+                let old_worker: Option<String> = row.get(12);
+                let failures: i64 = row.get(13);
+                let next_at: i64 = row.get(14);
+                let id: i64 = row.get(15);
                 let retry_num = event.attempts.saturating_sub(1);
                 let interrupted = match old_worker {
                     Some(_) if retry_num > 0 => Some(retry_num - 1),

@@ -9,11 +9,11 @@ use crate::convert::from_micros;
 /// The columns [`row_to_record`] reads, in its order.
 pub(crate) const LOG_COLS: &str = "request_id, retry_num, function_name, namespace, qualifier, \
     start_time, ret_code, status_code, invoke_finished, ret_msg, duration_ms, bill_duration_ms, \
-    mem_usage_bytes, log, level, source, invocation_type";
+    mem_usage_bytes, log, level, source, invocation_type, node";
 
 /// The columns [`row_to_event`] reads, in its order.
 pub(crate) const ASYNC_COLS: &str = "invoke_request_id, function_name, namespace, qualifier, \
-    invoke_type, status, status_code, start_time, end_time, event, attempts";
+    invoke_type, status, status_code, start_time, end_time, event, attempts, node";
 
 pub(crate) fn row_to_record(row: &Row) -> Result<LogRecord, StoreError> {
     let request_id: String = row.try_get(0).map_err(|e| StoreError::CorruptRow {
@@ -54,6 +54,7 @@ pub(crate) fn row_to_record(row: &Row) -> Result<LogRecord, StoreError> {
         invocation_type: inv
             .parse::<InvocationType>()
             .map_err(|e| corrupt(e.to_string()))?,
+        node: row.try_get(17).map_err(get)?,
         request_id: request_id.clone(),
     })
 }
@@ -87,6 +88,7 @@ pub(crate) fn row_to_event(row: &Row) -> Result<AsyncEvent, StoreError> {
             .transpose()?,
         event: row.try_get(9).map_err(get)?,
         attempts: u32::try_from(attempts).map_err(|_| corrupt(format!("attempts {attempts}")))?,
+        node: row.try_get(11).map_err(get)?,
         invoke_request_id: id.clone(),
     })
 }

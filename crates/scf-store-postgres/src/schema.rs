@@ -8,6 +8,9 @@
 //!   records in insertion order (the query's tie-break); one index per filter and order
 //!   of `LogQuery`.
 //! - Version 2: the async queue (`async_events`) and the timer ticks (`timer_ticks`).
+//! - Version 3: node ids (`logs.node`: the node that ran the attempt; `async_events.node`:
+//!   the node that accepted the event; empty on rows from before), and deployment-wide
+//!   concurrency slots (`concurrency_slots`).
 //!
 //! `schema_version` holds one row, the version the tables are at. A database at a newer
 //! version than this build knows is refused, never touched.
@@ -18,7 +21,7 @@ use scf_store::StoreError;
 use crate::convert::describe;
 
 /// The version this build creates and migrates to.
-pub(crate) const SCHEMA_VERSION: i32 = 2;
+pub(crate) const SCHEMA_VERSION: i32 = 3;
 
 /// Schema version 1: the log.
 ///
@@ -119,8 +122,24 @@ CREATE TABLE timer_ticks (
 CREATE INDEX timer_ticks_time ON timer_ticks (tick);
 "#;
 
+/// Schema version 3: node ids, and the slots of deployment-wide concurrency limits (held
+/// under leases; `concurrency_slots_fn` counts a function's live ones). Adding a column
+/// with a constant default rewrites no table.
+const V3: &str = r#"
+ALTER TABLE logs ADD COLUMN node text NOT NULL DEFAULT '';
+ALTER TABLE async_events ADD COLUMN node text NOT NULL DEFAULT '';
+CREATE TABLE concurrency_slots (
+    id            bigserial PRIMARY KEY,
+    namespace     text   COLLATE "C" NOT NULL,
+    function_name text   COLLATE "C" NOT NULL,
+    holder        text   NOT NULL,
+    lease_until   bigint NOT NULL -- unix microseconds, UTC
+);
+CREATE INDEX concurrency_slots_fn ON concurrency_slots (namespace, function_name, lease_until);
+"#;
+
 /// The step to each version, from 1: `MIGRATIONS[v - 1]` takes version `v - 1` to `v`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3];
 
 /// Brings `schema` to version `target` (creating it when missing), or says what failed.
 pub(crate) async fn migrate(

@@ -1,6 +1,6 @@
 //! The writer: a task on the store's runtime that takes records from the append buffer
 //! (a bounded channel) and writes them in batches, one multi-row `INSERT … SELECT FROM
-//! unnest(…)` per batch (one prepared statement, 17 array parameters), on a connection
+//! unnest(…)` per batch (one prepared statement, 18 array parameters), on a connection
 //! it keeps (so its statement stays prepared and `logs_seq`'s cached numbers stay in
 //! insertion order).
 //!
@@ -28,10 +28,11 @@ use crate::partitions::{self, day_of};
 /// and the stored one is not (a late running write never undoes a finished one).
 const UPSERT: &str = "INSERT INTO logs (request_id, retry_num, function_name, namespace, \
     qualifier, start_time, ret_code, status_code, invoke_finished, ret_msg, duration_ms, \
-    bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type) \
+    bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type, node) \
     SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], \
     $6::int8[], $7::int8[], $8::int4[], $9::bool[], $10::bytea[], $11::float8[], \
-    $12::int8[], $13::int8[], $14::bytea[], $15::text[], $16::text[], $17::text[]) \
+    $12::int8[], $13::int8[], $14::bytea[], $15::text[], $16::text[], $17::text[], \
+    $18::text[]) \
     ON CONFLICT (request_id, retry_num, start_time) DO UPDATE SET \
     function_name = EXCLUDED.function_name, namespace = EXCLUDED.namespace, \
     qualifier = EXCLUDED.qualifier, ret_code = EXCLUDED.ret_code, \
@@ -39,7 +40,7 @@ const UPSERT: &str = "INSERT INTO logs (request_id, retry_num, function_name, na
     ret_msg = EXCLUDED.ret_msg, duration_ms = EXCLUDED.duration_ms, \
     bill_duration_ms = EXCLUDED.bill_duration_ms, mem_usage_bytes = EXCLUDED.mem_usage_bytes, \
     log = EXCLUDED.log, level = EXCLUDED.level, source = EXCLUDED.source, \
-    invocation_type = EXCLUDED.invocation_type \
+    invocation_type = EXCLUDED.invocation_type, node = EXCLUDED.node \
     WHERE EXCLUDED.ret_code <> 2 OR logs.ret_code = 2";
 
 /// What the writer has done, for `flush`.
@@ -143,6 +144,7 @@ struct Columns {
     level: Vec<String>,
     source: Vec<String>,
     invocation_type: Vec<String>,
+    node: Vec<String>,
 }
 
 impl Columns {
@@ -185,6 +187,7 @@ impl Columns {
             c.level.push(pg_text(&r.level));
             c.source.push(pg_text(&r.source));
             c.invocation_type.push(r.invocation_type.as_str().to_owned());
+            c.node.push(pg_text(&r.node));
         }
         c
     }
@@ -262,6 +265,7 @@ impl Writer {
                 &c.level,
                 &c.source,
                 &c.invocation_type,
+                &c.node,
             ],
         )
         .await
