@@ -24,8 +24,12 @@ pub struct PgStoreConfig {
     /// timed out (default 10 s). A caller's thread never waits longer, whatever the
     /// database does.
     pub op_timeout: Duration,
-    /// Most records in one `INSERT` (default 4096).
+    /// Most records in one `INSERT` (default 4096, at most 65536).
     pub batch_size: usize,
+    /// Connections that write batches of log records at once (default 2): the database
+    /// indexes one batch while the next is sent. Ties in a query's order (records with
+    /// the same sort key) still come in put order.
+    pub writers: usize,
     /// Records that may wait for the writer (default 262144): while the database is away
     /// appends wait here, and are written when it is back; a record that finds it full
     /// is counted as lost ([`PgStore::lost_records`](crate::PgStore::lost_records)).
@@ -54,6 +58,7 @@ impl PgStoreConfig {
             connect_timeout: Duration::from_secs(5),
             op_timeout: Duration::from_secs(10),
             batch_size: 4096,
+            writers: 2,
             buffer_capacity: 262_144,
             close_timeout: Duration::from_secs(5),
             log_retention: None,

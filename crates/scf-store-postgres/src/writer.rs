@@ -1,8 +1,9 @@
 //! The writer: a task on the store's runtime that takes records from the append buffer
 //! (a bounded channel) and writes them in batches, one multi-row `INSERT … SELECT FROM
-//! unnest(…)` per batch (one prepared statement, 18 array parameters), on a connection
-//! it keeps (so its statement stays prepared and `logs_seq`'s cached numbers stay in
-//! insertion order).
+//! unnest(…)` per batch (one prepared statement, 19 array parameters), handed in turn to
+//! [`writers`](crate::PgStoreConfig::writers) connections it keeps (so that their
+//! statement stays prepared, and the database works on one batch while the next is sent).
+//! A batch counts as done for `flush` once every batch before it is done too.
 //!
 //! A batch that fails because the database or the connection went away is kept and
 //! written again once a connection can be had (backing off from 50 ms to 2 s); records
@@ -28,11 +29,11 @@ use crate::partitions::{self, day_of};
 /// and the stored one is not (a late running write never undoes a finished one).
 const UPSERT: &str = "INSERT INTO logs (request_id, retry_num, function_name, namespace, \
     qualifier, start_time, ret_code, status_code, invoke_finished, ret_msg, duration_ms, \
-    bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type, node) \
+    bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type, node, seq) \
     SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], \
     $6::int8[], $7::int8[], $8::int4[], $9::bool[], $10::bytea[], $11::float8[], \
     $12::int8[], $13::int8[], $14::bytea[], $15::text[], $16::text[], $17::text[], \
-    $18::text[]) \
+    $18::text[], $19::int8[]) \
     ON CONFLICT (request_id, retry_num, start_time) DO UPDATE SET \
     function_name = EXCLUDED.function_name, namespace = EXCLUDED.namespace, \
     qualifier = EXCLUDED.qualifier, ret_code = EXCLUDED.ret_code, \
@@ -115,7 +116,9 @@ impl Shared {
     fn finished(&self, n: u64, failure: Option<String>) {
         let mut p = self.progress();
         p.done += n;
-        p.stalled = None;
+        if n > 0 {
+            p.stalled = None;
+        }
         if failure.is_some() {
             p.failure = failure;
         }
@@ -145,6 +148,8 @@ struct Columns {
     source: Vec<String>,
     invocation_type: Vec<String>,
     node: Vec<String>,
+    /// Insertion numbers (see [`next_seq`]), set by the writer.
+    seq: Vec<i64>,
 }
 
 impl Columns {
@@ -266,6 +271,7 @@ impl Writer {
                 &c.source,
                 &c.invocation_type,
                 &c.node,
+                &c.seq,
             ],
         )
         .await
@@ -274,34 +280,64 @@ impl Writer {
     }
 }
 
-/// The writer task: runs until the buffer's sender is dropped and the buffer is empty.
-pub(crate) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<LogRecord>) {
-    let batch_size = shared.cfg.batch_size.max(1);
+/// The next insertion number: the wall clock's microseconds times 1024, or one more than
+/// the last when that is larger, so numbers grow in put order on a node and follow time
+/// across nodes (they are a sort key only, `seq`: ties in a query's order come in it).
+fn next_seq(last: &mut i64, n: usize) -> i64 {
+    let now = to_micros(time::OffsetDateTime::now_utc()).saturating_mul(1024);
+    let first = now.max(last.saturating_add(1));
+    *last = first.saturating_add(i64::try_from(n).unwrap_or(i64::MAX)).saturating_sub(1);
+    first
+}
+
+/// Batches finished out of order, so that `done` only counts a batch once every batch
+/// before it is finished too (`flush` waits for everything put before it).
+#[derive(Debug, Default)]
+struct InOrder {
+    next: u64,
+    finished: std::collections::BTreeMap<u64, u64>,
+}
+
+impl Shared {
+    /// Batch `k` of `n` records finished (written, or lost with `failure`).
+    fn batch_finished(&self, order: &Mutex<InOrder>, k: u64, n: u64, failure: Option<String>) {
+        let mut o = order.lock().unwrap_or_else(|e| e.into_inner());
+        o.finished.insert(k, n);
+        let mut done = 0;
+        loop {
+            let next = o.next;
+            match o.finished.remove(&next) {
+                Some(n) => {
+                    done += n;
+                    o.next += 1;
+                }
+                None => break,
+            }
+        }
+        drop(o);
+        self.finished(done, failure);
+    }
+}
+
+/// One writer connection: writes the batches it is given, in turn, keeping a batch the
+/// database could not take until it can.
+async fn write_batches(
+    shared: Arc<Shared>,
+    order: Arc<Mutex<InOrder>>,
+    mut batches: mpsc::Receiver<(u64, u64, Columns)>,
+) {
     let mut w = Writer {
         shared: Arc::clone(&shared),
         conn: None,
         partitions: HashSet::new(),
     };
-    let mut batch: Vec<LogRecord> = Vec::with_capacity(batch_size);
-    loop {
-        match rx.recv().await {
-            Some(r) => batch.push(r),
-            None => break,
-        }
-        while batch.len() < batch_size {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
-            }
-        }
-        let n = batch.len() as u64;
-        let cols = Columns::of(&mut batch);
+    while let Some((k, n, cols)) = batches.recv().await {
         let mut backoff = Duration::from_millis(50);
         let mut retried_partitions = false;
         loop {
             match w.write(&cols).await {
                 Ok(()) => {
-                    shared.finished(n, None);
+                    shared.batch_finished(&order, k, n, None);
                     break;
                 }
                 Err(f) if f.no_partition() && !retried_partitions => {
@@ -319,10 +355,57 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<LogRecord>) 
                 Err(f) => {
                     let detail = format!("writing {n} log records: {}", f.detail());
                     shared.lose(n, &detail);
-                    shared.finished(n, Some(detail));
+                    shared.batch_finished(&order, k, n, Some(detail));
                     break;
                 }
             }
         }
+    }
+}
+
+/// The writer: takes records from the buffer in batches and hands each to one of
+/// `writers` connections in turn (so that the database's work on one batch overlaps
+/// the next); runs until the buffer's sender is dropped and every batch is written.
+pub(crate) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<LogRecord>) {
+    let batch_size = shared.cfg.batch_size.clamp(1, 65_536);
+    let order = Arc::new(Mutex::new(InOrder::default()));
+    let mut writers = Vec::new();
+    let mut tasks = Vec::new();
+    for _ in 0..shared.cfg.writers.max(1) {
+        let (tx, batches) = mpsc::channel(1);
+        writers.push(tx);
+        tasks.push(tokio::spawn(write_batches(
+            Arc::clone(&shared),
+            Arc::clone(&order),
+            batches,
+        )));
+    }
+    let mut last_seq = 0i64;
+    let mut batch: Vec<LogRecord> = Vec::with_capacity(batch_size);
+    let mut k = 0u64;
+    loop {
+        match rx.recv().await {
+            Some(r) => batch.push(r),
+            None => break,
+        }
+        while batch.len() < batch_size {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let n = batch.len() as u64;
+        let mut cols = Columns::of(&mut batch);
+        let first = next_seq(&mut last_seq, cols.request_id.len());
+        cols.seq = (first..).take(cols.request_id.len()).collect();
+        let i = usize::try_from(k % writers.len() as u64).unwrap_or(0);
+        if writers[i].send((k, n, cols)).await.is_err() {
+            break;
+        }
+        k += 1;
+    }
+    drop(writers);
+    for t in tasks {
+        let _ = t.await;
     }
 }

@@ -112,8 +112,9 @@ fn appends_that_find_the_buffer_full_are_refused_and_counted_as_lost() {
             Err(e) => panic!("{e}"),
         }
     }
-    // The buffer holds 100, and the writer one batch of 10 it keeps trying.
-    assert!((390..=400).contains(&refused), "refused {refused}");
+    // The buffer holds 100; the writer at most five batches of 10 more (one it is
+    // handing over, and each of its two connections one it keeps trying and one waiting).
+    assert!((350..=400).contains(&refused), "refused {refused}");
     assert_eq!(store.lost_records(), refused);
     cluster.start_again().unwrap();
     flush_when_back(&store);
