@@ -16,7 +16,7 @@ pub struct PgStoreConfig {
     /// missing. Deployments sharing one database keep apart by schema; the tests give each
     /// test its own. Lowercase letters, digits and `_`, not starting with a digit, at most 63 bytes.
     pub schema: Option<String>,
-    /// Connections in the pool, the writer's included (default 8).
+    /// Connections in the pool, the writers' included (default 10).
     pub pool_size: usize,
     /// How long opening a connection may take (default 5 s).
     pub connect_timeout: Duration,
@@ -26,8 +26,9 @@ pub struct PgStoreConfig {
     pub op_timeout: Duration,
     /// Most records in one `INSERT` (default 4096, at most 65536).
     pub batch_size: usize,
-    /// Connections that write batches of log records at once (default 2): the database
-    /// indexes one batch while the next is sent. Ties in a query's order (records with
+    /// Connections that write batches of log records at once (default 4): the database
+    /// indexes several batches at once (one connection's backend uses at most one CPU;
+    /// see `docs/performance.md`). Ties in a query's order (records with
     /// the same sort key) still come in put order.
     pub writers: usize,
     /// Records that may wait for the writer (default 262144): while the database is away
@@ -54,11 +55,11 @@ impl PgStoreConfig {
         PgStoreConfig {
             url: url.into(),
             schema: None,
-            pool_size: 8,
+            pool_size: 10,
             connect_timeout: Duration::from_secs(5),
             op_timeout: Duration::from_secs(10),
             batch_size: 4096,
-            writers: 2,
+            writers: 4,
             buffer_capacity: 262_144,
             close_timeout: Duration::from_secs(5),
             log_retention: None,

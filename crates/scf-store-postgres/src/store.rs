@@ -66,7 +66,7 @@ fn pool(cfg: &PgStoreConfig, schema: &str) -> Result<Pool, StoreError> {
         },
     );
     Pool::builder(manager)
-        .max_size(cfg.pool_size.max(2))
+        .max_size(cfg.pool_size.max(cfg.writers.max(1) + 1))
         .runtime(deadpool_postgres::Runtime::Tokio1)
         .wait_timeout(Some(cfg.op_timeout))
         .create_timeout(Some(cfg.connect_timeout))

@@ -98,6 +98,7 @@ fn appends_that_find_the_buffer_full_are_refused_and_counted_as_lost() {
     cfg.op_timeout = Duration::from_secs(2);
     cfg.buffer_capacity = 100;
     cfg.batch_size = 10;
+    cfg.writers = 2;
     let store = PgStore::open_with(cfg).unwrap();
     let t = OffsetDateTime::now_utc();
     cluster.stop().unwrap();
