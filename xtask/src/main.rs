@@ -279,7 +279,12 @@ fn report_skips(skip_log: &Path, steps: &[&str]) -> Result<(), String> {
 }
 
 fn bench(crates: &[String]) -> Result<(), String> {
-    let default = ["scf-store-sqlite", "scf-store-postgres", "scf-invoker", "scf-http"];
+    let default = [
+        "scf-store-sqlite",
+        "scf-store-postgres",
+        "scf-invoker",
+        "scf-http",
+    ];
     let list: Vec<&str> = if crates.is_empty() {
         default.to_vec()
     } else {

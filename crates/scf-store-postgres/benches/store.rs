@@ -30,22 +30,21 @@ const QUERY_ROWS: u64 = 1_000_000;
 
 /// The server's URL (and the cluster, kept alive until the process ends).
 fn server() -> &'static str {
-    SERVER
-        .get_or_init(|| match std::env::var("SCF_BENCH_POSTGRES_URL") {
-            Ok(url) => url,
-            Err(_) => {
-                let c = scf_testkit::PgCluster::start_with(&[
-                    "fsync=on",
-                    "synchronous_commit=on",
-                    "shared_buffers=1GB",
-                    "max_wal_size=4GB",
-                ])
-                .expect("start a PostgreSQL cluster");
-                let url = c.url();
-                *CLUSTER.lock().unwrap_or_else(|e| e.into_inner()) = Some(c);
-                url
-            }
-        })
+    SERVER.get_or_init(|| match std::env::var("SCF_BENCH_POSTGRES_URL") {
+        Ok(url) => url,
+        Err(_) => {
+            let c = scf_testkit::PgCluster::start_with(&[
+                "fsync=on",
+                "synchronous_commit=on",
+                "shared_buffers=1GB",
+                "max_wal_size=4GB",
+            ])
+            .expect("start a PostgreSQL cluster");
+            let url = c.url();
+            *CLUSTER.lock().unwrap_or_else(|e| e.into_inner()) = Some(c);
+            url
+        }
+    })
 }
 
 static SERVER: OnceLock<String> = OnceLock::new();
@@ -200,7 +199,13 @@ fn enqueue_claim_finish(store: &PgStore, next: &AtomicU64, count: u64, worker: &
     let mut done = 0;
     while done < count {
         let claims = store
-            .claim(worker, Duration::from_secs(60), CLAIM_LIMIT, &functions, now)
+            .claim(
+                worker,
+                Duration::from_secs(60),
+                CLAIM_LIMIT,
+                &functions,
+                now,
+            )
             .expect("claim");
         if claims.is_empty() {
             return;

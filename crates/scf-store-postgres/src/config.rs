@@ -81,7 +81,8 @@ impl PgStoreConfig {
         };
         let ok = !s.is_empty()
             && s.len() <= 63
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
             && !s.as_bytes()[0].is_ascii_digit();
         if ok {
             Ok(s.clone())

@@ -48,7 +48,12 @@ fn day_of_name(name: &str) -> Option<i64> {
     let month: u8 = digits[4..6].parse().ok()?;
     let day: u8 = digits[6..8].parse().ok()?;
     let date = Date::from_calendar_date(year, month.try_into().ok()?, day).ok()?;
-    Some(date.midnight().assume_utc().unix_timestamp().div_euclid(86_400))
+    Some(
+        date.midnight()
+            .assume_utc()
+            .unix_timestamp()
+            .div_euclid(86_400),
+    )
 }
 
 /// The days that have a partition now.
@@ -112,7 +117,8 @@ pub(crate) async fn drop_expired(
     retention: Duration,
     now: OffsetDateTime,
 ) -> Result<u64, StoreError> {
-    let cutoff = to_micros(now).saturating_sub(i64::try_from(retention.as_micros()).unwrap_or(i64::MAX));
+    let cutoff =
+        to_micros(now).saturating_sub(i64::try_from(retention.as_micros()).unwrap_or(i64::MAX));
     let fail = |what: &str, e: &tokio_postgres::Error| StoreError::Write {
         what: format!("log retention: {what}"),
         detail: describe(e),

@@ -130,7 +130,9 @@ macro_rules! in_transaction {
                 .await
                 .map_err(|e| write_err(what.clone(), &e))?;
             let out = $body;
-            $tx.commit().await.map_err(|e| write_err(what.clone(), &e))?;
+            $tx.commit()
+                .await
+                .map_err(|e| write_err(what.clone(), &e))?;
             Ok(out)
         })
     }};
@@ -235,7 +237,7 @@ impl AsyncQueue for PgStore {
                 ));
             }
             // RETURNING has no order of its own: the claim's order.
-            claims.sort_by(|a, b| a.0.cmp(&b.0));
+            claims.sort_by_key(|c| c.0);
             Ok(claims.into_iter().map(|(_, c)| c).collect())
         })
     }
@@ -274,20 +276,24 @@ impl AsyncQueue for PgStore {
         now: OffsetDateTime,
     ) -> Result<Renewal, StoreError> {
         let (id, worker) = (id.to_owned(), worker.to_owned());
-        in_transaction!(self, format!("renewing the lease of async event {id}"), |tx| {
-            let h = held(&tx, &id, "renewing the lease").await?;
-            if h.status == AsyncStatus::Aborted {
-                Renewal::Terminated
-            } else if h.status.has_ended() || h.worker.as_deref() != Some(worker.as_str()) {
-                Renewal::Lost
-            } else {
-                let until_us = to_micros(Lease::end(now, lease));
-                tx.execute(RENEW, &[&h.row, &until_us])
-                    .await
-                    .map_err(|e| write_err(format!("renewing the lease of async event {id}"), &e))?;
-                Renewal::Held(from_micros(until_us, &id, "lease_until")?)
+        in_transaction!(
+            self,
+            format!("renewing the lease of async event {id}"),
+            |tx| {
+                let h = held(&tx, &id, "renewing the lease").await?;
+                if h.status == AsyncStatus::Aborted {
+                    Renewal::Terminated
+                } else if h.status.has_ended() || h.worker.as_deref() != Some(worker.as_str()) {
+                    Renewal::Lost
+                } else {
+                    let until_us = to_micros(Lease::end(now, lease));
+                    tx.execute(RENEW, &[&h.row, &until_us]).await.map_err(|e| {
+                        write_err(format!("renewing the lease of async event {id}"), &e)
+                    })?;
+                    Renewal::Held(from_micros(until_us, &id, "lease_until")?)
+                }
             }
-        })
+        )
     }
 
     fn end_attempt(
@@ -298,52 +304,73 @@ impl AsyncQueue for PgStore {
         now: OffsetDateTime,
     ) -> Result<Ended, StoreError> {
         let (id, worker) = (id.to_owned(), worker.to_owned());
-        in_transaction!(self, format!("ending an attempt of async event {id}"), |tx| {
-            let h = held(&tx, &id, "ending an attempt").await?;
-            let now_us = to_micros(now);
-            // (status, status code, end time, next attempt, failures added, attempts back)
-            let (status, status_code, end_time, next_at, failed, released): (
-                AsyncStatus,
-                i64,
-                Option<i64>,
-                i64,
-                i64,
-                i64,
-            ) = match end {
-                AttemptEnd::Finished { status_code } => {
-                    (AsyncStatus::Finished, status_code, Some(now_us), h.next_attempt_at, 0, 0)
+        in_transaction!(
+            self,
+            format!("ending an attempt of async event {id}"),
+            |tx| {
+                let h = held(&tx, &id, "ending an attempt").await?;
+                let now_us = to_micros(now);
+                // (status, status code, end time, next attempt, failures added, attempts back)
+                let (status, status_code, end_time, next_at, failed, released): (
+                    AsyncStatus,
+                    i64,
+                    Option<i64>,
+                    i64,
+                    i64,
+                    i64,
+                ) = match end {
+                    AttemptEnd::Finished { status_code } => (
+                        AsyncStatus::Finished,
+                        status_code,
+                        Some(now_us),
+                        h.next_attempt_at,
+                        0,
+                        0,
+                    ),
+                    AttemptEnd::Retry { status_code, at } => {
+                        (AsyncStatus::Running, status_code, None, to_micros(at), 1, 0)
+                    }
+                    AttemptEnd::Failed { status_code } => (
+                        AsyncStatus::Failed,
+                        status_code,
+                        Some(now_us),
+                        h.next_attempt_at,
+                        1,
+                        0,
+                    ),
+                    AttemptEnd::Abandoned { status_code } => (
+                        AsyncStatus::Failed,
+                        status_code,
+                        Some(now_us),
+                        h.next_attempt_at,
+                        0,
+                        1,
+                    ),
+                    AttemptEnd::Released => {
+                        (AsyncStatus::Running, h.status_code, None, now_us, 0, 1)
+                    }
+                };
+                if !h.status.can_become(status) || h.worker.as_deref() != Some(worker.as_str()) {
+                    Ended::Ignored
+                } else {
+                    tx.execute(
+                        END_ATTEMPT,
+                        &[
+                            &h.row,
+                            &status.as_str(),
+                            &status_code,
+                            &end_time,
+                            &next_at,
+                            &failed,
+                            &released,
+                        ],
+                    )
+                    .await
+                    .map_err(|e| write_err(format!("ending an attempt of async event {id}"), &e))?;
+                    Ended::Now(status)
                 }
-                AttemptEnd::Retry { status_code, at } => {
-                    (AsyncStatus::Running, status_code, None, to_micros(at), 1, 0)
-                }
-                AttemptEnd::Failed { status_code } => {
-                    (AsyncStatus::Failed, status_code, Some(now_us), h.next_attempt_at, 1, 0)
-                }
-                AttemptEnd::Abandoned { status_code } => {
-                    (AsyncStatus::Failed, status_code, Some(now_us), h.next_attempt_at, 0, 1)
-                }
-                AttemptEnd::Released => (AsyncStatus::Running, h.status_code, None, now_us, 0, 1),
-            };
-            if !h.status.can_become(status) || h.worker.as_deref() != Some(worker.as_str()) {
-                Ended::Ignored
-            } else {
-                tx.execute(
-                    END_ATTEMPT,
-                    &[
-                        &h.row,
-                        &status.as_str(),
-                        &status_code,
-                        &end_time,
-                        &next_at,
-                        &failed,
-                        &released,
-                    ],
-                )
-                .await
-                .map_err(|e| write_err(format!("ending an attempt of async event {id}"), &e))?;
-                Ended::Now(status)
             }
-        })
+        )
     }
 
     fn terminate(

@@ -45,7 +45,6 @@ pub(crate) const SCHEMA_VERSION: i32 = 3;
 ///   query adds the index's condition so that it applies).
 /// - `logs_fn_duration`, `logs_fn_mem`: the `duration` and `mem_usage` orders.
 /// - `logs_time`: queries without a function name, by start time.
-
 const V1: &str = r#"
 CREATE SEQUENCE logs_seq CACHE 1000;
 CREATE TABLE logs (

@@ -61,7 +61,9 @@ impl ConcurrencySlots for PgStore {
             let err = |e: tokio_postgres::Error| write_err(what.clone(), &e);
             let mut client = connection(&pool, &what, true).await?;
             let tx = client.transaction().await.map_err(err)?;
-            tx.execute(LOCK_FUNCTION, &[&ns, &name]).await.map_err(err)?;
+            tx.execute(LOCK_FUNCTION, &[&ns, &name])
+                .await
+                .map_err(err)?;
             let st = tx.prepare_cached(DROP_EXPIRED).await.map_err(err)?;
             tx.execute(&st, &[&ns, &name, &now]).await.map_err(err)?;
             let st = tx.prepare_cached(LIVE).await.map_err(err)?;

@@ -139,7 +139,9 @@ impl PgStore {
         }
         if version < SCHEMA_VERSION {
             // Only `create_schema_at` stops short of the current version: no writer.
-            return Err(StoreError::Schema(format!("schema `{schema}` left at version {version}")));
+            return Err(StoreError::Schema(format!(
+                "schema `{schema}` left at version {version}"
+            )));
         }
         let shared = Arc::new(Shared::new(cfg.clone(), schema, pool));
         let (appends, rx) = mpsc::channel(cfg.buffer_capacity.max(1));
@@ -273,7 +275,10 @@ pub(crate) async fn connection(
     write: bool,
 ) -> Result<deadpool_postgres::Object, StoreError> {
     pool.get().await.map_err(|e| {
-        let (what, detail) = (what.to_owned(), format!("no connection: {}", pool_error(&e)));
+        let (what, detail) = (
+            what.to_owned(),
+            format!("no connection: {}", pool_error(&e)),
+        );
         if write {
             StoreError::Write { what, detail }
         } else {
@@ -290,8 +295,8 @@ async fn purge(shared: &Shared, now: OffsetDateTime) -> Result<PurgeReport, Stor
             partitions::drop_expired(&mut client, &shared.schema, retention, now).await?;
     }
     if let Some(retention) = shared.cfg.async_retention {
-        let cutoff = to_micros(now)
-            .saturating_sub(i64::try_from(retention.as_micros()).unwrap_or(i64::MAX));
+        let cutoff =
+            to_micros(now).saturating_sub(i64::try_from(retention.as_micros()).unwrap_or(i64::MAX));
         let fail = |e: tokio_postgres::Error| crate::convert::write_err("async retention", &e);
         report.async_events = client
             .execute(
@@ -348,7 +353,9 @@ impl LogStore for PgStore {
                 let capacity = self.shared.cfg.buffer_capacity;
                 self.shared.lose(
                     1,
-                    &format!("the append buffer is full ({capacity} records waiting for the database)"),
+                    &format!(
+                        "the append buffer is full ({capacity} records waiting for the database)"
+                    ),
                 );
                 Err(StoreError::Full {
                     what: "log append buffer (records waiting for the database)",
@@ -444,7 +451,10 @@ impl LogStore for PgStore {
                 (_, Some(codes)) => {
                     let codes: Vec<String> = codes.iter().map(|c| c.code().to_string()).collect();
                     // The partial index's condition, so that it applies.
-                    format!("status_code IN ({}) AND status_code <> 200", codes.join(", "))
+                    format!(
+                        "status_code IN ({}) AND status_code <> 200",
+                        codes.join(", ")
+                    )
                 }
                 (RetCodeFilter::Is0, None) => "ret_code = 0".to_owned(),
                 (_, None) => "ret_code <> 0".to_owned(),

@@ -191,7 +191,8 @@ impl Columns {
             c.log.push(r.log.into_bytes());
             c.level.push(pg_text(&r.level));
             c.source.push(pg_text(&r.source));
-            c.invocation_type.push(r.invocation_type.as_str().to_owned());
+            c.invocation_type
+                .push(r.invocation_type.as_str().to_owned());
             c.node.push(pg_text(&r.node));
         }
         c
@@ -286,7 +287,9 @@ impl Writer {
 fn next_seq(last: &mut i64, n: usize) -> i64 {
     let now = to_micros(time::OffsetDateTime::now_utc()).saturating_mul(1024);
     let first = now.max(last.saturating_add(1));
-    *last = first.saturating_add(i64::try_from(n).unwrap_or(i64::MAX)).saturating_sub(1);
+    *last = first
+        .saturating_add(i64::try_from(n).unwrap_or(i64::MAX))
+        .saturating_sub(1);
     first
 }
 

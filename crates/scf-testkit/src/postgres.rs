@@ -33,7 +33,11 @@ pub fn test_postgres_url() -> Option<String> {
 /// The directory holding `initdb`, `pg_ctl` and `postgres`: on `PATH`, in
 /// `/usr/local/bin`, or Debian's `/usr/lib/postgresql/<version>/bin` (the newest).
 pub fn postgres_bin_dir() -> Result<PathBuf, String> {
-    let has_all = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|p| dir.join(p).is_file());
+    let has_all = |dir: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|p| dir.join(p).is_file())
+    };
     if let Ok(initdb) = crate::on_path("initdb") {
         if let Some(dir) = initdb.parent().filter(|d| has_all(d)) {
             return Ok(dir.to_path_buf());
@@ -82,7 +86,10 @@ fn cluster_user() -> Result<String, String> {
             return Ok(user.to_owned());
         }
     }
-    Err("running as root, and neither user `postgres` nor `nobody` exists to run PostgreSQL as".into())
+    Err(
+        "running as root, and neither user `postgres` nor `nobody` exists to run PostgreSQL as"
+            .into(),
+    )
 }
 
 /// A free TCP port on 127.0.0.1 (free when this returns; the server binds it soon after).
@@ -128,7 +135,11 @@ impl PgCluster {
             N.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-        let run_as = if is_root() { Some(cluster_user()?) } else { None };
+        let run_as = if is_root() {
+            Some(cluster_user()?)
+        } else {
+            None
+        };
         let cluster = PgCluster {
             dir,
             bin,
@@ -149,7 +160,16 @@ impl PgCluster {
             .command("initdb")
             .arg("-D")
             .arg(&data)
-            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"])
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            ])
             .output()
             .map_err(|e| format!("running initdb: {e}"))?;
         check("initdb", &out)?;

@@ -31,7 +31,15 @@ fn events_accepted_by_any_node_run_once_across_nodes_claiming_at_once() {
     let nodes: Vec<_> = (0..3).map(|_| db.open()).collect();
     let now = OffsetDateTime::now_utc();
     for i in 0..300 {
-        let ev = AsyncEvent::new(format!("ev-{i}"), "f", "default", "$LATEST", "OTHERS", now, "{}");
+        let ev = AsyncEvent::new(
+            format!("ev-{i}"),
+            "f",
+            "default",
+            "$LATEST",
+            "OTHERS",
+            now,
+            "{}",
+        );
         nodes[i % 3].enqueue(&ev).unwrap();
     }
     let f = [FunctionRef::new("default", "f")];
@@ -46,7 +54,9 @@ fn events_accepted_by_any_node_run_once_across_nodes_claiming_at_once() {
                     let worker = format!("node-{n}-{t}");
                     let mut mine = Vec::new();
                     loop {
-                        let claims = node.claim(&worker, Duration::from_secs(60), 7, f, now).unwrap();
+                        let claims = node
+                            .claim(&worker, Duration::from_secs(60), 7, f, now)
+                            .unwrap();
                         if claims.is_empty() {
                             return mine;
                         }
@@ -74,7 +84,9 @@ fn records_written_by_one_node_are_read_by_another() {
     let Some(db) = TestDb::new() else { return };
     let (a, b) = (db.open(), db.open());
     // Stores keep microseconds.
-    let t = OffsetDateTime::now_utc().replace_nanosecond(123_000).unwrap();
+    let t = OffsetDateTime::now_utc()
+        .replace_nanosecond(123_000)
+        .unwrap();
     let mut r = LogRecord::new("f", "default", "$LATEST", "req", t);
     a.put(r.clone()).unwrap();
     a.flush().unwrap();

@@ -21,7 +21,10 @@ fn a_malformed_url_is_an_open_error_naming_the_url() {
     let text = open_error(PgStoreConfig::new("postgres://scf:secret@db:notaport/x"));
     assert!(text.contains("not a PostgreSQL connection URL"), "{text}");
     assert!(text.contains("postgres://scf:***@db:notaport/x"), "{text}");
-    assert!(!text.contains("secret"), "the password is not shown: {text}");
+    assert!(
+        !text.contains("secret"),
+        "the password is not shown: {text}"
+    );
 }
 
 #[test]
@@ -47,7 +50,10 @@ fn a_missing_database_is_an_open_error_with_the_servers_message() {
         None => panic!("{}", db.url),
     };
     let text = open_error(PgStoreConfig::new(url));
-    assert!(text.contains("no_such_database") && text.contains("does not exist"), "{text}");
+    assert!(
+        text.contains("no_such_database") && text.contains("does not exist"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -71,7 +71,11 @@ fn appends_during_a_restart_wait_in_the_buffer_and_are_written_when_the_server_i
     assert!(matches!(store.get("req-1"), Err(StoreError::Read { .. })));
     let flushed = store.flush().unwrap_err().to_string();
     assert!(flushed.contains("unwritten"), "{flushed}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(store.buffered_records() > 0);
 
     cluster.start_again().unwrap();
@@ -79,7 +83,11 @@ fn appends_during_a_restart_wait_in_the_buffer_and_are_written_when_the_server_i
         store.put(record(i, t)).unwrap();
     }
     flush_when_back(&store);
-    assert_eq!(total(&store), 8_000, "every record put, before, during and after");
+    assert_eq!(
+        total(&store),
+        8_000,
+        "every record put, before, during and after"
+    );
     assert_eq!(store.lost_records(), 0);
     assert_eq!(store.buffered_records(), 0);
     // The pool reconnected for the queue too.
@@ -119,7 +127,11 @@ fn appends_that_find_the_buffer_full_are_refused_and_counted_as_lost() {
     assert_eq!(store.lost_records(), refused);
     cluster.start_again().unwrap();
     flush_when_back(&store);
-    assert_eq!(total(&store), 500 - refused, "what the buffer held was written");
+    assert_eq!(
+        total(&store),
+        500 - refused,
+        "what the buffer held was written"
+    );
     assert_eq!(store.lost_records(), refused);
 }
 
@@ -140,7 +152,13 @@ fn a_store_dropped_while_the_server_is_down_returns_within_its_close_timeout() {
     }
     let started = Instant::now();
     // Dropped inside an async context: no panic, no wait past the close timeout.
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async move { drop(store) });
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }

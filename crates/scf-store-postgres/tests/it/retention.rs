@@ -34,8 +34,12 @@ fn records_go_to_the_partition_of_their_day() {
     let store = db.open();
     let t = time::macros::datetime!(2026-11-25 23:59:59.999999 UTC);
     store.put(record("a", t)).unwrap();
-    store.put(record("b", t + time::Duration::microseconds(1))).unwrap();
-    store.put(record("c", time::macros::datetime!(0900-01-01 0:00 UTC))).unwrap();
+    store
+        .put(record("b", t + time::Duration::microseconds(1)))
+        .unwrap();
+    store
+        .put(record("c", time::macros::datetime!(0900-01-01 0:00 UTC)))
+        .unwrap();
     store.flush().unwrap();
     assert_eq!(
         partitions(&db),
@@ -89,7 +93,9 @@ fn async_retention_deletes_ended_events_and_old_ticks_and_keeps_running_ones() {
         let ev = AsyncEvent::new(id, "f", "default", "$LATEST", "OTHERS", old, "{}");
         store.enqueue(&ev).unwrap();
     }
-    let claims = store.claim("w", Duration::from_secs(5), 1, &f, old).unwrap();
+    let claims = store
+        .claim("w", Duration::from_secs(5), 1, &f, old)
+        .unwrap();
     assert_eq!(claims[0].event.invoke_request_id, "ended");
     let end = AttemptEnd::Finished { status_code: 200 };
     store.end_attempt("ended", "w", end, old).unwrap();
@@ -99,5 +105,8 @@ fn async_retention_deletes_ended_events_and_old_ticks_and_keeps_running_ones() {
     assert_eq!((report.async_events, report.timer_ticks), (1, 1));
     assert!(store.get_async("ended").unwrap().is_none());
     assert!(store.get_async("running").unwrap().is_some());
-    assert!(!store.claim_tick("timer", now).unwrap(), "the recent tick is kept");
+    assert!(
+        !store.claim_tick("timer", now).unwrap(),
+        "the recent tick is kept"
+    );
 }

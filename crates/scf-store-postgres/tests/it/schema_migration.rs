@@ -51,7 +51,11 @@ fn every_earlier_version_migrates_to_the_latest_keeping_its_rows() {
         assert_eq!(version(&db), from, "the schema left at version {from}");
         fill(&db, from);
         let store = db.open();
-        assert_eq!(version(&db), LATEST, "after opening a version {from} schema");
+        assert_eq!(
+            version(&db),
+            LATEST,
+            "after opening a version {from} schema"
+        );
         if from >= 1 {
             let kept = store.get("old-req").unwrap();
             assert_eq!(kept.len(), 1, "the version {from} log row");
@@ -125,6 +129,9 @@ fn nodes_opening_a_new_schema_at_once_migrate_it_once() {
         opens.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert_eq!(version(&db), LATEST);
-    assert_eq!(db.sql("SELECT count(*) FROM schema_version")[0].get::<_, i64>(0), 1);
+    assert_eq!(
+        db.sql("SELECT count(*) FROM schema_version")[0].get::<_, i64>(0),
+        1
+    );
     drop(stores);
 }
