@@ -129,7 +129,15 @@ impl PgCluster {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
+        let run_as = if is_root() { Some(cluster_user()?) } else { None };
+        // The cluster's user must reach its directory: as root, `/tmp` (a `TMPDIR` under
+        // `/root` would not do), else the temporary directory.
+        let base = if run_as.is_some() {
+            PathBuf::from("/tmp")
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = base.join(format!(
             "scf-pg-{}-{}-{nanos}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
