@@ -129,7 +129,11 @@ impl PgCluster {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let run_as = if is_root() { Some(cluster_user()?) } else { None };
+        let run_as = if is_root() {
+            Some(cluster_user()?)
+        } else {
+            None
+        };
         // The cluster's user must reach its directory: as root, `/tmp` (a `TMPDIR` under
         // `/root` would not do), else the temporary directory.
         let base = if run_as.is_some() {
@@ -143,11 +147,6 @@ impl PgCluster {
             N.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-        let run_as = if is_root() {
-            Some(cluster_user()?)
-        } else {
-            None
-        };
         let cluster = PgCluster {
             dir,
             bin,
