@@ -36,4 +36,5 @@ pub mod invoke;
 pub mod logs;
 pub mod project;
 pub mod serve;
+pub mod store_url;
 pub mod template;

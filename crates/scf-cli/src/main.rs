@@ -10,6 +10,7 @@ use scf_cli::generate_event::{self, EventParams};
 use scf_cli::invoke::{EventSource, InvokeOptions};
 use scf_cli::logs::{parse_duration, LogsOptions};
 use scf_cli::serve::ServeOptions;
+use scf_cli::store_url::StoreUrl;
 use scf_cli::template::{Template, Trigger};
 use scf_http::Credentials;
 
@@ -44,6 +45,27 @@ enum Command {
         /// Async event statuses are kept 3 days after they end, as on SCF.
         #[arg(long, value_name = "DURATION")]
         log_retention: Option<String>,
+        /// Where logs, the async queue and concurrency slots are kept, shared by every
+        /// node of a deployment: sqlite:PATH or postgres://user@host:port/database
+        /// [default: sqlite:DATA_DIR/logs.sqlite, under --data-dir].
+        #[arg(long, value_name = "URL", env = "SCF_STORE", hide_env_values = true)]
+        store: Option<String>,
+        /// This node's id, recorded with every log record, async event and lease
+        /// [default: host name and process id, e.g. myhost-12345].
+        #[arg(long, env = "SCF_NODE_ID")]
+        node_id: Option<String>,
+        /// Where a function's concurrency limit is counted: node (each node alone) or
+        /// deployment (every node sharing the store; two store writes per invocation).
+        #[arg(long, env = "SCF_CONCURRENCY", default_value = "node", value_parser = ["node", "deployment"])]
+        concurrency: String,
+        /// The concurrency limit of each function, in invocations running at once
+        /// [default: 100, SCF's ConcurrentExecutions].
+        #[arg(long, value_name = "N")]
+        default_concurrency: Option<u32>,
+        /// How long a node's claims on async events and concurrency slots last without
+        /// renewal: after a node dies, its work resumes elsewhere this much later.
+        #[arg(long, value_name = "DURATION", default_value = "10s")]
+        lease: String,
     },
     /// Run one invocation without a server and print its log and result.
     Invoke {
@@ -157,8 +179,22 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             secret_id,
             secret_key,
             log_retention,
+            store,
+            node_id,
+            concurrency,
+            default_concurrency,
+            lease,
         } => {
             let mut opts = ServeOptions::new(template);
+            opts.store = store
+                .as_deref()
+                .map(str::parse::<StoreUrl>)
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            opts.node_id = node_id;
+            opts.concurrency = concurrency.parse()?;
+            opts.default_concurrency = default_concurrency;
+            opts.lease = parse_duration("--lease", &lease)?;
             opts.listen = listen;
             opts.data_dir = data_dir;
             opts.log_retention = log_retention

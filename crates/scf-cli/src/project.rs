@@ -8,9 +8,10 @@ use std::time::Duration;
 use scf_invoker::{Invoker, InvokerConfig};
 use scf_logs::LogRecord;
 use scf_process::{ProcessFunction, ProcessSpec};
-use scf_store::{AsyncQueue, LogPage, LogQuery, LogStore, StoreError};
+use scf_store::{AsyncQueue, ConcurrencySlots, LogPage, LogQuery, LogStore, StoreError};
 use scf_store_sqlite::{SqliteStore, SqliteStoreConfig, SCF_ASYNC_RETENTION};
 
+use crate::store_url::StoreUrl;
 use crate::template::{FunctionDef, Template};
 
 /// The file, under the data directory, that holds logs and the async queue.
@@ -26,6 +27,59 @@ pub fn open_store(data_dir: &Path, log_retention: Option<Duration>) -> Result<Sq
     config.log_retention = log_retention;
     SqliteStore::open_with(&path, config)
         .map_err(|e| format!("cannot open the log store {}: {e}", path.display()))
+}
+
+/// A store `scf serve` runs on: the log, the async queue and the concurrency slots, in one
+/// database that every node of a deployment opens.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SharedStore {
+    /// Log records.
+    pub log: Arc<dyn LogStore>,
+    /// The async queue.
+    pub queue: Arc<dyn AsyncQueue>,
+    /// Deployment-wide concurrency slots.
+    pub slots: Arc<dyn ConcurrencySlots>,
+    /// Where it is, for the start-up lines (a URL without its password).
+    pub location: String,
+}
+
+/// Opens the store `url` names (creating an SQLite file and its directory if needed,
+/// migrating its schema). Async events are kept 3 days after they end, as on SCF; log
+/// records for `log_retention` (for ever when `None`). The error is one line naming the
+/// store.
+pub fn open_store_url(
+    url: &StoreUrl,
+    log_retention: Option<Duration>,
+) -> Result<SharedStore, String> {
+    match url {
+        StoreUrl::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| {
+                        format!("cannot open the store {url}: cannot create {}: {e}", dir.display())
+                    })?;
+            }
+            let mut config = SqliteStoreConfig::default();
+            config.async_retention = Some(SCF_ASYNC_RETENTION);
+            config.log_retention = log_retention;
+            let store = Arc::new(
+                SqliteStore::open_with(path, config)
+                    .map_err(|e| format!("cannot open the store {url}: {e}"))?,
+            );
+            Ok(SharedStore {
+                log: store.clone(),
+                queue: store.clone(),
+                slots: store,
+                location: url.to_string(),
+            })
+        }
+        // The PostgreSQL store (crate scf-store-postgres) is wired here when it is built
+        // in: `PostgresStore::open(&pg.url, config)`, with the same retention.
+        StoreUrl::Postgres(_) => Err(format!(
+            "cannot open the store {url}: this build of scf has no PostgreSQL support; use --store sqlite:PATH"
+        )),
+    }
 }
 
 /// Builds the out-of-process handler of a template function.
@@ -59,6 +113,17 @@ pub fn invoker_for(
     let mut config = InvokerConfig::default();
     config.store = store;
     config.queue = queue;
+    invoker_with(template, only, config, scratch_root)
+}
+
+/// An invoker configured with `config` holding `functions` of `template` (all of them
+/// when `only` is `None`).
+pub fn invoker_with(
+    template: &Template,
+    only: Option<&str>,
+    config: InvokerConfig,
+    scratch_root: &Path,
+) -> Result<Invoker, String> {
     let invoker = Invoker::new(config).map_err(|e| e.to_string())?;
     let mut added = 0;
     for def in &template.functions {

@@ -1,5 +1,7 @@
 //! `scf serve`: the cloud API and every gateway route of a template on one port, timers
-//! firing on schedule, logs and the async queue in SQLite under the data directory.
+//! firing on schedule, logs and the async queue in a store (SQLite under the data
+//! directory by default, or the one `--store` names). Several `scf serve` processes on
+//! one store are one deployment: each is a node with its own id (`--node-id`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,14 +10,15 @@ use std::time::Duration;
 
 use scf_http::apigw::{Route, Routes};
 use scf_http::{Credentials, Server, ServerConfig};
-use scf_invoker::{InvokeRequest, Invoker};
+use scf_invoker::{host_and_pid, ConcurrencyScope, InvokeRequest, Invoker, InvokerConfig};
 use scf_logs::InvocationType;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::cron::Cron;
-use crate::project::{invoker_for, open_store, scratch_root, PrintingStore};
+use crate::project::{invoker_with, open_store_url, scratch_root, PrintingStore, STORE_FILE};
+use crate::store_url::{check_node_id, StoreUrl};
 use crate::template::{Template, Trigger};
 
 /// What `scf serve` needs.
@@ -33,6 +36,41 @@ pub struct ServeOptions {
     /// Log records older than this are deleted (`None`: kept for ever). Async events are
     /// kept 3 days after they end, as on SCF.
     pub log_retention: Option<Duration>,
+    /// The store (`None`: `sqlite:<data_dir>/logs.sqlite`).
+    pub store: Option<StoreUrl>,
+    /// This node's id (`None`: host name and process id, `myhost-12345`).
+    pub node_id: Option<String>,
+    /// Where concurrency limits are counted.
+    pub concurrency: ConcurrencyMode,
+    /// The concurrency limit of every function (`None`: SCF's 100).
+    pub default_concurrency: Option<u32>,
+    /// How long a node's claims on async events and concurrency slots last unrenewed:
+    /// after a node dies, its work runs elsewhere this long later. Renewed every third of
+    /// it (at most every second).
+    pub lease: Duration,
+}
+
+/// Where `scf serve` counts a function's concurrency limit (`--concurrency`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ConcurrencyMode {
+    /// Per node (the default; free).
+    #[default]
+    Node,
+    /// For every node sharing the store (two store writes per invocation).
+    Deployment,
+}
+
+impl std::str::FromStr for ConcurrencyMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "node" => Ok(ConcurrencyMode::Node),
+            "deployment" => Ok(ConcurrencyMode::Deployment),
+            _ => Err(format!("--concurrency {s:?}: expected node or deployment")),
+        }
+    }
 }
 
 impl ServeOptions {
@@ -44,6 +82,11 @@ impl ServeOptions {
             data_dir: PathBuf::from(".scf"),
             credentials: Credentials::new(),
             log_retention: None,
+            store: None,
+            node_id: None,
+            concurrency: ConcurrencyMode::Node,
+            default_concurrency: None,
+            lease: Duration::from_secs(10),
         }
     }
 }
@@ -74,12 +117,36 @@ pub fn routes(template: &Template) -> Result<Routes, String> {
 /// Serves until SIGTERM or Ctrl-C, then finishes in-flight invocations and returns.
 pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     let template = Template::load(&opts.template).map_err(|e| e.to_string())?;
+    let node_id = opts.node_id.clone().unwrap_or_else(host_and_pid);
+    check_node_id(&node_id)?;
+    if opts.lease < Duration::from_secs(1) {
+        return Err("--lease must be at least 1s".into());
+    }
     std::fs::create_dir_all(&opts.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", opts.data_dir.display()))?;
-    let sqlite = Arc::new(open_store(&opts.data_dir, opts.log_retention)?);
-    let store = PrintingStore::new(sqlite.clone());
+    let url = opts
+        .store
+        .clone()
+        .unwrap_or_else(|| StoreUrl::Sqlite(opts.data_dir.join(STORE_FILE)));
+    let shared = open_store_url(&url, opts.log_retention)?;
     let scratch = scratch_root(&opts.data_dir)?;
-    let invoker = invoker_for(&template, None, Arc::new(store), sqlite, &scratch)?;
+    let mut config = InvokerConfig::default();
+    config.store = Arc::new(PrintingStore::new(shared.log.clone()));
+    config.queue = shared.queue.clone();
+    config.node_id.clone_from(&node_id);
+    config.concurrency = match opts.concurrency {
+        ConcurrencyMode::Node => ConcurrencyScope::Node,
+        ConcurrencyMode::Deployment => ConcurrencyScope::Deployment(shared.slots.clone()),
+    };
+    config.lease = opts.lease;
+    if let Some(limit) = opts.default_concurrency {
+        if limit == 0 {
+            return Err("--default-concurrency must be at least 1".into());
+        }
+        config.default_concurrency = limit;
+    }
+    config.lease_renewal = (opts.lease / 3).min(Duration::from_secs(1));
+    let invoker = invoker_with(&template, None, config, &scratch)?;
     let recovered = invoker
         .recover()
         .await
@@ -146,15 +213,55 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     };
     println!(
         "  logs: {} ({kept}; async event statuses 3 days after they end)",
-        opts.data_dir.join(crate::project::STORE_FILE).display()
+        shared.location
+    );
+    println!(
+        "  node: {node_id} (concurrency limits {}; leases {})",
+        match opts.concurrency {
+            ConcurrencyMode::Node => "per node",
+            ConcurrencyMode::Deployment => "for the deployment",
+        },
+        short_duration(opts.lease)
     );
     println!("ready: http://{addr}");
+    let watcher = tokio::spawn(watch_records(invoker.clone()));
     running.wait().await;
+    watcher.abort();
     for t in timers {
         t.abort();
     }
     println!("scf serve: stopped");
     Ok(())
+}
+
+/// Says on stderr when the store starts and stops refusing log records, and every time
+/// records are lost, so that nothing is dropped silently.
+async fn watch_records(invoker: Invoker) {
+    let capacity = invoker.config().record_buffer;
+    let mut last = invoker.record_stats();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = invoker.record_stats();
+        if now.lost > last.lost {
+            eprintln!(
+                "scf serve: {} log record(s) lost ({} in all): the store refused them and the buffer of {capacity} was full",
+                now.lost - last.lost,
+                now.lost
+            );
+        }
+        if now.buffered > 0 && last.buffered == 0 {
+            eprintln!(
+                "scf serve: the store refuses log records; {} wait in memory (at most {capacity})",
+                now.buffered
+            );
+        } else if now.buffered == 0 && last.buffered > 0 {
+            eprintln!(
+                "scf serve: the store takes log records again; {} written late in all",
+                now.delayed
+            );
+        }
+        last = now;
+    }
 }
 
 /// The Timer event SCF sends (scf-spec 2.2).

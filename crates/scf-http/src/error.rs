@@ -54,6 +54,9 @@ error_codes! {
     FunctionStatusError = "FailedOperation.FunctionStatusError";
     /// The server failed.
     InternalError = "InternalError";
+    /// A system the server depends on failed: the store that holds the async queue
+    /// cannot be written, so an async event was not accepted.
+    InternalErrorSystem = "InternalError.System";
     /// No such action.
     InvalidAction = "InvalidAction";
     /// The body is not a JSON object of the action's parameters, or a parameter has the wrong type.
@@ -224,7 +227,8 @@ impl ApiError {
     /// | concurrency limit (432) | `LimitExceeded.Quota` |
     /// | async queue full (432) | `RequestLimitExceeded` |
     /// | shutting down (402) | `ResourceUnavailable` |
-    /// | store or internal failure (500) | `InternalError` |
+    /// | async queue cannot be written (500) | `InternalError.System` |
+    /// | internal failure (500) | `InternalError` |
     pub fn from_invoke_error(error: &InvokeError, namespace_exists: bool) -> Self {
         let code = match error {
             InvokeError::FunctionNotFound { namespace, name } => {
@@ -242,6 +246,7 @@ impl ApiError {
             InvokeError::ConcurrencyLimit { .. } => ErrorCode::LimitExceededQuota,
             InvokeError::QueueFull { .. } => ErrorCode::RequestLimitExceeded,
             InvokeError::ShuttingDown => ErrorCode::ResourceUnavailable,
+            InvokeError::Store(_) => ErrorCode::InternalErrorSystem,
             _ => match error.status() {
                 FunctionStatus::FunctionNotFound => ErrorCode::FunctionNotFound,
                 FunctionStatus::QualifierNotFound => ErrorCode::QualifierNotFound,

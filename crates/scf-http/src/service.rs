@@ -230,7 +230,9 @@ impl ScfService {
     }
 
     fn render_metrics(&self) -> Response<ResponseBody> {
-        let text = self.shared.metrics.render(self.shared.invoker.in_flight());
+        let mut text = self.shared.metrics.render(self.shared.invoker.in_flight());
+        // The invoker's own counters: log records the store refused, concurrency fallbacks.
+        text.push_str(&self.shared.invoker.metrics_text());
         let mut response = Response::new(Full::new(Bytes::from(text)));
         response.headers_mut().insert(
             CONTENT_TYPE,

@@ -168,6 +168,13 @@ pub struct InvokerConfig {
     /// Where concurrency limits are counted: per node (the default) or for the whole
     /// deployment sharing a store.
     pub concurrency: ConcurrencyScope,
+    /// Most log records kept in memory while the store refuses them (it is unreachable):
+    /// invocations still run, and their records are written, in order, once the store
+    /// takes them again; past this many the oldest waiting record is dropped and counted
+    /// ([`Invoker::record_stats`](crate::Invoker::record_stats)). The first record refused
+    /// after a healthy spell is lost (and counted): records are only copied before they
+    /// are offered once the store has failed. Default 10,000.
+    pub record_buffer: usize,
     /// Where handlers run. Default [`Execution::Isolated`].
     pub execution: Execution,
     /// The pool behind [`Execution::Isolated`].
@@ -222,6 +229,7 @@ impl Default for InvokerConfig {
             async_workers: 64,
             default_concurrency: 100,
             concurrency: ConcurrencyScope::Node,
+            record_buffer: 10_000,
             execution: Execution::default(),
             thread_pool: ThreadPoolConfig::default(),
             shutdown_grace: Duration::from_secs(30),

@@ -65,8 +65,11 @@ pub enum InvokeError {
     /// The invoker is shutting down and accepts no new invocations (402).
     #[error("the invoker is shutting down and accepts no new invocations")]
     ShuttingDown,
-    /// The store could not keep the accepted async event (500).
-    #[error("the async event could not be stored: {0}")]
+    /// The async queue cannot be written (its store is unreachable or failing): the event
+    /// was not accepted (500).
+    #[error(
+        "the async event was not accepted: the queue cannot be written, try again later ({0})"
+    )]
     Store(#[from] StoreError),
     /// Something inside the invoker failed (500).
     #[error("internal error: {0}")]

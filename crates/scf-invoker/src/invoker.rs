@@ -18,6 +18,7 @@ use crate::config::{ConcurrencyScope, InvokerConfig, InvokerConfigError};
 use crate::error::{AsyncEventError, InvokeError};
 use crate::functions::{FunctionEntry, FunctionInfo, Functions};
 use crate::pool::{Pool, PoolStats};
+use crate::records::{retry_loop, RecordStats, Records};
 use crate::request::{parse_event, InvokeRequest, InvokeResponse, LogType};
 use crate::run::{new_request_id, RunOptions, Runner, CANCEL_SETTLE};
 use crate::slots::{renew_loop, DeploymentSlots};
@@ -105,7 +106,10 @@ impl Invoker {
         if let Some(slots) = &slots {
             handle.spawn(renew_loop(Arc::downgrade(slots), config.lease_renewal));
         }
+        let records = Arc::new(Records::new(config.store.clone(), config.record_buffer));
+        handle.spawn(retry_loop(Arc::downgrade(&records), handle.clone()));
         let runner = Arc::new(Runner {
+            records,
             clock,
             slots,
             pool: Pool::new(config.thread_pool.clone()),
@@ -279,6 +283,8 @@ impl Invoker {
             runner.stopping.cancel(CancelReason::Shutdown);
             runner.wait_idle(Instant::now() + CANCEL_SETTLE).await;
         }
+        let records = runner.records.clone();
+        let _ = runner.handle.spawn_blocking(move || records.retry()).await;
         if let Err(error) = runner.blocking(|s| s.flush()).await {
             tracing::warn!(%error, "scf-invoker: flushing the log store at shutdown failed");
         }
@@ -325,6 +331,31 @@ impl Invoker {
             .slots
             .as_ref()
             .map_or(0, |s| s.unavailable.load(Ordering::Relaxed))
+    }
+
+    /// What happened to log records the store refused (it was unreachable): how many
+    /// wait in the buffer, were written late, or were lost.
+    pub fn record_stats(&self) -> RecordStats {
+        self.inner.runner.records.stats()
+    }
+
+    /// Prometheus text of the invoker's own counters, for a `/metrics` page:
+    /// `scf_log_records_buffered`, `scf_log_records_delayed_total`,
+    /// `scf_log_records_lost_total`, `scf_store_errors_total` and
+    /// `scf_concurrency_fallbacks_total`.
+    pub fn metrics_text(&self) -> String {
+        let r = self.record_stats();
+        let mut out = String::new();
+        for (name, kind, help, value) in [
+            ("scf_log_records_buffered", "gauge", "Log records waiting for the store (it refused them).", r.buffered),
+            ("scf_log_records_delayed_total", "counter", "Log records the store refused and took later from the buffer.", r.delayed),
+            ("scf_log_records_lost_total", "counter", "Log records dropped: the store refused them and the buffer was full.", r.lost),
+            ("scf_store_errors_total", "counter", "Writes of log records the store refused.", r.store_errors),
+            ("scf_concurrency_fallbacks_total", "counter", "Invocations counted on this node only: the deployment-wide concurrency limit could not be checked.", self.concurrency_fallbacks()),
+        ] {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+        }
+        out
     }
 
     /// The configuration it was built with.

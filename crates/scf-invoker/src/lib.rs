@@ -120,6 +120,7 @@ mod functions;
 mod invoker;
 mod memory;
 mod pool;
+mod records;
 mod request;
 mod run;
 mod scope;
@@ -136,6 +137,7 @@ pub use functions::FunctionInfo;
 pub use invoker::{Invoker, ShutdownReport};
 pub use memory::MemSource;
 pub use pool::PoolStats;
+pub use records::RecordStats;
 pub use request::{
     EventPayload, InvokeRequest, InvokeResponse, LogType, INVOKE_RESULT_FAILURE,
     INVOKE_RESULT_SUCCESS,

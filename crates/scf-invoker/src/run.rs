@@ -23,6 +23,7 @@ use crate::config::{Execution, InvokerConfig};
 use crate::functions::FunctionEntry;
 use crate::memory::{Probe, Usage};
 use crate::pool::{spin_until, Finish, Pool};
+use crate::records::Records;
 use crate::request::{InvokeResponse, INVOKE_RESULT_FAILURE, INVOKE_RESULT_SUCCESS};
 use crate::scope::{Outcome, Scope};
 use crate::slots::{DeploymentSlots, SlotGuard, Taken};
@@ -98,6 +99,8 @@ pub(crate) struct Runner {
     pub(crate) idle: Notify,
     /// The clock of the store's times (leases, retry times, `MsgTTL`).
     pub(crate) clock: Arc<Clock>,
+    /// The store's log and the buffer in front of it.
+    pub(crate) records: Arc<Records>,
     /// The slots held in the store, when concurrency is counted for the deployment.
     pub(crate) slots: Option<Arc<DeploymentSlots>>,
 }
@@ -281,10 +284,10 @@ impl Runner {
         RunResult { response, ending }
     }
 
+    /// Writes a record to the store, or to the buffer in front of it while the store
+    /// refuses records.
     pub(crate) fn put_record(&self, record: LogRecord) {
-        if let Err(error) = self.config.store.put(record) {
-            tracing::warn!(%error, "scf-invoker: could not store an invocation's log record");
-        }
+        self.records.put(record);
     }
 
     /// Turns how the run ended into the outcome SCF reports: the return value with its

@@ -7,9 +7,11 @@
 mod commands;
 mod common;
 mod cron;
+mod deployment;
 mod generate_event;
 mod init;
 mod rust_hello;
 mod serve;
+mod store_url;
 mod tccli;
 mod template;

@@ -407,3 +407,12 @@ async fn the_concurrency_limit_is_limit_exceeded_quota() {
     );
     assert_eq!(first.await.unwrap()["Response"]["Result"]["RetMsg"], "1");
 }
+
+#[test]
+fn an_async_event_the_queue_cannot_take_is_internal_error_system() {
+    let error = scf_invoker::InvokeError::Store(scf_store::StoreError::WriterStopped);
+    let api = scf_http::ApiError::from_invoke_error(&error, true);
+    assert_eq!(api.code(), scf_http::ErrorCode::InternalErrorSystem);
+    assert_eq!(api.code().as_str(), "InternalError.System");
+    assert!(api.message().contains("not accepted"), "{}", api.message());
+}

@@ -24,6 +24,7 @@ mod queue_full;
 mod recover;
 mod shutdown;
 mod statuses;
+mod store_faults;
 mod sync_invoke;
 mod terminate;
 mod timeout;
