@@ -47,7 +47,10 @@ fn an_unreachable_postgres_server_is_one_line_naming_the_store() {
         .parse()
         .unwrap();
     let err = open_store_url(&parsed, None).unwrap_err();
-    assert!(err.starts_with("cannot open the store postgres://scf:***@127.0.0.1:"), "{err}");
+    assert!(
+        err.starts_with("cannot open the store postgres://scf:***@127.0.0.1:"),
+        "{err}"
+    );
     assert!(err.contains("connecting"), "{err}");
     assert!(!err.contains("secret") && !err.contains('\n'), "{err}");
 }
