@@ -9,6 +9,12 @@
 //!   list is `scf-testkit`'s, which the tests use too) and stops in one line naming what
 //!   is missing and how to install it. With `--allow-skips` it runs anyway: the tests that
 //!   need a missing program skip, and the run ends by listing each skipped test and why.
+//!
+//!   The PostgreSQL tests need a server: when `SCF_TEST_POSTGRES_URL` is unset, `ci`
+//!   starts a throwaway cluster (`scf_testkit::PgCluster`: initdb in a temporary
+//!   directory, a free loopback port, as user `postgres` or `nobody` when run as root),
+//!   passes its URL to the tests and stops it at the end; a test that restarts its server
+//!   starts one of its own.
 //! - `bench [crate…]`: the criterion benchmarks (all benchmarked crates by default).
 
 use std::path::{Path, PathBuf};
@@ -186,7 +192,24 @@ fn ci(allow_skips: bool) -> Result<(), String> {
         run("cargo deny check bans licenses sources", deny)?;
     }
 
+    // One throwaway PostgreSQL cluster for the tests that need a server (each keeps to a
+    // schema of its own on it), unless one is named; dropped (stopped) when `ci` returns.
+    let mut postgres_url = scf_testkit::test_postgres_url();
+    let _cluster = match (&postgres_url, scf_testkit::postgres_bin_dir()) {
+        (None, Ok(_)) => {
+            let cluster = scf_testkit::PgCluster::start()
+                .map_err(|e| format!("starting a PostgreSQL cluster for the tests: {e}"))?;
+            eprintln!("xtask: PostgreSQL for the tests at {}", cluster.url());
+            postgres_url = Some(cluster.url());
+            Some(cluster)
+        }
+        _ => None,
+    };
+
     let mut t = cargo();
+    if let Some(url) = &postgres_url {
+        t.env(scf_testkit::TEST_POSTGRES_URL, url);
+    }
     t.args([
         "nextest",
         "run",
@@ -256,7 +279,12 @@ fn report_skips(skip_log: &Path, steps: &[&str]) -> Result<(), String> {
 }
 
 fn bench(crates: &[String]) -> Result<(), String> {
-    let default = ["scf-store-sqlite", "scf-invoker", "scf-http"];
+    let default = [
+        "scf-store-sqlite",
+        "scf-store-postgres",
+        "scf-invoker",
+        "scf-http",
+    ];
     let list: Vec<&str> = if crates.is_empty() {
         default.to_vec()
     } else {

@@ -74,8 +74,23 @@ pub fn open_store_url(
                 location: url.to_string(),
             })
         }
-        // The PostgreSQL store (crate scf-store-postgres) is wired here when it is built
-        // in: `PostgresStore::open(&pg.url, config)`, with the same retention.
+        #[cfg(feature = "postgres")]
+        StoreUrl::Postgres(pg) => {
+            let mut config = scf_store_postgres::PgStoreConfig::new(&pg.url);
+            config.async_retention = Some(SCF_ASYNC_RETENTION);
+            config.log_retention = log_retention;
+            let store = Arc::new(
+                scf_store_postgres::PgStore::open_with(config)
+                    .map_err(|e| format!("cannot open the store {url}: {e}"))?,
+            );
+            Ok(SharedStore {
+                log: store.clone(),
+                queue: store.clone(),
+                slots: store,
+                location: url.to_string(),
+            })
+        }
+        #[cfg(not(feature = "postgres"))]
         StoreUrl::Postgres(_) => Err(format!(
             "cannot open the store {url}: this build of scf has no PostgreSQL support; use --store sqlite:PATH"
         )),

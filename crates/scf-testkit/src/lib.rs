@@ -15,6 +15,9 @@
 //! `cargo xtask ci` checks the same list ([`ALL`]) before it starts, so a machine that
 //! lacks something fails in one line instead of sixty test failures.
 //!
+//! [`PgCluster`] starts a private PostgreSQL cluster for a test (see the `postgres`
+//! module: what `SCF_TEST_POSTGRES_URL` names, and running as root).
+//!
 //! This crate is for the workspace's own tests (a dev-dependency only) and has no
 //! dependencies.
 //!
@@ -30,8 +33,12 @@
 //! # let _ = a_test_that_needs_curl;
 //! ```
 
+mod postgres;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+pub use postgres::{postgres_bin_dir, test_postgres_url, PgCluster, TEST_POSTGRES_URL};
 
 /// A program or installation some tests need.
 #[derive(Debug)]
@@ -109,8 +116,22 @@ pub static OFFICIAL_CLIENTS: Requirement = Requirement {
     },
 };
 
+/// PostgreSQL, which the `scf-store-postgres` tests run against: the server named by
+/// `SCF_TEST_POSTGRES_URL`, or the binaries to start a private one ([`PgCluster`]).
+pub static POSTGRES: Requirement = Requirement {
+    name: "PostgreSQL (initdb, pg_ctl, postgres)",
+    install: "apt-get install postgresql",
+    skippable: true,
+    check: || {
+        if postgres::test_postgres_url().is_some() {
+            return Ok(());
+        }
+        postgres::postgres_bin_dir().map(drop)
+    },
+};
+
 /// Everything in this list, in the order `cargo xtask ci` reports it.
-pub static ALL: [&Requirement; 4] = [&PYTHON3, &NODE, &CURL, &OFFICIAL_CLIENTS];
+pub static ALL: [&Requirement; 5] = [&PYTHON3, &NODE, &CURL, &OFFICIAL_CLIENTS, &POSTGRES];
 
 /// Where the official clients are installed: `<repo>/.venv-clients` and
 /// `crates/scf-http/tests/clients/node`, or `SCF_CLIENTS_VENV` and

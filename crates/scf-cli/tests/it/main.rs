@@ -13,6 +13,8 @@ mod generate_event;
 mod init;
 mod rust_hello;
 mod serve;
+#[cfg(feature = "postgres")]
+mod store_postgres;
 mod store_url;
 mod tccli;
 mod template;
