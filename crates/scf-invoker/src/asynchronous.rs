@@ -366,12 +366,13 @@ impl AsyncWorker {
                 return Some(AttemptEnd::Abandoned { status_code });
             }
         };
+        let start_time = self.now();
         let mut running = LogRecord::new(
             entry.config.name.as_str(),
             entry.config.namespace.as_str(),
             entry.config.version.as_str(),
             id,
-            self.now(),
+            start_time,
         );
         running.retry_num = claim.retry_num;
         running.invocation_type = InvocationType::Event;
@@ -388,6 +389,7 @@ impl AsyncWorker {
                     retry_num: claim.retry_num,
                     abort: Some(abort),
                     log_tail: false,
+                    start_time: Some(start_time),
                 },
             )
             .await;

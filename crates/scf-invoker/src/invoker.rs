@@ -401,6 +401,7 @@ impl Inner {
                     retry_num: 0,
                     abort: None,
                     log_tail: request.log_type == LogType::Tail,
+                    start_time: None,
                 },
             )
             .await;

@@ -45,6 +45,10 @@ pub(crate) struct RunOptions<'a> {
     /// Fires when the async event is terminated.
     pub(crate) abort: Option<&'a Cancellation>,
     pub(crate) log_tail: bool,
+    /// The attempt's start time when a record of it was already put (the async worker's
+    /// RUNNING record): every record of one attempt carries the same `start_time`, which
+    /// stores may key the attempt on (PostgreSQL partitions by it). `None`: now.
+    pub(crate) start_time: Option<OffsetDateTime>,
 }
 
 #[derive(Debug)]
@@ -165,7 +169,7 @@ impl Runner {
         opts: RunOptions<'_>,
     ) -> RunResult {
         let _in_flight = Busy::in_flight(self);
-        let start_time = OffsetDateTime::now_utc();
+        let start_time = opts.start_time.unwrap_or_else(OffsetDateTime::now_utc);
         let started = Instant::now();
         let cancellation = Cancellation::new();
         let scope = Scope::new(&request_id);

@@ -81,7 +81,10 @@ use scf_logs::LogRecord;
 pub trait LogStore: Send + Sync + std::fmt::Debug {
     /// Upserts `record` by `(request_id, retry_num)`: a running record is later
     /// replaced by the finished one. A running record never replaces a
-    /// finished one (a late write of the running state is ignored).
+    /// finished one (a late write of the running state is ignored). Every record of one
+    /// attempt carries the same `start_time` (the invoker's do): a store may key the
+    /// attempt on it too (the PostgreSQL store partitions its table by it, and a
+    /// partitioned table's unique key must hold the partition key).
     ///
     /// May be buffered: the record is visible to reads after the next commit
     /// and durable after [`flush`](Self::flush).

@@ -3,8 +3,10 @@
 //! after a node died holding them), every node answers the API the same, a timer fires
 //! once per tick between them, and a deployment-wide concurrency limit holds across them.
 //!
-//! The helpers take the store as a URL ([`shared_store`]): these tests run on an SQLite
-//! file; a PostgreSQL run passes a database of the server `SCF_TEST_POSTGRES_URL` names.
+//! Each test runs twice, on the two stores a deployment can share ([`Backend`]): an
+//! SQLite file, and a PostgreSQL server of the test's own (a [`scf_testkit::PgCluster`],
+//! so that every run starts from an empty database). `database_restart` adds what only a
+//! server can do: go away under load and come back.
 
 use crate::common;
 
@@ -23,13 +25,66 @@ fn template(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The store the nodes of one test share: an SQLite file in `dir`.
-fn shared_store(dir: &Path) -> String {
-    format!("sqlite:{}", dir.join("shared.sqlite").display())
+/// Which store the nodes of a test share.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The store the nodes of one test share, alive as long as the value.
+pub(crate) enum Shared {
+    Sqlite(tempfile::TempDir),
+    Postgres(scf_testkit::PgCluster),
+}
+
+impl Shared {
+    /// A new, empty store; `None` only when PostgreSQL is missing and skips are allowed.
+    pub(crate) fn new(backend: Backend) -> Option<Shared> {
+        match backend {
+            Backend::Sqlite => Some(Shared::Sqlite(tempfile::tempdir().unwrap())),
+            Backend::Postgres => {
+                if !scf_testkit::require(&scf_testkit::POSTGRES) {
+                    return None;
+                }
+                Some(Shared::Postgres(scf_testkit::PgCluster::start().unwrap()))
+            }
+        }
+    }
+
+    /// Its `--store` URL.
+    pub(crate) fn url(&self) -> String {
+        match self {
+            Shared::Sqlite(dir) => format!("sqlite:{}", dir.path().join("shared.sqlite").display()),
+            Shared::Postgres(cluster) => cluster.url(),
+        }
+    }
+}
+
+/// Two `#[test]`s of one test body, `$name::on_sqlite` and `$name::on_postgres`.
+macro_rules! on_both_stores {
+    ($(fn $name:ident($backend:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn run($backend: Backend) $body
+
+            #[test]
+            fn on_sqlite() {
+                run(Backend::Sqlite)
+            }
+
+            #[test]
+            fn on_postgres() {
+                run(Backend::Postgres)
+            }
+        }
+    )*};
 }
 
 /// The test's own view of the shared store (what it reads node ids and attempts from).
-fn open(url: &str) -> SharedStore {
+pub(crate) fn open(url: &str) -> SharedStore {
     open_store_url(&url.parse::<StoreUrl>().unwrap(), None).unwrap()
 }
 
@@ -152,10 +207,12 @@ fn send_events(addrs: &[String], range: std::ops::Range<u32>) -> Vec<String> {
     })
 }
 
-#[test]
-fn three_nodes_run_1000_async_events_through_a_kill_9_and_lose_none() {
-    let shared = tempfile::tempdir().unwrap();
-    let store = shared_store(shared.path());
+on_both_stores! {
+fn three_nodes_run_1000_async_events_through_a_kill_9_and_lose_none(backend) {
+    let Some(shared) = Shared::new(backend) else {
+        return;
+    };
+    let store = shared.url();
     let extra = ["--lease", "2s", "--default-concurrency", "4"];
     let t = template("template.yaml");
     let a = Node::start(&t, &store, "node-a", &extra);
@@ -271,11 +328,14 @@ fn three_nodes_run_1000_async_events_through_a_kill_9_and_lose_none() {
         );
     }
 }
+}
 
-#[test]
-fn every_node_answers_the_api_the_same() {
-    let shared = tempfile::tempdir().unwrap();
-    let store = shared_store(shared.path());
+on_both_stores! {
+fn every_node_answers_the_api_the_same(backend) {
+    let Some(shared) = Shared::new(backend) else {
+        return;
+    };
+    let store = shared.url();
     let t = template("template.yaml");
     let a = Node::start(&t, &store, "node-a", &["--lease", "2s"]);
     let b = Node::start(&t, &store, "node-b", &["--lease", "2s"]);
@@ -356,11 +416,14 @@ fn every_node_answers_the_api_the_same() {
     let logs = a.api("GetFunctionLogs", json!({"FunctionName": "work"}));
     assert_eq!(logs["TotalCount"], 2, "{logs}");
 }
+}
 
-#[test]
-fn a_timer_fires_once_per_tick_for_two_nodes() {
-    let shared = tempfile::tempdir().unwrap();
-    let store = shared_store(shared.path());
+on_both_stores! {
+fn a_timer_fires_once_per_tick_for_two_nodes(backend) {
+    let Some(shared) = Shared::new(backend) else {
+        return;
+    };
+    let store = shared.url();
     let t = template("timer.yaml");
     let a = Node::start(&t, &store, "node-a", &[]);
     let b = Node::start(&t, &store, "node-b", &[]);
@@ -389,11 +452,14 @@ fn a_timer_fires_once_per_tick_for_two_nodes() {
     assert_eq!(ticks.len(), fired, "a tick fired twice: {ticks:?}");
     assert!(total >= 4, "ticks fired in 4.5 s of two nodes: {ticks:?}");
 }
+}
 
-#[test]
-fn a_deployment_wide_concurrency_limit_holds_across_two_nodes() {
-    let shared = tempfile::tempdir().unwrap();
-    let store = shared_store(shared.path());
+on_both_stores! {
+fn a_deployment_wide_concurrency_limit_holds_across_two_nodes(backend) {
+    let Some(shared) = Shared::new(backend) else {
+        return;
+    };
+    let store = shared.url();
     let t = template("template.yaml");
     let extra = [
         "--concurrency",
@@ -432,6 +498,7 @@ fn a_deployment_wide_concurrency_limit_holds_across_two_nodes() {
         r["Result"]["RetMsg"], "\"slept\"",
         "a slot is free again: {r}"
     );
+}
 }
 
 #[test]
@@ -489,4 +556,97 @@ fn a_store_that_cannot_be_opened_is_refused_at_start_in_one_line() {
         )),
         "{err}"
     );
+}
+
+/// The value of metric `name` in a node's `/metrics`.
+fn metric(addr: &str, name: &str) -> u64 {
+    let (status, _, text) = http(addr, "GET", "/metrics", &[], "");
+    assert_eq!(status, 200, "{text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))
+}
+
+/// The database stopped and started again under load (`pg_ctl stop`, then start on the
+/// same port): the node keeps serving sync invocations throughout, refuses an async
+/// `Invoke` with a clear error while the queue cannot be written, reconnects by itself,
+/// and afterwards the store holds a record of every invocation it answered (none lost).
+#[test]
+fn the_database_going_away_under_load_loses_no_record_and_refuses_async_clearly() {
+    let Some(shared) = Shared::new(Backend::Postgres) else {
+        return;
+    };
+    let Shared::Postgres(cluster) = &shared else {
+        unreachable!()
+    };
+    let store = shared.url();
+    let node = Node::start(&template("template.yaml"), &store, "node-a", &[]);
+    let addr = node.addr().to_owned();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let answered = std::thread::scope(|scope| {
+        let load = scope.spawn(|| {
+            let mut answered = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let r = api(&addr, "Invoke", &json!({"FunctionName": "work", "ClientContext": json!({"n": answered}).to_string()}));
+                assert_eq!(r["Result"]["InvokeResult"], 0, "a sync Invoke during the outage: {r}");
+                assert_eq!(r["Result"]["RetMsg"], answered.to_string(), "{r}");
+                answered += 1;
+            }
+            answered
+        });
+        std::thread::sleep(Duration::from_millis(700));
+        cluster.stop().unwrap();
+        // While the database is away: the queue cannot be written, so an async Invoke is
+        // refused, and says why.
+        let refused = api(
+            &addr,
+            "Invoke",
+            &json!({"FunctionName": "work", "InvocationType": "Event", "ClientContext": "{}"}),
+        );
+        assert_eq!(
+            refused["Error"]["Code"], "InternalError.System",
+            "{refused}"
+        );
+        let message = refused["Error"]["Message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("queue"),
+            "the refusal names the queue: {refused}"
+        );
+        std::thread::sleep(Duration::from_millis(700));
+        cluster.start_again().unwrap();
+        std::thread::sleep(Duration::from_millis(700));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        load.join().unwrap()
+    });
+    assert!(answered > 10, "sync invocations answered: {answered}");
+    // Back: async invocations are accepted again, and every answered invocation's record
+    // reaches the database.
+    wait_until(
+        Duration::from_secs(20),
+        "an async Invoke is accepted again",
+        || {
+            let r = api(
+                &addr,
+                "Invoke",
+                &json!({"FunctionName": "sleepy", "InvocationType": "Event", "ClientContext": "{\"secs\": 0}"}),
+            );
+            r["Result"]["FunctionRequestId"].is_string()
+        },
+    );
+    let mut total = 0;
+    wait_until(
+        Duration::from_secs(20),
+        "every answered invocation's record is in the store",
+        || {
+            let logs = node.api(
+                "GetFunctionLogs",
+                json!({"FunctionName": "work", "Limit": 1}),
+            );
+            total = logs["TotalCount"].as_u64().unwrap_or(0);
+            total == answered
+        },
+    );
+    assert_eq!(metric(&addr, "scf_log_records_lost_total"), 0);
+    assert_eq!(metric(&addr, "scf_log_records_buffered"), 0);
+    drop(node);
 }
