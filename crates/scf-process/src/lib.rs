@@ -119,9 +119,11 @@ mod memory;
 mod outcome;
 mod output;
 mod runtime_api;
+mod sandbox;
 mod spec;
 
 pub use function::{PoolStats, ProcessFunction};
+pub use sandbox::{Guarantee, Sandbox, SandboxConfig};
 pub use spec::{
     CgroupPolicy, PoolConfig, ProcessError, ProcessSpec, RuntimeKind, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_INSTANCES,

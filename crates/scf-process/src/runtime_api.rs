@@ -100,6 +100,17 @@ impl RuntimeApi {
     /// Binds `127.0.0.1:<ephemeral>` and starts serving.
     pub(crate) async fn start() -> std::io::Result<Self> {
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+        Self::serve_on(listener)
+    }
+
+    /// Serves on `listener`, a socket bound elsewhere (inside an instance's network
+    /// namespace).
+    pub(crate) fn serve(listener: std::net::TcpListener) -> std::io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        Self::serve_on(TcpListener::from_std(listener)?)
+    }
+
+    fn serve_on(listener: TcpListener) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             ready: watch::Sender::new(false),
