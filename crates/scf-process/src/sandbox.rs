@@ -443,6 +443,15 @@ impl Mode {
                 "/etc/resolv.conf".as_ref(),
             ]),
         }
+        // /tmp first: a code directory or scratch root under the host's /tmp is bound
+        // over it below.
+        push(&[
+            "--proc".as_ref(),
+            "/proc".as_ref(),
+            "--dev".as_ref(),
+            "/dev".as_ref(),
+        ]);
+        push(&[bind, layout.tmp.as_os_str(), "/tmp".as_ref()]);
         let mut bound: Vec<&Path> = vec![layout.code_dir];
         if let Some(prefix) = layout.interpreter_prefix {
             push(&[ro, prefix.as_os_str(), prefix.as_os_str()]);
@@ -454,13 +463,6 @@ impl Mode {
                 push(&["--tmpfs".as_ref(), hidden.as_os_str()]);
             }
         }
-        push(&[
-            "--proc".as_ref(),
-            "/proc".as_ref(),
-            "--dev".as_ref(),
-            "/dev".as_ref(),
-        ]);
-        push(&[bind, layout.tmp.as_os_str(), "/tmp".as_ref()]);
         push(&[bind, layout.tmp.as_os_str(), layout.tmp.as_os_str()]);
         push(&[bind, layout.home.as_os_str(), layout.home.as_os_str()]);
         if let Some(dir) = layout.runtime_dir {
