@@ -10,6 +10,7 @@ mod cron;
 mod generate_event;
 mod init;
 mod rust_hello;
+mod sandbox;
 mod serve;
 mod tccli;
 mod template;
