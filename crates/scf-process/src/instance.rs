@@ -220,7 +220,12 @@ impl Instance {
         let host_api = if mode.netns {
             None
         } else {
-            Some(RuntimeApi::start().await?)
+            let api = RuntimeApi::start().await?;
+            if sandboxed {
+                // On the host's loopback: every connection is checked from the start.
+                api.check_peers();
+            }
+            Some(api)
         };
         let port = host_api.as_ref().map_or(RUNTIME_API_PORT, RuntimeApi::port);
 
@@ -312,12 +317,22 @@ impl Instance {
             }
         };
         if sandboxed && ns_init.is_none() {
+            // The API is on the host's loopback: connections are refused until the
+            // sandbox is known, then accepted from its processes only.
             let found = tokio::task::spawn_blocking(move || {
                 crate::sandbox::namespace_init(pid, Duration::from_secs(5))
             })
             .await
             .unwrap_or_else(|e| Err(e.to_string()));
-            ns_init = Some(found.map_err(|e| setup_failed(&mut child, e))?);
+            let init = found.map_err(|e| setup_failed(&mut child, e))?;
+            let owner = crate::peer::Owner::of_namespace(init).ok_or_else(|| {
+                setup_failed(
+                    &mut child,
+                    "the sandbox's PID namespace cannot be read".into(),
+                )
+            })?;
+            api.restrict_to(owner);
+            ns_init = Some(init);
         }
         if let (Some(slirp), Some(init)) = (&mode.slirp4netns, ns_init) {
             match start_slirp4netns(slirp, init, &scratch.path().join("slirp4netns.log")).await {

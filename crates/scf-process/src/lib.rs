@@ -118,6 +118,7 @@ mod instance;
 mod memory;
 mod outcome;
 mod output;
+mod peer;
 mod runtime_api;
 mod sandbox;
 mod spec;

@@ -282,6 +282,17 @@ impl Sandbox {
         self.mode.netns
     }
 
+    /// The address at which a function reaches the host's loopback: `10.0.2.2` through
+    /// slirp4netns, `127.0.0.1` when instances share the host's network, `None` in a
+    /// private network namespace without slirp4netns.
+    pub fn host_loopback(&self) -> Option<std::net::Ipv4Addr> {
+        match (self.mode.netns, &self.mode.slirp4netns) {
+            (true, Some(_)) => Some(std::net::Ipv4Addr::new(10, 0, 2, 2)),
+            (true, None) => None,
+            (false, _) => Some(std::net::Ipv4Addr::LOCALHOST),
+        }
+    }
+
     /// One line per guarantee: which hold on this host and which do not (what
     /// `scf serve` prints at start).
     pub fn guarantees(&self) -> Vec<Guarantee> {
@@ -306,6 +317,8 @@ impl Sandbox {
             },
             if m.netns {
                 g("runtime-api", true, "each instance's Runtime API listens on 127.0.0.1:9001 inside the instance's own network namespace; no other process can connect to it".into())
+            } else if on {
+                g("runtime-api", true, format!("each instance's Runtime API listens on a port of the host's loopback and serves only connections opened by the instance's own processes (a connection from any other process is refused and logged); no private network namespace: {}", m.no_netns.clone().unwrap_or_default()))
             } else {
                 g("runtime-api", false, format!("the Runtime API listens on the host's loopback, where any local process can connect: {}", m.no_netns.clone().unwrap_or_default()))
             },

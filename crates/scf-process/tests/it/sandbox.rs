@@ -165,63 +165,99 @@ async fn a_function_sees_its_code_read_only_and_not_the_hosts_or_other_instances
     assert!(!project.path().join("planted.txt").exists());
 }
 
-#[tokio::test]
-async fn another_function_cannot_reach_an_instances_runtime_api() {
+/// The victim holds an invocation with a card number while another function and a
+/// process of the host try its Runtime API, at 127.0.0.1:9001 and at its own port.
+async fn runtime_api_attack(sandbox: Sandbox) {
     let python = sandboxed_python_or_skip!();
-    assert!(
-        Sandbox::detected().has_private_network(),
-        "{:?}",
-        Sandbox::detected().guarantees()
-    );
     let scratch = tempfile::tempdir().unwrap();
-    let (victim, victim_cfg) = hostile(
-        "victim-api",
-        "index.keep_secret",
-        python.clone(),
-        scratch.path(),
-    );
-    let (snoop, snoop_cfg) = hostile("snoop-api", "index.snoop", python, scratch.path());
-    // The victim holds an invocation with a card number while the others try its API.
+    let with = |name: &str, handler: &str| {
+        let mut cfg = config(name, handler);
+        cfg.timeout = Duration::from_secs(10);
+        let f = ProcessFunction::new(
+            ProcessSpec::new(cfg.clone(), fixture("hostile"), python.clone())
+                .with_scratch_root(scratch.path())
+                .with_sandbox(sandbox.clone())
+                .with_pool(PoolConfig::new(1, Duration::from_secs(60))),
+        )
+        .unwrap();
+        (f, cfg)
+    };
+    let (victim, victim_cfg) = with("victim-api", "index.keep_secret");
+    let (snoop, snoop_cfg) = with("snoop-api", "index.snoop");
+    let first = call(&victim, &victim_cfg, json!({"secret": "warm"}))
+        .await
+        .0
+        .unwrap();
+    let port: u16 = first["port"].as_str().unwrap().parse().unwrap();
     let held = {
-        let victim = victim.clone();
+        let (victim, cfg) = (victim.clone(), victim_cfg.clone());
         tokio::spawn(async move {
             call(
                 &victim,
-                &victim_cfg,
+                &cfg,
                 json!({"secret": "4111 1111 1111 1111", "hold": 2}),
             )
             .await
         })
     };
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let out = call(
-        &snoop,
-        &snoop_cfg,
-        json!({"connect": [["127.0.0.1", 9001]]}),
-    )
-    .await
-    .0
-    .unwrap();
-    let got = out["connect"]["127.0.0.1:9001"].as_str().unwrap();
+    let targets = json!([["127.0.0.1", 9001], ["127.0.0.1", port]]);
+    let out = call(&snoop, &snoop_cfg, json!({"connect": targets}))
+        .await
+        .0
+        .unwrap();
+    let text = out["connect"].to_string();
     assert!(
-        !got.contains("4111"),
-        "the snoop got the victim's event: {got}"
+        !text.contains("4111"),
+        "the snoop got the victim's event: {text}"
     );
-    // From the host's own loopback, nothing of the victim answers either.
-    if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", 9001)) {
+    // A process of the host (this test) tries the victim's port too.
+    if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
         s.set_read_timeout(Some(Duration::from_millis(500)))
             .unwrap();
         let _ = s.write_all(b"GET /runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n");
         let mut buf = Vec::new();
         let _ = s.read_to_end(&mut buf);
-        assert!(!String::from_utf8_lossy(&buf).contains("4111"));
+        let got = String::from_utf8_lossy(&buf);
+        assert!(
+            !got.contains("4111"),
+            "the host process got the victim's event: {got}"
+        );
     }
     let (victim_out, _) = held.await.unwrap();
     let victim_out = victim_out.unwrap();
-    assert_eq!(
-        victim_out["port"], "9001",
-        "each instance has its own port 9001"
+    assert!(
+        victim_out["secret_path"].is_string(),
+        "the victim's caller got the victim's result, not a forged one: {victim_out}"
     );
+}
+
+#[tokio::test]
+async fn another_function_cannot_reach_an_instances_runtime_api() {
+    assert!(
+        Sandbox::detected().has_private_network()
+            || !Sandbox::detected().is_on()
+            || !running_as_root(),
+        "{:?}",
+        Sandbox::detected().guarantees()
+    );
+    runtime_api_attack(Sandbox::detected().clone()).await;
+}
+
+#[tokio::test]
+async fn without_a_network_namespace_the_runtime_api_serves_only_the_instances_own_processes() {
+    runtime_api_attack(Sandbox::probe(
+        &SandboxConfig::detect_except("no-netns").unwrap(),
+    ))
+    .await;
+}
+
+/// Whether this test runs as root (which can place the API in the instance's namespace).
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_ascii_whitespace().nth(1) == Some("0"))
+    })
 }
 
 async fn strays_end_with_the_instance(then: &str, expect_status: Option<u16>) {
@@ -309,7 +345,12 @@ async fn outbound_connections_work_and_the_hosts_loopback_is_10_0_2_2() {
     });
     let scratch = tempfile::tempdir().unwrap();
     let (f, cfg) = hostile("outbound", "index.outbound", python, scratch.path());
-    let out = call(&f, &cfg, json!({"host": "10.0.2.2", "port": port}))
+    // 10.0.2.2 in a private network namespace, 127.0.0.1 where instances share the host's.
+    let host = Sandbox::detected().host_loopback().unwrap();
+    if Sandbox::detected().has_private_network() {
+        assert_eq!(host.to_string(), "10.0.2.2");
+    }
+    let out = call(&f, &cfg, json!({"host": host.to_string(), "port": port}))
         .await
         .0
         .unwrap();
@@ -322,12 +363,31 @@ async fn a_host_without_network_namespaces_says_which_guarantee_fails_and_still_
     let sandbox = Sandbox::probe(&SandboxConfig::detect_except("no-netns").unwrap());
     let lines = sandbox.guarantees();
     let by_name = |n: &str| lines.iter().find(|g| g.name == n).unwrap().clone();
-    assert!(!by_name("runtime-api").holds, "{lines:?}");
-    assert!(by_name("runtime-api")
-        .to_string()
-        .starts_with("runtime-api: DOES NOT HOLD: "));
-    for name in ["secrets", "files", "containment", "network"] {
+    for name in ["secrets", "runtime-api", "files", "containment", "network"] {
         assert!(by_name(name).holds, "{name}: {lines:?}");
+    }
+    let api = by_name("runtime-api").to_string();
+    assert!(
+        api.contains("refused and logged") && api.contains("SCF_SANDBOX=no-netns"),
+        "{api}"
+    );
+    assert!(
+        by_name("network").detail.contains("ports are shared"),
+        "{lines:?}"
+    );
+    // Without slirp4netns a private namespace has no outbound network: said so.
+    let no_slirp = Sandbox::probe(&SandboxConfig::detect_except("no-slirp4netns").unwrap());
+    if no_slirp.has_private_network() {
+        let network = no_slirp
+            .guarantees()
+            .into_iter()
+            .find(|g| g.name == "network")
+            .unwrap();
+        assert!(
+            !network.holds && network.to_string().starts_with("network: DOES NOT HOLD: "),
+            "{network}"
+        );
+        assert_eq!(no_slirp.host_loopback(), None);
     }
     let scratch = tempfile::tempdir().unwrap();
     let cfg = config("no-netns", "index.keep_secret");
