@@ -339,7 +339,7 @@ impl Sandbox {
         ];
         out.push(match (m.netns, &m.slirp4netns) {
             (true, Some(_)) => g("network", true, "outbound connections through slirp4netns; the host's loopback is 10.0.2.2 (e.g. a local database at 10.0.2.2:5432); ports never collide between instances".into()),
-            (true, None) => g("network", false, "private network namespaces have loopback only: slirp4netns was not found (apt-get install slirp4netns), so functions make no outbound connections".into()),
+            (true, None) => g("network", false, "private network namespaces have loopback only: slirp4netns is not installed (apt-get install slirp4netns) or is turned off (SCF_SANDBOX=no-slirp4netns), so functions make no outbound connections".into()),
             (false, _) => g("network", true, "the host's network is shared (outbound works, the host's loopback is 127.0.0.1), but ports are shared by all instances".into()),
         });
         out

@@ -101,21 +101,33 @@ fn serve_prints_one_line_per_sandbox_guarantee_and_which_do_not_hold() {
         );
     }
     drop(s);
-    // A host without network namespaces, simulated by configuration.
-    let mut s = Served::start_with_env(&template, &data, &[], &[("SCF_SANDBOX", "no-netns")]);
+    // A host without slirp4netns, simulated by configuration: no outbound network.
+    let mut s = Served::start_with_env(&template, &data, &[], &[("SCF_SANDBOX", "no-slirp4netns")]);
     let line = s.wait_for_line(
-        |l| l.starts_with("  sandbox runtime-api: "),
+        |l| l.starts_with("  sandbox network: "),
         Duration::from_secs(1),
     );
     assert!(
-        line.starts_with("  sandbox runtime-api: DOES NOT HOLD: "),
+        line.starts_with("  sandbox network: DOES NOT HOLD: "),
         "{line}"
     );
-    assert!(line.contains("SCF_SANDBOX=no-netns"), "{line}");
+    assert!(line.contains("apt-get install slirp4netns"), "{line}");
+    let out = invoke(&s, "/victim", "keep_secret", json!({"secret": "s"}));
+    assert_eq!(out["port"], "9001", "functions still run: {out}");
+    drop(s);
+    // A host without bubblewrap: four guarantees fail, functions still run.
+    let mut s = Served::start_with_env(&template, &data, &[], &[("SCF_SANDBOX", "off")]);
+    for name in ["secrets", "runtime-api", "files", "containment"] {
+        let line = s.wait_for_line(
+            |l| l.starts_with(&format!("  sandbox {name}: ")),
+            Duration::from_secs(1),
+        );
+        assert!(line.contains(": DOES NOT HOLD: "), "{line}");
+    }
     let out = invoke(&s, "/victim", "keep_secret", json!({"secret": "s"}));
     assert_ne!(
         out["port"], "9001",
-        "functions still run, their API on a host port: {out}"
+        "functions still run, unsandboxed: {out}"
     );
 }
 

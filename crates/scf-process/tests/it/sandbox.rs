@@ -206,6 +206,8 @@ async fn runtime_api_attack(sandbox: Sandbox) {
         .await
         .0
         .unwrap();
+    let tried = out["connect"].as_object().unwrap();
+    assert!(tried.contains_key(&format!("127.0.0.1:{port}")), "{out}");
     let text = out["connect"].to_string();
     assert!(
         !text.contains("4111"),
