@@ -42,8 +42,9 @@ pub(crate) struct Launch {
     pub(crate) cgroup_parent: Option<PathBuf>,
     pub(crate) memory_limit_bytes: u64,
     sandbox: Sandbox,
-    /// The interpreter's installation prefix, shown read-only inside the sandbox.
-    interpreter_prefix: Option<PathBuf>,
+    /// The interpreter's installation prefixes (of the path given and of the real
+    /// executable, a virtualenv and its base), shown read-only inside the sandbox.
+    interpreter_prefixes: Vec<PathBuf>,
     /// Paths the sandbox covers with an empty tmpfs (the scratch root, the data directory).
     hidden: Vec<PathBuf>,
 }
@@ -93,11 +94,11 @@ impl Launch {
         };
         platform_env.insert(0, ("PATH".into(), path));
         let scratch_prefix = format!("scf-{}-", spec.config.name);
-        let interpreter_prefix = match &spec.runtime {
+        let interpreter_prefixes = match &spec.runtime {
             RuntimeKind::Python { interpreter } | RuntimeKind::Node { interpreter } => {
-                crate::sandbox::interpreter_prefix(interpreter)
+                crate::sandbox::interpreter_prefixes(interpreter)
             }
-            RuntimeKind::Custom => None,
+            RuntimeKind::Custom => Vec::new(),
         };
         let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
         let mut hidden: Vec<PathBuf> = spec.hidden.iter().map(|p| canonical(p)).collect();
@@ -114,7 +115,7 @@ impl Launch {
             cgroup_parent,
             memory_limit_bytes: u64::from(spec.config.memory_mb) * 1024 * 1024,
             sandbox,
-            interpreter_prefix,
+            interpreter_prefixes,
             hidden,
         }
     }
@@ -152,9 +153,10 @@ impl std::fmt::Display for Exit {
 #[derive(Debug)]
 pub(crate) struct Instance {
     pid: u32,
-    /// The host pid of the sandbox's init (bwrap's first process in the instance's PID
-    /// namespace); killing it ends every process of the namespace.
-    ns_init: Option<i32>,
+    /// A pidfd of the sandbox's init (bwrap's first process in the instance's PID
+    /// namespace); killing it ends every process of the namespace. A pidfd names that
+    /// process, never another one that reused its pid after it was reaped.
+    ns_init: Option<std::os::fd::OwnedFd>,
     pub(crate) api: RuntimeApi,
     pub(crate) sink: Arc<OutputSink>,
     output: OutputReader,
@@ -240,7 +242,7 @@ impl Instance {
                     tmp: &tmp,
                     home: &home,
                     runtime_dir: runtime_dir.as_deref(),
-                    interpreter_prefix: launch.interpreter_prefix.as_deref(),
+                    interpreter_prefixes: &launch.interpreter_prefixes,
                     resolv_conf: resolv_conf.as_deref(),
                     hidden: &launch.hidden,
                 };
@@ -371,6 +373,9 @@ impl Instance {
             Some(init) => MemoryProbe::in_namespace(init),
             None => MemoryProbe::new(i32::try_from(pid).unwrap_or(0)),
         };
+        let ns_init = ns_init.and_then(Pid::from_raw).and_then(|init| {
+            rustix::process::pidfd_open(init, rustix::process::PidfdFlags::empty()).ok()
+        });
         Ok(Self {
             pid,
             ns_init,
@@ -437,8 +442,9 @@ impl Instance {
         // The namespace's init: its death makes the kernel kill every process left in
         // the namespace (the outer bwrap's death does the same through its
         // PR_SET_PDEATHSIG, a moment later).
-        if let Some(init) = self.ns_init.and_then(Pid::from_raw) {
-            let _ = rustix::process::kill_process(init, Signal::KILL);
+        if let Some(init) = &self.ns_init {
+            // ESRCH: it is gone already.
+            let _ = rustix::process::pidfd_send_signal(init, Signal::KILL);
         }
     }
 

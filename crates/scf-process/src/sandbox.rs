@@ -424,8 +424,8 @@ pub(crate) struct Layout<'a> {
     pub(crate) home: &'a Path,
     /// The bundled bootstrap's directory (read-only).
     pub(crate) runtime_dir: Option<&'a Path>,
-    /// The interpreter's installation prefix (read-only), when outside `/usr`.
-    pub(crate) interpreter_prefix: Option<&'a Path>,
+    /// The interpreter's installation prefixes (read-only), when outside `/usr`.
+    pub(crate) interpreter_prefixes: &'a [PathBuf],
     /// The `resolv.conf` to show at `/etc/resolv.conf` (`None`: the host's).
     pub(crate) resolv_conf: Option<&'a Path>,
     /// Covered by an empty tmpfs where they lie inside a bound directory.
@@ -466,7 +466,7 @@ impl Mode {
         ]);
         push(&[bind, layout.tmp.as_os_str(), "/tmp".as_ref()]);
         let mut bound: Vec<&Path> = vec![layout.code_dir];
-        if let Some(prefix) = layout.interpreter_prefix {
+        for prefix in layout.interpreter_prefixes {
             push(&[ro, prefix.as_os_str(), prefix.as_os_str()]);
             bound.push(prefix);
         }
@@ -492,22 +492,30 @@ impl Mode {
     }
 }
 
-/// The installation prefix of an interpreter outside `/usr` (`…/versions/3.11/bin/python3`
-/// → `…/versions/3.11`), which the sandbox must show for its libraries.
-pub(crate) fn interpreter_prefix(interpreter: &Path) -> Option<PathBuf> {
+/// The installation prefixes of an interpreter outside the system directories
+/// (`…/versions/3.11/bin/python3` → `…/versions/3.11`), of the path as given and of the
+/// executable it resolves to (a virtualenv's `bin/python3` and its base interpreter),
+/// which the sandbox must show for their libraries.
+pub(crate) fn interpreter_prefixes(interpreter: &Path) -> Vec<PathBuf> {
     let real = interpreter
         .canonicalize()
         .unwrap_or_else(|_| interpreter.to_path_buf());
-    if SYSTEM_DIRS.iter().any(|d| real.starts_with(d)) && interpreter.starts_with("/usr") {
-        return None;
+    let mut out: Vec<PathBuf> = Vec::new();
+    for path in [interpreter, real.as_path()] {
+        if SYSTEM_DIRS.iter().any(|d| path.starts_with(d)) {
+            continue;
+        }
+        let Some(dir) = path.parent() else { continue };
+        let prefix = if dir.file_name().is_some_and(|n| n == "bin") {
+            dir.parent().unwrap_or(dir)
+        } else {
+            dir
+        };
+        if prefix != Path::new("/") && !out.iter().any(|p| prefix.starts_with(p)) {
+            out.push(prefix.to_path_buf());
+        }
     }
-    let dir = real.parent()?;
-    let prefix = if dir.file_name().is_some_and(|n| n == "bin") {
-        dir.parent()?
-    } else {
-        dir
-    };
-    (prefix != Path::new("/")).then(|| prefix.to_path_buf())
+    out
 }
 
 /// The host pid of the sandbox's first process (bwrap's init in the new PID namespace),
@@ -621,4 +629,66 @@ pub(crate) fn bind_in_netns(pid: i32) -> std::io::Result<std::net::TcpListener> 
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("the namespace thread panicked")))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interpreter_outside_usr_brings_its_prefix_and_a_system_one_none() {
+        assert!(interpreter_prefixes(Path::new("/usr/bin/python3")).is_empty());
+        assert_eq!(
+            interpreter_prefixes(Path::new("/opt/py/3.11/bin/python3")),
+            vec![PathBuf::from("/opt/py/3.11")]
+        );
+    }
+
+    #[test]
+    fn tmp_comes_before_the_code_directory_and_the_hidden_data_directory_after_it() {
+        let mode = Mode {
+            bwrap: Some(PathBuf::from("/usr/bin/bwrap")),
+            userns: true,
+            netns: true,
+            slirp4netns: None,
+            no_bwrap: None,
+            no_netns: None,
+        };
+        let code = std::env::temp_dir();
+        let hidden = [code.clone()];
+        let layout = Layout {
+            code_dir: &code,
+            tmp: Path::new("/scratch/i/tmp"),
+            home: Path::new("/scratch/i/home"),
+            runtime_dir: None,
+            interpreter_prefixes: &[],
+            resolv_conf: None,
+            hidden: &hidden,
+        };
+        let args: Vec<String> = mode
+            .bwrap_args(&layout)
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let at = |w: &[&str]| {
+            args.windows(w.len())
+                .position(|x| x == w)
+                .unwrap_or_else(|| panic!("{w:?} not in {args:?}"))
+        };
+        let code = code.to_string_lossy().into_owned();
+        let tmp = at(&["--bind", "/scratch/i/tmp", "/tmp"]);
+        let code_at = at(&["--ro-bind", &code, &code]);
+        let hide = at(&["--tmpfs", &code]);
+        assert!(tmp < code_at && code_at < hide, "{args:?}");
+        for flag in [
+            "--unshare-user",
+            "--unshare-pid",
+            "--unshare-net",
+            "--die-with-parent",
+        ] {
+            assert!(args.iter().any(|a| a == flag), "{flag}: {args:?}");
+        }
+        assert!(!args.iter().any(|a| a == "/etc/shadow"), "{args:?}");
+        assert_eq!(&args[args.len() - 3..], ["--block-fd", "0", "--"]);
+    }
 }
