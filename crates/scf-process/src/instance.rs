@@ -512,14 +512,9 @@ async fn start_slirp4netns(
     let Some(stdin) = child.stdin.take() else {
         return Err("slirp4netns has no stdin".into());
     };
-    let routes = format!("/proc/{init}/net/route");
     let end = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let text = std::fs::read_to_string(&routes).unwrap_or_default();
-        if text.lines().any(|l| {
-            let mut f = l.split_ascii_whitespace();
-            f.next() == Some("tap0") && f.next() == Some("00000000")
-        }) {
+        if crate::sandbox::has_default_route(init, "tap0") {
             return Ok((child, stdin));
         }
         if let Ok(Some(status)) = child.try_wait() {

@@ -178,6 +178,8 @@ pub(crate) struct Mode {
     no_bwrap: Option<String>,
     /// Why there is no private network namespace, if there is none.
     no_netns: Option<String>,
+    /// Why slirp4netns, though configured, is not used.
+    no_slirp: Option<String>,
 }
 
 impl Sandbox {
@@ -191,6 +193,7 @@ impl Sandbox {
             slirp4netns: None,
             no_bwrap: None,
             no_netns: None,
+            no_slirp: None,
         };
         let Some(bwrap) = &config.bwrap else {
             mode.no_bwrap = Some("no sandbox is configured (bwrap not found, or SCF_SANDBOX=off); apt-get install bubblewrap".into());
@@ -243,7 +246,12 @@ impl Sandbox {
             }
         }
         if mode.netns {
-            mode.slirp4netns = config.slirp4netns.clone();
+            if let Some(slirp) = &config.slirp4netns {
+                match probe_slirp4netns(bwrap, mode.userns, slirp) {
+                    Ok(()) => mode.slirp4netns = Some(slirp.clone()),
+                    Err(e) => mode.no_slirp = Some(e),
+                }
+            }
         }
         Self {
             mode: Arc::new(mode),
@@ -339,7 +347,10 @@ impl Sandbox {
         ];
         out.push(match (m.netns, &m.slirp4netns) {
             (true, Some(_)) => g("network", true, "outbound connections through slirp4netns; the host's loopback is 10.0.2.2 (e.g. a local database at 10.0.2.2:5432); ports never collide between instances".into()),
-            (true, None) => g("network", false, "private network namespaces have loopback only: slirp4netns is not installed (apt-get install slirp4netns) or is turned off (SCF_SANDBOX=no-slirp4netns), so functions make no outbound connections".into()),
+            (true, None) => g("network", false, match &m.no_slirp {
+                Some(why) => format!("private network namespaces have loopback only, so functions make no outbound connections: slirp4netns failed ({why})"),
+                None => "private network namespaces have loopback only: slirp4netns is not installed (apt-get install slirp4netns) or is turned off (SCF_SANDBOX=no-slirp4netns), so functions make no outbound connections".into(),
+            }),
             (false, _) => g("network", true, "the host's network is shared (outbound works, the host's loopback is 127.0.0.1), but ports are shared by all instances".into()),
         });
         out
@@ -395,6 +406,90 @@ fn probe_run(bwrap: &Path, userns: bool, netns: bool) -> Result<(), String> {
     } else {
         Err(format!("{status}: {}", stderr.trim()))
     }
+}
+
+/// Runs a throw-away sandbox with a network namespace and `slirp4netns` for it, and
+/// waits until the namespace has its default route (some 30 ms).
+fn probe_slirp4netns(bwrap: &Path, userns: bool, slirp: &Path) -> Result<(), String> {
+    let mut args = namespace_args(userns, true);
+    args.extend(
+        [
+            "--ro-bind",
+            "/",
+            "/",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--block-fd",
+            "0",
+            "--",
+            "true",
+        ]
+        .map(OsString::from),
+    );
+    let mut sandbox = Command::new(bwrap)
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start bwrap: {e}"))?;
+    let outcome = (|| {
+        let init = namespace_init(sandbox.id(), Duration::from_secs(2))?;
+        let mut net = Command::new(slirp)
+            .args(["--configure", "--mtu=65520", "--exit-fd=0"])
+            .arg(init.to_string())
+            .arg("tap0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", slirp.display()))?;
+        let end = Instant::now() + Duration::from_secs(5);
+        let result = loop {
+            if has_default_route(init, "tap0") {
+                break Ok(());
+            }
+            if let Ok(Some(status)) = net.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = net.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                break Err(format!(
+                    "{} exited ({status}): {}",
+                    slirp.display(),
+                    err.trim()
+                ));
+            }
+            if Instant::now() >= end {
+                break Err(format!(
+                    "{} did not configure the namespace within 5 s",
+                    slirp.display()
+                ));
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        };
+        let _ = net.kill();
+        let _ = net.wait();
+        result
+    })();
+    if let Some(mut stdin) = sandbox.stdin.take() {
+        let _ = stdin.write_all(b"x");
+    }
+    let _ = sandbox.wait();
+    outcome
+}
+
+/// Whether the network namespace of process `pid` has a default route through `dev`
+/// (`/proc/<pid>/net/route` shows that namespace's table).
+pub(crate) fn has_default_route(pid: i32, dev: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/net/route")).is_ok_and(|text| {
+        text.lines().any(|l| {
+            let mut f = l.split_ascii_whitespace();
+            f.next() == Some(dev) && f.next() == Some("00000000")
+        })
+    })
 }
 
 /// The namespace options of bwrap.
@@ -653,6 +748,7 @@ mod tests {
             slirp4netns: None,
             no_bwrap: None,
             no_netns: None,
+            no_slirp: None,
         };
         let code = std::env::temp_dir();
         let hidden = [code.clone()];

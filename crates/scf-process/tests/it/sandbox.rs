@@ -424,3 +424,33 @@ fn a_sandbox_setting_with_an_unknown_word_is_refused_naming_it() {
     assert!(err.contains("\"no-pidns\""), "{err}");
     assert!(SandboxConfig::detect_except("off").unwrap().bwrap.is_none());
 }
+
+#[test]
+fn a_slirp4netns_that_fails_is_reported_and_instances_keep_loopback_only() {
+    if !scf_testkit::require(&scf_testkit::BWRAP) {
+        return;
+    }
+    let mut config = SandboxConfig::detect();
+    // A stand-in that exits at once, as slirp4netns does without /dev/net/tun.
+    config.slirp4netns = Some(std::path::PathBuf::from("/bin/false"));
+    let sandbox = Sandbox::probe(&config);
+    if !sandbox.has_private_network() {
+        return assert!(sandbox
+            .guarantees()
+            .iter()
+            .any(|g| g.name == "network" && g.holds));
+    }
+    let network = sandbox
+        .guarantees()
+        .into_iter()
+        .find(|g| g.name == "network")
+        .unwrap();
+    assert!(!network.holds, "{network}");
+    assert!(
+        network
+            .detail
+            .contains("slirp4netns failed (/bin/false exited"),
+        "{network}"
+    );
+    assert_eq!(sandbox.host_loopback(), None);
+}
