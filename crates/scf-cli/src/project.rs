@@ -112,7 +112,10 @@ pub fn process_function(def: &FunctionDef, scratch_root: &Path) -> Result<Proces
     }
     let spec = ProcessSpec::from_config(def.config.clone(), &def.code_dir)
         .map_err(|e| format!("function {name}: {e}"))?
-        .with_scratch_root(scratch_root);
+        .with_scratch_root(scratch_root)
+        // The data directory (the scratch root's parent, see `scratch_root`) holds every
+        // function's logs: hidden from the sandbox even when it lies in the code directory.
+        .with_hidden_path(scratch_root.parent().unwrap_or(scratch_root));
     ProcessFunction::new(spec).map_err(|e| format!("function {name}: {e}"))
 }
 

@@ -221,6 +221,10 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     for f in &template.functions {
         println!("  function {}", f.summary());
     }
+    // One line per guarantee of the instances' sandbox: which hold on this host.
+    for guarantee in scf_process::Sandbox::detected().guarantees() {
+        println!("  sandbox {guarantee}");
+    }
     println!("  cloud API: POST http://{addr}/ (X-TC-Action: Invoke, GetFunctionLogs, …; version 2018-04-16){}",
         if opts.credentials.is_empty() { ", unauthenticated" } else { ", TC3-HMAC-SHA256" });
     for r in routes.iter() {

@@ -5,7 +5,9 @@
 //!    difference is the runtime's overhead per warm invocation);
 //! 2. cold start (a new function's first invocation) against a bare
 //!    `python3 -c 'import index'`;
-//! 3. throughput with a pool of 4 instances.
+//! 3. throughput with a pool of 4 instances;
+//! 4. the sandbox's cost: warm invocations and cold starts with this host's sandbox
+//!    against none, alternating in the same run.
 //!
 //! `cargo bench -p scf-process --bench process` (set `SCF_BENCH_QUICK=1` for a short run).
 //! Skips (and says so) when no `python3` is found.
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use scf_context::FunctionConfig;
 use scf_invoker::{Execution, InvokeRequest, Invoker, InvokerConfig};
-use scf_process::{PoolConfig, ProcessFunction, ProcessSpec, RuntimeKind};
+use scf_process::{PoolConfig, ProcessFunction, ProcessSpec, RuntimeKind, Sandbox};
 
 const EVENT: &str = r#"{"key":"abctest"}"#;
 
@@ -101,9 +103,21 @@ fn python_import(python: &Path, runs: usize) -> f64 {
 }
 
 async fn warm(python: &RuntimeKind, execution: Execution, iterations: usize) -> Vec<f64> {
+    warm_in(python, execution, iterations, Sandbox::detected().clone()).await
+}
+
+async fn warm_in(
+    python: &RuntimeKind,
+    execution: Execution,
+    iterations: usize,
+    sandbox: Sandbox,
+) -> Vec<f64> {
     let invoker = invoker(execution);
     let cfg = config("bench-warm");
-    let f = ProcessFunction::new(ProcessSpec::new(cfg.clone(), fixture(), python.clone())).unwrap();
+    let f = ProcessFunction::new(
+        ProcessSpec::new(cfg.clone(), fixture(), python.clone()).with_sandbox(sandbox),
+    )
+    .unwrap();
     invoker.add_function(cfg, f).unwrap();
     let mut samples = Vec::with_capacity(iterations);
     for i in 0..iterations + 200 {
@@ -146,13 +160,24 @@ async fn warm_direct(python: &RuntimeKind, iterations: usize) -> Vec<f64> {
 /// `python3 -c 'import index'` runs, so that both see the same machine load; returns
 /// (cold, bare) samples in seconds.
 async fn cold(python: &RuntimeKind, interpreter: &Path, runs: usize) -> (Vec<f64>, Vec<f64>) {
+    cold_in(python, interpreter, runs, Sandbox::detected().clone()).await
+}
+
+async fn cold_in(
+    python: &RuntimeKind,
+    interpreter: &Path,
+    runs: usize,
+    sandbox: Sandbox,
+) -> (Vec<f64>, Vec<f64>) {
     let invoker = invoker(Execution::Isolated);
     let (mut cold, mut bare) = (Vec::new(), Vec::new());
     for i in 0..runs {
         bare.push(python_import(interpreter, 1));
         let cfg = config(&format!("bench-cold-{i}"));
-        let f =
-            ProcessFunction::new(ProcessSpec::new(cfg.clone(), fixture(), python.clone())).unwrap();
+        let f = ProcessFunction::new(
+            ProcessSpec::new(cfg.clone(), fixture(), python.clone()).with_sandbox(sandbox.clone()),
+        )
+        .unwrap();
         invoker.add_function(cfg.clone(), f.clone()).unwrap();
         let t = Instant::now();
         let r = invoker
@@ -264,6 +289,10 @@ fn main() {
         (5_000, 30, 20_000)
     };
 
+    if std::env::var("SCF_BENCH_ONLY").is_ok_and(|v| v == "sandbox") {
+        sandbox_cost(&rt, &python, interpreter, iterations, cold_runs);
+        return;
+    }
     if std::env::var("SCF_BENCH_ONLY").is_ok_and(|v| v == "warm") {
         let direct = rt.block_on(warm_direct(&python, iterations * 4));
         println!(
@@ -312,4 +341,64 @@ fn main() {
         let (rate, started) = rt.block_on(throughput(&python, clients, total));
         println!("throughput, pool of 4 instances, {clients} concurrent clients: {rate:.0} invocations/s ({started} instances started)");
     }
+    sandbox_cost(&rt, &python, interpreter, iterations, cold_runs);
+}
+
+/// Warm medians and cold starts with this host's sandbox and without one, three rounds
+/// alternating, so that both see the same machine load.
+fn sandbox_cost(
+    rt: &tokio::runtime::Runtime,
+    python: &RuntimeKind,
+    interpreter: &Path,
+    iterations: usize,
+    cold_runs: usize,
+) {
+    let on = Sandbox::detected().clone();
+    let failing: Vec<String> = on
+        .guarantees()
+        .iter()
+        .filter(|g| !g.holds)
+        .map(|g| g.name.to_owned())
+        .collect();
+    println!("sandbox: on {}, not holding here: {failing:?}", on.is_on());
+    let (mut warm_off, mut warm_on, mut cold_off, mut cold_on) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let off = median(rt.block_on(warm_in(
+            python,
+            Execution::Isolated,
+            iterations,
+            Sandbox::off(),
+        )));
+        let with =
+            median(rt.block_on(warm_in(python, Execution::Isolated, iterations, on.clone())));
+        warm_off.push(off);
+        warm_on.push(with);
+        cold_off.extend(
+            rt.block_on(cold_in(python, interpreter, cold_runs, Sandbox::off()))
+                .0,
+        );
+        cold_on.extend(
+            rt.block_on(cold_in(python, interpreter, cold_runs, on.clone()))
+                .0,
+        );
+    }
+    let us = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{:.1}", x * 1e6))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "sandbox: warm Invoke median per round, no sandbox [{}] µs, sandboxed [{}] µs; median of rounds {:+.1}%",
+        us(&warm_off),
+        us(&warm_on),
+        (median(warm_on.clone()) / median(warm_off.clone()) - 1.0) * 100.0
+    );
+    println!(
+        "sandbox: cold start (first Invoke) median no sandbox {:.1} ms, sandboxed {:.1} ms: {:+.1} ms",
+        median(cold_off.clone()) * 1e3,
+        median(cold_on.clone()) * 1e3,
+        (median(cold_on) - median(cold_off)) * 1e3
+    );
 }

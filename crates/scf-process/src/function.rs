@@ -112,7 +112,7 @@ impl ProcessFunction {
             CgroupPolicy::Disabled => None,
             CgroupPolicy::Under(dir) => Some(dir.clone()),
         };
-        let launch = Launch::new(&spec, cgroup_parent);
+        let launch = Launch::new(&spec, cgroup_parent, spec.sandbox.clone());
         Ok(Self {
             shared: Arc::new(Shared {
                 launch,

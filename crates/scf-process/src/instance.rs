@@ -15,6 +15,7 @@ use crate::cgroup::Cgroup;
 use crate::memory::MemoryProbe;
 use crate::output::{OutputReader, OutputSink};
 use crate::runtime_api::RuntimeApi;
+use crate::sandbox::{Layout, Sandbox, RUNTIME_API_PORT};
 use crate::spec::{ProcessSpec, RuntimeKind};
 
 const PYTHON_BOOTSTRAP: &str = include_str!("../runtimes/python/bootstrap.py");
@@ -40,10 +41,20 @@ pub(crate) struct Launch {
     handler: String,
     pub(crate) cgroup_parent: Option<PathBuf>,
     pub(crate) memory_limit_bytes: u64,
+    sandbox: Sandbox,
+    /// The interpreter's installation prefixes (of the path given and of the real
+    /// executable, a virtualenv and its base), shown read-only inside the sandbox.
+    interpreter_prefixes: Vec<PathBuf>,
+    /// Paths the sandbox covers with an empty tmpfs (the scratch root, the data directory).
+    hidden: Vec<PathBuf>,
 }
 
 impl Launch {
-    pub(crate) fn new(spec: &ProcessSpec, cgroup_parent: Option<PathBuf>) -> Self {
+    pub(crate) fn new(
+        spec: &ProcessSpec,
+        cgroup_parent: Option<PathBuf>,
+        sandbox: Sandbox,
+    ) -> Self {
         // Canonical, so that `PWD`, `USER_CODE_ROOT` and tracebacks show a real path.
         let code_dir = spec
             .code_dir
@@ -83,6 +94,15 @@ impl Launch {
         };
         platform_env.insert(0, ("PATH".into(), path));
         let scratch_prefix = format!("scf-{}-", spec.config.name);
+        let interpreter_prefixes = match &spec.runtime {
+            RuntimeKind::Python { interpreter } | RuntimeKind::Node { interpreter } => {
+                crate::sandbox::interpreter_prefixes(interpreter)
+            }
+            RuntimeKind::Custom => Vec::new(),
+        };
+        let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let mut hidden: Vec<PathBuf> = spec.hidden.iter().map(|p| canonical(p)).collect();
+        hidden.push(canonical(&spec.scratch_root));
         Self {
             program,
             bootstrap,
@@ -94,6 +114,9 @@ impl Launch {
             handler: spec.config.handler.clone(),
             cgroup_parent,
             memory_limit_bytes: u64::from(spec.config.memory_mb) * 1024 * 1024,
+            sandbox,
+            interpreter_prefixes,
+            hidden,
         }
     }
 }
@@ -124,11 +147,16 @@ impl std::fmt::Display for Exit {
     }
 }
 
-/// A running instance. Dropping it kills its process group and removes its scratch
-/// directory; [`Instance::stop`] does the same and also waits for the process to end.
+/// A running instance. Dropping it kills its process group (and its sandbox) and removes
+/// its scratch directory; [`Instance::stop`] does the same and also waits for the process
+/// to end.
 #[derive(Debug)]
 pub(crate) struct Instance {
     pid: u32,
+    /// A pidfd of the sandbox's init (bwrap's first process in the instance's PID
+    /// namespace); killing it ends every process of the namespace. A pidfd names that
+    /// process, never another one that reused its pid after it was reaped.
+    ns_init: Option<std::os::fd::OwnedFd>,
     pub(crate) api: RuntimeApi,
     pub(crate) sink: Arc<OutputSink>,
     output: OutputReader,
@@ -136,6 +164,8 @@ pub(crate) struct Instance {
     monitor: JoinHandle<()>,
     pub(crate) memory: MemoryProbe,
     pub(crate) cgroup: Option<Cgroup>,
+    /// `slirp4netns` (killed on drop) and the pipe whose closing makes it exit.
+    network: Option<(tokio::process::Child, tokio::process::ChildStdin)>,
     scratch: Option<tempfile::TempDir>,
     stopped: bool,
     pub(crate) started: Instant,
@@ -145,13 +175,24 @@ pub(crate) struct Instance {
     _permit: OwnedSemaphorePermit,
 }
 
+/// Kills a half-started sandbox and names what failed.
+fn setup_failed(child: &mut tokio::process::Child, what: String) -> std::io::Error {
+    let _ = child.start_kill();
+    std::io::Error::other(format!(
+        "the instance's sandbox could not be set up: {what}"
+    ))
+}
+
 impl Instance {
-    /// Starts the bootstrap; it is not ready until [`RuntimeApi::ready`] says so.
+    /// Starts the bootstrap (in its sandbox, where there is one); it is not ready until
+    /// [`RuntimeApi::ready`] says so.
     pub(crate) async fn spawn(
         launch: &Launch,
         permit: OwnedSemaphorePermit,
     ) -> std::io::Result<Self> {
         let started = Instant::now();
+        let mode = launch.sandbox.mode.clone();
+        let sandboxed = mode.bwrap.is_some();
         let scratch = tempfile::Builder::new()
             .prefix(&launch.scratch_prefix)
             .tempdir_in(&launch.scratch_root)?;
@@ -160,20 +201,57 @@ impl Instance {
         std::fs::create_dir(&tmp)?;
         std::fs::create_dir(&home)?;
         let mut args: Vec<OsString> = Vec::new();
+        let mut runtime_dir = None;
         if let Some((name, source)) = launch.bootstrap {
             let dir = scratch.path().join("runtime");
             std::fs::create_dir(&dir)?;
             let file = dir.join(name);
             std::fs::write(&file, source)?;
             args.push(file.into_os_string());
+            runtime_dir = Some(dir);
         }
-        let api = RuntimeApi::start().await?;
+        let resolv_conf = if mode.slirp4netns.is_some() {
+            let file = scratch.path().join("resolv.conf");
+            // slirp4netns's DNS forwarder.
+            std::fs::write(&file, "nameserver 10.0.2.3\n")?;
+            Some(file)
+        } else {
+            None
+        };
+        // Without a private network namespace the API listens on the host's loopback.
+        let host_api = if mode.netns {
+            None
+        } else {
+            let api = RuntimeApi::start().await?;
+            if sandboxed {
+                // On the host's loopback: every connection is checked from the start.
+                api.check_peers();
+            }
+            Some(api)
+        };
+        let port = host_api.as_ref().map_or(RUNTIME_API_PORT, RuntimeApi::port);
 
         let (sender, receiver) = tokio::net::unix::pipe::pipe()?;
         let stdout = sender.into_blocking_fd()?;
         let stderr = stdout.try_clone()?;
 
-        let mut cmd = tokio::process::Command::new(&launch.program);
+        let mut cmd = match &mode.bwrap {
+            Some(bwrap) => {
+                let layout = Layout {
+                    code_dir: &launch.code_dir,
+                    tmp: &tmp,
+                    home: &home,
+                    runtime_dir: runtime_dir.as_deref(),
+                    interpreter_prefixes: &launch.interpreter_prefixes,
+                    resolv_conf: resolv_conf.as_deref(),
+                    hidden: &launch.hidden,
+                };
+                let mut cmd = tokio::process::Command::new(bwrap);
+                cmd.args(mode.bwrap_args(&layout)).arg(&launch.program);
+                cmd
+            }
+            None => tokio::process::Command::new(&launch.program),
+        };
         cmd.args(&args)
             .current_dir(&launch.code_dir)
             .env_clear()
@@ -182,9 +260,15 @@ impl Instance {
             .env("TMPDIR", &tmp)
             .envs(launch.function_env.iter().map(|(k, v)| (k, v)))
             .env("SCF_RUNTIME_API", "127.0.0.1")
-            .env("SCF_RUNTIME_API_PORT", api.port().to_string())
+            .env("SCF_RUNTIME_API_PORT", port.to_string())
             .env("_HANDLER", &launch.handler)
-            .stdin(Stdio::null())
+            // In a sandbox, bwrap waits for a byte on stdin (`--block-fd 0`) before it
+            // starts the bootstrap, which then reads end of file there.
+            .stdin(if sandboxed {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::from(stdout))
             .stderr(Stdio::from(stderr))
             .process_group(0)
@@ -212,13 +296,71 @@ impl Instance {
         drop(cmd);
         let mut child = child?;
         let pid = child.id().unwrap_or(0);
-        let cgroup = cgroup.and_then(|cg| match cg.add(pid) {
-            Ok(()) => Some(cg),
-            Err(e) => {
-                tracing::warn!(error = %e, "could not move an instance into its memory cgroup");
-                None
+        let gate = child.stdin.take();
+
+        let mut ns_init = None;
+        let mut network = None;
+        let api = match host_api {
+            Some(api) => api,
+            None => {
+                // Private network namespace: the API socket is made inside it.
+                let found = tokio::task::spawn_blocking(move || {
+                    let init = crate::sandbox::namespace_init(pid, Duration::from_secs(5))?;
+                    let listener = crate::sandbox::bind_in_netns(init).map_err(|e| {
+                        format!("binding the Runtime API in its network namespace: {e}")
+                    })?;
+                    Ok::<_, String>((init, listener))
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+                let (init, listener) = found.map_err(|e| setup_failed(&mut child, e))?;
+                ns_init = Some(init);
+                RuntimeApi::serve(listener).map_err(|e| setup_failed(&mut child, e.to_string()))?
+            }
+        };
+        if sandboxed && ns_init.is_none() {
+            // The API is on the host's loopback: connections are refused until the
+            // sandbox is known, then accepted from its processes only.
+            let found = tokio::task::spawn_blocking(move || {
+                crate::sandbox::namespace_init(pid, Duration::from_secs(5))
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+            let init = found.map_err(|e| setup_failed(&mut child, e))?;
+            let owner = crate::peer::Owner::of_namespace(init).ok_or_else(|| {
+                setup_failed(
+                    &mut child,
+                    "the sandbox's PID namespace cannot be read".into(),
+                )
+            })?;
+            api.restrict_to(owner);
+            ns_init = Some(init);
+        }
+        if let (Some(slirp), Some(init)) = (&mode.slirp4netns, ns_init) {
+            match start_slirp4netns(slirp, init, &scratch.path().join("slirp4netns.log")).await {
+                Ok(net) => network = Some(net),
+                Err(e) => return Err(setup_failed(&mut child, e)),
+            }
+        }
+        let cgroup = cgroup.and_then(|cg| {
+            let added = cg.add(pid).and_then(|()| match ns_init {
+                Some(init) => cg.add(u32::try_from(init).unwrap_or(0)),
+                None => Ok(()),
+            });
+            match added {
+                Ok(()) => Some(cg),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not move an instance into its memory cgroup");
+                    None
+                }
             }
         });
+        if let Some(mut gate) = gate {
+            use tokio::io::AsyncWriteExt;
+            gate.write_all(b"x")
+                .await
+                .map_err(|e| setup_failed(&mut child, format!("starting the bootstrap: {e}")))?;
+        }
 
         let sink = Arc::new(OutputSink::default());
         let output = OutputReader::spawn(receiver, sink.clone());
@@ -227,16 +369,24 @@ impl Instance {
             let status = child.wait().await.ok();
             let _ = exit_tx.send(Some(Exit { status }));
         });
-        let pgid = i32::try_from(pid).unwrap_or(0);
+        let memory = match ns_init {
+            Some(init) => MemoryProbe::in_namespace(init),
+            None => MemoryProbe::new(i32::try_from(pid).unwrap_or(0)),
+        };
+        let ns_init = ns_init.and_then(Pid::from_raw).and_then(|init| {
+            rustix::process::pidfd_open(init, rustix::process::PidfdFlags::empty()).ok()
+        });
         Ok(Self {
             pid,
+            ns_init,
             api,
             sink,
             output,
             exit,
             monitor,
-            memory: MemoryProbe::new(pgid),
+            memory,
             cgroup,
+            network,
             scratch: Some(scratch),
             stopped: false,
             started,
@@ -289,6 +439,13 @@ impl Instance {
             // ESRCH: the group is already gone.
             let _ = rustix::process::kill_process_group(pid, Signal::KILL);
         }
+        // The namespace's init: its death makes the kernel kill every process left in
+        // the namespace (the outer bwrap's death does the same through its
+        // PR_SET_PDEATHSIG, a moment later).
+        if let Some(init) = &self.ns_init {
+            // ESRCH: it is gone already.
+            let _ = rustix::process::pidfd_send_signal(init, Signal::KILL);
+        }
     }
 
     /// Reads what the process wrote so far into its sink.
@@ -305,6 +462,11 @@ impl Instance {
         self.monitor.abort();
         let scratch = self.scratch.take();
         let cgroup = self.cgroup.take();
+        if let Some((mut slirp, exit_pipe)) = self.network.take() {
+            drop(exit_pipe);
+            let _ = slirp.start_kill();
+            let _ = tokio::time::timeout(Duration::from_secs(2), slirp.wait()).await;
+        }
         let _ = tokio::task::spawn_blocking(move || {
             drop(scratch);
             drop(cgroup);
@@ -318,5 +480,57 @@ impl Drop for Instance {
         self.kill();
         self.monitor.abort();
         // The scratch directory (TempDir) and the cgroup clean up in their own Drop.
+    }
+}
+
+/// Starts `slirp4netns` for the network namespace of `init` and waits until the
+/// namespace has its default route through `tap0` (read from `/proc/<init>/net/route`,
+/// which shows the namespace's table). It exits when its stdin (kept by the instance)
+/// closes, and is killed when the instance drops it.
+async fn start_slirp4netns(
+    program: &Path,
+    init: i32,
+    log: &Path,
+) -> Result<(tokio::process::Child, tokio::process::ChildStdin), String> {
+    let log_file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let said = || {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(3).collect();
+        tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+    };
+    let mut child = tokio::process::Command::new(program)
+        .args(["--configure", "--mtu=65520", "--exit-fd=0"])
+        .arg(init.to_string())
+        .arg("tap0")
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log_file))
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", program.display()))?;
+    let Some(stdin) = child.stdin.take() else {
+        return Err("slirp4netns has no stdin".into());
+    };
+    let end = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if crate::sandbox::has_default_route(init, "tap0") {
+            return Ok((child, stdin));
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "{} exited ({status}) before the network was configured: {}",
+                program.display(),
+                said()
+            ));
+        }
+        if tokio::time::Instant::now() >= end {
+            return Err(format!(
+                "{} did not configure the network within 5 s: {}",
+                program.display(),
+                said()
+            ));
+        }
+        tokio::time::sleep(Duration::from_micros(500)).await;
     }
 }

@@ -25,8 +25,9 @@
 //!
 //! # Instances
 //!
-//! An instance is a bootstrap process (in a process group of its own) plus its own Runtime
-//! API server on `127.0.0.1:<ephemeral>`, passed as `SCF_RUNTIME_API` /
+//! An instance is a bootstrap process (in a process group and a sandbox of its own) plus
+//! its own Runtime API server on `127.0.0.1:9001` in its network namespace (or
+//! `127.0.0.1:<ephemeral>` on the host's loopback without one), passed as `SCF_RUNTIME_API` /
 //! `SCF_RUNTIME_API_PORT` with `_HANDLER`. One instance serves one invocation at a time.
 //! Warm instances are reused (the most recently used first); the pool grows on demand up to
 //! [`PoolConfig::max_instances`] and instances idle for [`PoolConfig::idle_timeout`] are
@@ -34,6 +35,22 @@
 //! `init_timeout` (SCF's `InitTimeout`, 65 s by default), not by the invocation: an
 //! invocation that gives up first leaves the instance initializing for the next one. The
 //! first invocation of an instance gets the init log and an `Init Report` line.
+//!
+//! # Sandbox
+//!
+//! Each instance runs in a sandbox of its own ([`Sandbox`], built with bubblewrap at
+//! instance start; see `docs/security.md`): PID, mount, IPC, UTS and (where the host
+//! allows) user and network namespaces. It sees its own processes only, its code directory
+//! read-only, its own `/tmp` and `HOME`, the system's `/usr` and a few `/etc` files; not
+//! the server's processes, environment or files, not other instances' code or scratch.
+//! Everything it starts (`setsid`, double forks, `SIGTERM` ignored) ends with it: its PID
+//! namespace dies with its init. Its Runtime API is bound inside its own network
+//! namespace at `127.0.0.1:9001`, out of reach of every other process; outbound traffic
+//! goes through `slirp4netns`, and the host's loopback is `10.0.2.2`. Where the host
+//! refuses a mechanism, [`Sandbox::guarantees`] says which guarantee no longer holds
+//! (without a network namespace the API is on a host port and serves only connections
+//! from the instance's own processes); [`Sandbox::off`] runs instances as plain process
+//! groups, as on a host without bubblewrap.
 //!
 //! An instance runs with a clean environment: SCF's variables that apply locally
 //! (`SCF_FUNCTIONNAME`, `SCF_NAMESPACE`, `TENCENTCLOUD_REGION`, `USER_CODE_ROOT`, `PATH`,
@@ -87,7 +104,8 @@
 //! pipes, timers; `hyper`, `hyper-util`, `http`, `http-body-util`, `bytes`: the Runtime API
 //! server; `serde`, `serde_json`: events, results, error bodies; `tempfile`: scratch
 //! directories that are removed even on a panic; `rustix`: killing a whole process group
-//! without `unsafe`; `thiserror`: [`ProcessError`]; `async-trait`: implementing
+//! and entering an instance's network namespace (`setns`, its `thread` feature) without
+//! `unsafe`; `thiserror`: [`ProcessError`]; `async-trait`: implementing
 //! [`Handler`](scf_handler::Handler); `tracing`: the host's own warnings.
 //!
 //! # Example
@@ -118,10 +136,13 @@ mod instance;
 mod memory;
 mod outcome;
 mod output;
+mod peer;
 mod runtime_api;
+mod sandbox;
 mod spec;
 
 pub use function::{PoolStats, ProcessFunction};
+pub use sandbox::{Guarantee, Sandbox, SandboxConfig};
 pub use spec::{
     CgroupPolicy, PoolConfig, ProcessError, ProcessSpec, RuntimeKind, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_INSTANCES,

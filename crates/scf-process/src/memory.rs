@@ -85,10 +85,23 @@ fn read_at_start(file: &fs::File, buf: &mut Vec<u8>) -> std::io::Result<()> {
     }
 }
 
-/// The members of one process group and their memory.
+/// Which processes make up an instance.
+#[derive(Debug)]
+enum Scope {
+    /// The members of a process group.
+    Group(i32),
+    /// Every process of a PID namespace (`/proc/<pid>/ns/pid` links to `ns`) but its
+    /// init (bwrap's, not the function's).
+    Namespace {
+        ns: Option<std::path::PathBuf>,
+        init: i32,
+    },
+}
+
+/// The members of one instance and their memory.
 #[derive(Debug)]
 pub(crate) struct MemoryProbe {
-    pgid: i32,
+    scope: Scope,
     members: Vec<Member>,
     /// Reused for each `/proc/<pid>/status` read.
     buf: Vec<u8>,
@@ -101,11 +114,36 @@ impl MemoryProbe {
     /// A probe for the group led by `pgid`.
     pub(crate) fn new(pgid: i32) -> Self {
         Self {
-            pgid,
+            scope: Scope::Group(pgid),
             members: vec![Member::new(pgid)],
             buf: Vec::with_capacity(4096),
             last_scan: None,
             sampled_peak: 0,
+        }
+    }
+
+    /// A probe for the processes of the PID namespace whose init is host pid `init`.
+    pub(crate) fn in_namespace(init: i32) -> Self {
+        let ns = fs::read_link(format!("/proc/{init}/ns/pid")).ok();
+        Self {
+            scope: Scope::Namespace { ns, init },
+            members: Vec::new(),
+            buf: Vec::with_capacity(4096),
+            last_scan: None,
+            sampled_peak: 0,
+        }
+    }
+
+    /// Whether process `pid` belongs to the instance.
+    fn is_member(&self, pid: i32) -> bool {
+        match &self.scope {
+            Scope::Group(pgid) => fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|stat| parse_stat_pgrp(&stat) == Some(*pgid)),
+            Scope::Namespace { ns: Some(ns), init } => {
+                pid != *init
+                    && fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|link| link == *ns)
+            }
+            Scope::Namespace { ns: None, .. } => false,
         }
     }
 
@@ -119,10 +157,8 @@ impl MemoryProbe {
             let Some(pid) = name.to_str().and_then(|s| s.parse::<i32>().ok()) else {
                 continue;
             };
-            if let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) {
-                if parse_stat_pgrp(&stat) == Some(self.pgid) {
-                    members.push(Member::new(pid));
-                }
+            if self.is_member(pid) {
+                members.push(Member::new(pid));
             }
         }
         self.members = members;

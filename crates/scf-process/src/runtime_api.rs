@@ -76,6 +76,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[derive(Debug)]
 struct Shared {
+    /// Set for an API on the host's loopback: only this instance's processes may connect.
+    owner: std::sync::OnceLock<crate::peer::Owner>,
+    /// Whether connections are checked against `owner` (refused while it is unset).
+    checked: AtomicBool,
     ready: watch::Sender<bool>,
     next_before_ready: AtomicBool,
     current: watch::Sender<Option<Arc<Current>>>,
@@ -100,14 +104,39 @@ impl RuntimeApi {
     /// Binds `127.0.0.1:<ephemeral>` and starts serving.
     pub(crate) async fn start() -> std::io::Result<Self> {
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+        Self::serve_on(listener)
+    }
+
+    /// Serves on `listener`, a socket bound elsewhere (inside an instance's network
+    /// namespace).
+    pub(crate) fn serve(listener: std::net::TcpListener) -> std::io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        Self::serve_on(TcpListener::from_std(listener)?)
+    }
+
+    fn serve_on(listener: TcpListener) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
+            owner: std::sync::OnceLock::new(),
+            checked: AtomicBool::new(false),
             ready: watch::Sender::new(false),
             next_before_ready: AtomicBool::new(false),
             current: watch::Sender::new(None),
         });
         let task = tokio::spawn(serve(listener, shared.clone()));
         Ok(Self { shared, port, task })
+    }
+
+    /// From now on, accepts connections only from processes of `owner` (an API on the
+    /// host's loopback); until then, none.
+    pub(crate) fn restrict_to(&self, owner: crate::peer::Owner) {
+        let _ = self.shared.owner.set(owner);
+        self.shared.checked.store(true, Ordering::Release);
+    }
+
+    /// Whether connections are checked (see [`RuntimeApi::restrict_to`]).
+    pub(crate) fn check_peers(&self) {
+        self.shared.checked.store(true, Ordering::Release);
     }
 
     /// The port the server listens on (`SCF_RUNTIME_API_PORT`).
@@ -162,11 +191,14 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let shared = shared.clone();
-                    let service = service_fn(move |req| route(shared.clone(), req));
                     connections.spawn(async move {
+                        if shared.checked.load(Ordering::Acquire) && !peer_allowed(&shared, &stream, peer).await {
+                            return;
+                        }
+                        let service = service_fn(move |req| route(shared.clone(), req));
                         let conn = hyper::server::conn::http1::Builder::new()
                             .serve_connection(TokioIo::new(stream), service);
                         if let Err(e) = conn.await {
@@ -183,6 +215,28 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+}
+
+/// Whether the process behind `peer` belongs to the instance; a refusal is logged.
+async fn peer_allowed(
+    shared: &Arc<Shared>,
+    stream: &tokio::net::TcpStream,
+    peer: SocketAddr,
+) -> bool {
+    let Ok(local) = stream.local_addr() else {
+        return false;
+    };
+    let owner = shared.owner.get().cloned();
+    let allowed = match owner {
+        Some(owner) => tokio::task::spawn_blocking(move || owner.owns(peer, local))
+            .await
+            .unwrap_or(false),
+        None => false,
+    };
+    if !allowed {
+        tracing::warn!(%peer, port = local.port(), "refused a Runtime API connection from a process outside the instance");
+    }
+    allowed
 }
 
 type Reply = Response<Full<Bytes>>;

@@ -221,6 +221,11 @@ pub struct ProcessSpec {
     pub scratch_root: PathBuf,
     /// Whether instances get a memory cgroup. Default [`CgroupPolicy::Auto`].
     pub cgroup: CgroupPolicy,
+    /// How instances are sandboxed. Default: [`Sandbox::detected`](crate::Sandbox::detected).
+    pub sandbox: crate::Sandbox,
+    /// Paths a sandboxed instance must not see even where they lie inside its code
+    /// directory (the server's data directory); the scratch root is always among them.
+    pub hidden: Vec<PathBuf>,
 }
 
 impl ProcessSpec {
@@ -234,6 +239,8 @@ impl ProcessSpec {
             runtime,
             scratch_root: std::env::temp_dir(),
             cgroup: CgroupPolicy::default(),
+            sandbox: crate::Sandbox::detected().clone(),
+            hidden: Vec::new(),
         }
     }
 
@@ -256,6 +263,20 @@ impl ProcessSpec {
     /// Makes instance scratch directories under `dir`.
     pub fn with_scratch_root(mut self, dir: impl Into<PathBuf>) -> Self {
         self.scratch_root = dir.into();
+        self
+    }
+
+    /// Sandboxes instances with `sandbox` (e.g. [`Sandbox::off`](crate::Sandbox::off), or
+    /// one probed from a [`SandboxConfig`](crate::SandboxConfig)).
+    pub fn with_sandbox(mut self, sandbox: crate::Sandbox) -> Self {
+        self.sandbox = sandbox;
+        self
+    }
+
+    /// Hides `path` (covered by an empty directory) from sandboxed instances, should it
+    /// lie inside the code directory: the server's data directory, say.
+    pub fn with_hidden_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.hidden.push(path.into());
         self
     }
 

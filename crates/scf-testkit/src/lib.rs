@@ -130,8 +130,33 @@ pub static POSTGRES: Requirement = Requirement {
     },
 };
 
+/// `bwrap` (bubblewrap), which sandboxes out-of-process functions.
+pub static BWRAP: Requirement = Requirement {
+    name: "bwrap",
+    install: "apt-get install bubblewrap",
+    skippable: true,
+    check: || on_path("bwrap").map(drop),
+};
+
+/// `slirp4netns`, which gives a sandboxed function outbound network and the host's
+/// loopback at 10.0.2.2.
+pub static SLIRP4NETNS: Requirement = Requirement {
+    name: "slirp4netns",
+    install: "apt-get install slirp4netns",
+    skippable: true,
+    check: || on_path("slirp4netns").map(drop),
+};
+
 /// Everything in this list, in the order `cargo xtask ci` reports it.
-pub static ALL: [&Requirement; 5] = [&PYTHON3, &NODE, &CURL, &OFFICIAL_CLIENTS, &POSTGRES];
+pub static ALL: [&Requirement; 7] = [
+    &PYTHON3,
+    &NODE,
+    &CURL,
+    &OFFICIAL_CLIENTS,
+    &POSTGRES,
+    &BWRAP,
+    &SLIRP4NETNS,
+];
 
 /// Where the official clients are installed: `<repo>/.venv-clients` and
 /// `crates/scf-http/tests/clients/node`, or `SCF_CLIENTS_VENV` and

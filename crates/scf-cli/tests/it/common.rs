@@ -36,9 +36,20 @@ pub(crate) struct Served {
 
 impl Served {
     pub(crate) fn start(template: &Path, data_dir: &Path, extra: &[&str]) -> Served {
+        Self::start_with_env(template, data_dir, extra, &[])
+    }
+
+    /// [`Served::start`] with variables added to the server's environment.
+    pub(crate) fn start_with_env(
+        template: &Path,
+        data_dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Served {
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let mut child = scf()
+            .envs(env.iter().copied())
             .args(["serve", "-t"])
             .arg(template)
             .args(["--listen", &addr, "--data-dir"])

@@ -12,6 +12,7 @@ mod front_door;
 mod generate_event;
 mod init;
 mod rust_hello;
+mod sandbox;
 mod serve;
 #[cfg(feature = "postgres")]
 mod store_postgres;

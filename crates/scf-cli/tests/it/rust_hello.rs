@@ -45,10 +45,14 @@ fn the_rust_hello_example_answers_invoke_through_scf_serve() {
     )
     .unwrap();
     std::fs::write(project.path().join("template.yaml"), template).unwrap();
+    // The binary in the code directory, as deployed (docs/deploy-rust.md): a sandboxed
+    // instance sees nothing of the host's file system beyond it.
+    let copy = project.path().join("hello");
+    std::fs::copy(&bin, &copy).unwrap();
     let bootstrap = project.path().join("bootstrap");
     std::fs::write(
         &bootstrap,
-        format!("#!/bin/sh\nexec \"{}\"\n", bin.display()),
+        format!("#!/bin/sh\nexec \"{}\"\n", copy.display()),
     )
     .unwrap();
     std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();

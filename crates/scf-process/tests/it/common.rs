@@ -62,6 +62,22 @@ pub(crate) fn function(
     .expect("valid spec")
 }
 
+/// [`function`] without a sandbox (a process group, as on a host without bubblewrap):
+/// for the tests that follow the bootstrap's host pid or share files with it outside its
+/// code directory.
+pub(crate) fn unsandboxed(
+    config: &FunctionConfig,
+    code_dir: &Path,
+    runtime: RuntimeKind,
+) -> ProcessFunction {
+    ProcessFunction::new(
+        ProcessSpec::new(config.clone(), code_dir, runtime)
+            .with_pool(PoolConfig::new(4, Duration::from_secs(60)))
+            .with_sandbox(scf_process::Sandbox::off()),
+    )
+    .expect("valid spec")
+}
+
 /// A fresh context for `config`.
 pub(crate) fn ctx(config: &FunctionConfig) -> Context {
     Context::new(config, uuid::Uuid::new_v4().to_string())

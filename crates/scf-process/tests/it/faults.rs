@@ -34,7 +34,7 @@ async fn timeout_kills_the_whole_process_group_and_replaces_the_instance() {
     let python = python_or_skip!();
     let mut cfg = config("timeout-fn", "index.multi");
     cfg.timeout = Duration::from_secs(1);
-    let f = function(&cfg, &fixture("python"), python);
+    let f = common::unsandboxed(&cfg, &fixture("python"), python);
     let before = call(&f, &cfg, json!({"op": "pid_handler"}))
         .await
         .0
@@ -84,7 +84,7 @@ async fn timeout_kills_the_whole_process_group_and_replaces_the_instance() {
 async fn a_host_that_drops_the_invocation_leaves_no_busy_instance_behind() {
     let python = python_or_skip!();
     let cfg = config("dropped-fn", "index.multi");
-    let f = function(&cfg, &fixture("python"), python);
+    let f = common::unsandboxed(&cfg, &fixture("python"), python);
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("instance.pid");
     let ctx = common::ctx(&cfg);
@@ -107,7 +107,7 @@ async fn a_host_that_drops_the_invocation_leaves_no_busy_instance_behind() {
 async fn termination_cancels_the_invocation_and_kills_the_instance() {
     let python = python_or_skip!();
     let cfg = config("terminated-fn", "index.multi");
-    let f = function(&cfg, &fixture("python"), python);
+    let f = common::unsandboxed(&cfg, &fixture("python"), python);
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("instance.pid");
     let ctx = common::ctx(&cfg);
@@ -135,7 +135,7 @@ async fn termination_cancels_the_invocation_and_kills_the_instance() {
 async fn process_exit_is_439_with_its_stderr_in_the_log() {
     let python = python_or_skip!();
     let cfg = config("crash-fn", "index.multi");
-    let f = function(&cfg, &fixture("python"), python);
+    let f = common::unsandboxed(&cfg, &fixture("python"), python);
     let before = call(&f, &cfg, json!({"op": "pid_handler"}))
         .await
         .0
@@ -164,7 +164,7 @@ async fn memory_over_the_limit_is_434_and_replaces_the_instance() {
     let python = python_or_skip!();
     let mut cfg = config("memory-fn", "index.multi");
     cfg.memory_mb = 128;
-    let f = function(&cfg, &fixture("python"), python);
+    let f = common::unsandboxed(&cfg, &fixture("python"), python);
     let before = call(&f, &cfg, json!({"op": "pid_handler"}))
         .await
         .0
@@ -315,9 +315,11 @@ async fn with_a_delegated_cgroup_each_instance_gets_memory_max_and_joins_it() {
     let mut cfg = config("cgroup-fn", "index.pid_handler");
     cfg.memory_mb = 256;
     let f = scf_process::ProcessFunction::new(
-        scf_process::ProcessSpec::new(cfg.clone(), fixture("python"), python).with_cgroup(
-            scf_process::CgroupPolicy::Under(parent.path().to_path_buf()),
-        ),
+        scf_process::ProcessSpec::new(cfg.clone(), fixture("python"), python)
+            .with_sandbox(scf_process::Sandbox::off())
+            .with_cgroup(scf_process::CgroupPolicy::Under(
+                parent.path().to_path_buf(),
+            )),
     )
     .unwrap();
     let pid = call(&f, &cfg, json!({})).await.0.unwrap();

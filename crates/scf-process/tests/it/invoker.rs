@@ -114,7 +114,11 @@ async fn the_invoker_timeout_kills_the_instance() {
     let mut cfg = config("python-slow", "index.multi");
     cfg.timeout = Duration::from_secs(1);
     let invoker = invoker();
-    let f = ProcessFunction::new(ProcessSpec::new(cfg.clone(), fixture("python"), python)).unwrap();
+    let f = ProcessFunction::new(
+        ProcessSpec::new(cfg.clone(), fixture("python"), python)
+            .with_sandbox(scf_process::Sandbox::off()),
+    )
+    .unwrap();
     invoker.add_function(cfg, f.clone()).unwrap();
     // Warm up first, so that the deadline is spent in the function, not in its init.
     let warm = invoker

@@ -114,6 +114,7 @@ async fn concurrent_instances_get_separate_scratch_directories() {
     let scratch = tempfile::tempdir().unwrap();
     let f = ProcessFunction::new(
         ProcessSpec::new(cfg.clone(), fixture("python"), python)
+            .with_sandbox(scf_process::Sandbox::off())
             .with_scratch_root(scratch.path())
             .with_pool(PoolConfig::new(2, Duration::from_secs(60))),
     )
@@ -181,7 +182,9 @@ async fn dropping_the_function_stops_its_instances_and_removes_their_scratch() {
     let cfg = config("tmp-drop", "index.pid_handler");
     let scratch = tempfile::tempdir().unwrap();
     let f = ProcessFunction::new(
-        ProcessSpec::new(cfg.clone(), fixture("python"), python).with_scratch_root(scratch.path()),
+        ProcessSpec::new(cfg.clone(), fixture("python"), python)
+            .with_sandbox(scf_process::Sandbox::off())
+            .with_scratch_root(scratch.path()),
     )
     .unwrap();
     let pid = call(&f, &cfg, json!({})).await.0.unwrap().as_i64().unwrap();

@@ -12,4 +12,5 @@ mod isolation;
 mod node_runtime;
 mod pool;
 mod python_runtime;
+mod sandbox;
 mod spec_validation;

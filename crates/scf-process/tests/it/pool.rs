@@ -31,6 +31,21 @@ fn pooled(
     .unwrap()
 }
 
+/// [`pooled`] without a sandbox: the tests that follow the bootstrap's host pid.
+fn pooled_unsandboxed(
+    cfg: &scf_context::FunctionConfig,
+    python: scf_process::RuntimeKind,
+    max: usize,
+    idle: Duration,
+) -> ProcessFunction {
+    ProcessFunction::new(
+        ProcessSpec::new(cfg.clone(), fixture("python"), python)
+            .with_pool(PoolConfig::new(max, idle))
+            .with_sandbox(scf_process::Sandbox::off()),
+    )
+    .unwrap()
+}
+
 #[tokio::test]
 async fn a_warm_instance_is_reused() {
     let python = python_or_skip!();
@@ -89,7 +104,7 @@ async fn the_pool_grows_on_demand_up_to_its_limit() {
 async fn idle_instances_are_stopped_after_the_idle_timeout() {
     let python = python_or_skip!();
     let cfg = config("idle-fn", "index.pid_handler");
-    let f = pooled(&cfg, python, 2, Duration::from_millis(300));
+    let f = pooled_unsandboxed(&cfg, python, 2, Duration::from_millis(300));
     let pid = call(&f, &cfg, json!({})).await.0.unwrap().as_i64().unwrap();
     assert!(alive(pid));
     assert!(
@@ -106,7 +121,7 @@ async fn idle_instances_are_stopped_after_the_idle_timeout() {
 async fn an_idle_instance_that_died_is_replaced_transparently() {
     let python = python_or_skip!();
     let cfg = config("dead-idle-fn", "index.pid_handler");
-    let f = pooled(&cfg, python, 2, Duration::from_secs(60));
+    let f = pooled_unsandboxed(&cfg, python, 2, Duration::from_secs(60));
     let pid = call(&f, &cfg, json!({})).await.0.unwrap().as_i64().unwrap();
     std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])

@@ -68,7 +68,14 @@ pub(crate) fn registry() -> Registry {
 
 /// Writes a `bootstrap` into `dir` that re-runs this test binary as the runtime.
 pub(crate) fn write_bootstrap(dir: &Path, child_test: &str) {
-    let exe = std::env::current_exe().expect("the test binary knows its path");
+    // In the code directory, as a deployed function's binary is: a sandboxed instance sees
+    // nothing of the host's file system beyond it (docs/security.md).
+    let exe = dir.join("runtime-test-binary");
+    std::fs::copy(
+        std::env::current_exe().expect("the test binary knows its path"),
+        &exe,
+    )
+    .expect("copy the test binary into the code directory");
     let script = format!(
         "#!/bin/sh\nexec \"{}\" --exact {child_test} --ignored --nocapture --test-threads=1\n",
         exe.display()
