@@ -39,3 +39,8 @@ pub mod project;
 pub mod serve;
 pub mod store_url;
 pub mod template;
+
+// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

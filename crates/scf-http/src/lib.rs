@@ -197,3 +197,8 @@ pub use service::GatewayService;
 pub use service::ScfService;
 #[cfg(any(feature = "api", feature = "gateway"))]
 pub use service::{HealthService, MetricsService, ResponseBody};
+
+// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

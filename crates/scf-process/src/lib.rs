@@ -147,3 +147,8 @@ pub use spec::{
     CgroupPolicy, PoolConfig, ProcessError, ProcessSpec, RuntimeKind, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_INSTANCES,
 };
+
+// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -109,3 +109,8 @@ pub struct PurgeReport {
     /// Timer ticks deleted.
     pub timer_ticks: u64,
 }
+
+// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -74,3 +74,8 @@ mod writer;
 
 pub use config::{PurgeReport, SqliteStoreConfig, SCF_ASYNC_RETENTION};
 pub use store::SqliteStore;
+
+// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

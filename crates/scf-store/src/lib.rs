@@ -100,3 +100,8 @@ pub trait LogStore: Send + Sync + std::fmt::Debug {
     /// A page of records matching `q` (`GetFunctionLogs`), after [`LogQuery::validate`].
     fn query(&self, q: &LogQuery) -> Result<LogPage, StoreError>;
 }
+
+// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
