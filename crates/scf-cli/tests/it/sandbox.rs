@@ -11,9 +11,11 @@ use common::{http, Served};
 use serde_json::{json, Value};
 
 /// The hostile project copied to a temporary directory, with the data directory inside
-/// its code directory (as `scf serve` run from a project's root has it).
+/// its code directory (as `scf serve` run from a project's root has it). Its code is
+/// scf-process's hostile function, whose `http_entry` is the gateway's door to it.
 fn hostile_project() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile");
+    let code = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scf-process/tests/fixtures/hostile");
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("code")).unwrap();
     std::fs::copy(
@@ -21,11 +23,7 @@ fn hostile_project() -> (tempfile::TempDir, PathBuf, PathBuf) {
         dir.path().join("template.yaml"),
     )
     .unwrap();
-    std::fs::copy(
-        fixture.join("code/index.py"),
-        dir.path().join("code/index.py"),
-    )
-    .unwrap();
+    std::fs::copy(code.join("index.py"), dir.path().join("code/index.py")).unwrap();
     let template = dir.path().join("template.yaml");
     let data = dir.path().join("code/.scf");
     (dir, template, data)
