@@ -21,9 +21,7 @@ use scf_store::{
 };
 use scf_store_postgres::{PgStore, PgStoreConfig};
 
-#[path = "support/records.rs"]
-mod records;
-use records::record;
+use scf_store::conformance::records::bench_record as record;
 
 const APPEND_BATCH: u64 = 100_000;
 const QUERY_ROWS: u64 = 1_000_000;

@@ -11,9 +11,6 @@ use std::time::Instant;
 use scf_store::LogStore;
 use scf_store_postgres::{PgStore, PgStoreConfig};
 
-#[path = "../benches/support/records.rs"]
-mod records;
-
 /// User + system CPU seconds of this process so far.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -34,7 +31,9 @@ fn main() {
     cfg.writers = writers;
     cfg.op_timeout = std::time::Duration::from_secs(300);
     let store = PgStore::open_with(cfg).unwrap();
-    let records: Vec<_> = (0..n).map(records::record).collect();
+    let records: Vec<_> = (0..n)
+        .map(scf_store::conformance::records::bench_record)
+        .collect();
     let cpu = cpu_seconds();
     let start = Instant::now();
     for r in records {

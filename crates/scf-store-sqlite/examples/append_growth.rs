@@ -9,9 +9,6 @@
 //! The criterion bench (`benches/store.rs`) gives the same rate with statistics; this
 //! shows how it changes with the file's size, which a few criterion samples do not.
 
-#[path = "../benches/support/records.rs"]
-mod records;
-
 use std::time::Instant;
 
 use scf_store::LogStore;
@@ -40,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rates = Vec::new();
     for k in 0..samples {
         let batch: Vec<_> = (k * SAMPLE..(k + 1) * SAMPLE)
-            .map(records::record)
+            .map(scf_store::conformance::records::bench_record)
             .collect();
         let before = written();
         let start = Instant::now();

@@ -52,6 +52,7 @@
 pub mod events;
 pub mod log;
 pub mod queue;
+pub mod records;
 pub mod slots;
 
 use time::macros::datetime;

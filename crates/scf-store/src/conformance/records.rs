@@ -1,13 +1,14 @@
-//! The records the store benchmarks append: the same as scf-store-sqlite's benchmarks,
-//! so that the figures compare.
+//! The records the stores' benchmarks append, one definition for every store.
 
 use scf_logs::LogRecord;
 use time::macros::datetime;
 
 const FUNCTIONS: u64 = 20;
 
-/// A realistic finished record: ~200 bytes of framed log, 5% failures.
-pub(crate) fn record(i: u64) -> LogRecord {
+/// Record `i` of the stores' append benchmarks: a realistic finished record (~200 bytes
+/// of framed log, 5% failures, spread over 20 functions and one day), the same for every
+/// store so that their figures compare.
+pub fn bench_record(i: u64) -> LogRecord {
     let id = format!(
         "{:08x}-6d64-11e8-a7fe-{:012x}",
         i.wrapping_mul(2_654_435_761) as u32,
