@@ -357,9 +357,9 @@ impl Sandbox {
     }
 }
 
-/// Runs a throw-away sandbox (`true`), with a network namespace whose listening socket
-/// the host creates when `netns`.
-fn probe_run(bwrap: &Path, userns: bool, netns: bool) -> Result<(), String> {
+/// The arguments of a throw-away sandbox: the host's root read-only, a `/proc` and `/dev`
+/// of its own, `true` run once the host writes a byte to its stdin (`--block-fd 0`).
+fn probe_args(userns: bool, netns: bool) -> Vec<OsString> {
     let mut args = namespace_args(userns, netns);
     args.extend(
         [
@@ -377,6 +377,13 @@ fn probe_run(bwrap: &Path, userns: bool, netns: bool) -> Result<(), String> {
         ]
         .map(OsString::from),
     );
+    args
+}
+
+/// Runs a throw-away sandbox (`true`), with a network namespace whose listening socket
+/// the host creates when `netns`.
+fn probe_run(bwrap: &Path, userns: bool, netns: bool) -> Result<(), String> {
+    let args = probe_args(userns, netns);
     let mut child = Command::new(bwrap)
         .args(&args)
         .stdin(Stdio::piped())
@@ -411,23 +418,7 @@ fn probe_run(bwrap: &Path, userns: bool, netns: bool) -> Result<(), String> {
 /// Runs a throw-away sandbox with a network namespace and `slirp4netns` for it, and
 /// waits until the namespace has its default route (some 30 ms).
 fn probe_slirp4netns(bwrap: &Path, userns: bool, slirp: &Path) -> Result<(), String> {
-    let mut args = namespace_args(userns, true);
-    args.extend(
-        [
-            "--ro-bind",
-            "/",
-            "/",
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "--block-fd",
-            "0",
-            "--",
-            "true",
-        ]
-        .map(OsString::from),
-    );
+    let args = probe_args(userns, true);
     let mut sandbox = Command::new(bwrap)
         .args(&args)
         .stdin(Stdio::piped())

@@ -3,38 +3,10 @@
 
 use scf_logs::LogRecord;
 use scf_store_sqlite::SqliteStore;
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
 
-/// 2026-11-25 12:00:00 UTC plus `secs`.
-pub fn t(secs: i64) -> OffsetDateTime {
-    datetime!(2026-11-25 12:00:00 UTC) + Duration::seconds(secs)
-}
-
-/// A finished record.
-#[allow(clippy::too_many_arguments)]
-pub fn rec(
-    function: &str,
-    namespace: &str,
-    qualifier: &str,
-    id: &str,
-    secs: i64,
-    ret_code: i64,
-    status_code: u16,
-    duration_ms: f64,
-    mem: u64,
-) -> LogRecord {
-    let mut r = LogRecord::new(function, namespace, qualifier, id, t(secs));
-    r.ret_code = ret_code;
-    r.status_code = status_code;
-    r.invoke_finished = ret_code != 2;
-    r.duration_ms = duration_ms;
-    r.bill_duration_ms = duration_ms.ceil() as u64;
-    r.mem_usage_bytes = mem;
-    r.ret_msg = format!("msg of {id}");
-    r.log = format!("START RequestId:{id}\nEND RequestId:{id}\n");
-    r
-}
+// The fixed clock and the record builder of the store conformance suite, which these
+// tests check the same store against.
+pub use scf_store::conformance::{rec, t};
 
 /// A SQLite store in a fresh temp dir (keep the dir alive as long as the store).
 pub fn sqlite() -> (tempfile::TempDir, SqliteStore) {

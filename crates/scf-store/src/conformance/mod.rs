@@ -54,6 +54,9 @@ pub mod log;
 pub mod queue;
 pub mod records;
 pub mod slots;
+mod support;
+
+pub use support::rec;
 
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
