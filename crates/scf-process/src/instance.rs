@@ -91,13 +91,21 @@ impl Launch {
                     with_dir_of(interpreter),
                 )
             }
+            RuntimeKind::Php { interpreter } => {
+                platform_env.extend(crate::php::environment(&code, interpreter));
+                (
+                    interpreter.clone(),
+                    Some(("bootstrap.php", crate::php::BOOTSTRAP)),
+                    with_dir_of(interpreter),
+                )
+            }
         };
         platform_env.insert(0, ("PATH".into(), path));
         let scratch_prefix = format!("scf-{}-", spec.config.name);
         let interpreter_prefixes = match &spec.runtime {
-            RuntimeKind::Python { interpreter } | RuntimeKind::Node { interpreter } => {
-                crate::sandbox::interpreter_prefixes(interpreter)
-            }
+            RuntimeKind::Python { interpreter }
+            | RuntimeKind::Node { interpreter }
+            | RuntimeKind::Php { interpreter } => crate::sandbox::interpreter_prefixes(interpreter),
             RuntimeKind::Custom => Vec::new(),
         };
         let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());

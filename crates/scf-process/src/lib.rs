@@ -3,7 +3,8 @@
 //!
 //! [`ProcessFunction`] is a [`Handler`](scf_handler::Handler): give it to the invoker like
 //! any in-process handler and its timeouts, concurrency limits, logs and async queue apply
-//! unchanged. Three runtimes ([`RuntimeKind`]):
+//! unchanged. The runtimes ([`RuntimeKind`]; what each gives the function is in
+//! `docs/runtimes.md`):
 //!
 //! - **`CustomRuntime`**: the function's own executable `<code_dir>/bootstrap`, written
 //!   against SCF's documentation (a shell script using `curl` works unchanged).
@@ -13,6 +14,9 @@
 //! - **`Nodejs…`**: a bootstrap shipped in this crate (`runtimes/node/bootstrap.js`) run by
 //!   `node`; it requires `index.js` and calls the exported function, `async` or callback
 //!   style.
+//! - **`Php5.6`/`Php7.2`/`Php7.4`/`Php8.0`**: a bootstrap shipped in this crate
+//!   (`runtimes/php/bootstrap.php`, standard library only) run by `php` (PHP 7 or later);
+//!   it requires `index.php` and calls `main_handler($event, $context)` with two objects.
 //!
 //! The bundled runtimes hand the function exactly the `context` the host built (its JSON
 //! travels in an `x-scf-context` header of `/runtime/invocation/next`, next to SCF's
@@ -137,6 +141,7 @@ mod memory;
 mod outcome;
 mod output;
 mod peer;
+mod php;
 mod runtime_api;
 mod sandbox;
 mod spec;

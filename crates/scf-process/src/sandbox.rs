@@ -55,6 +55,8 @@ const ETC_ENTRIES: &[&str] = &[
     "ld.so.cache",
     "ld.so.conf",
     "ld.so.conf.d",
+    // Debian's php-cli: php.ini and the conf.d that loads its extensions.
+    "php",
     "ssl",
     "ca-certificates",
     "ca-certificates.conf",

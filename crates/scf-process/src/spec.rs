@@ -29,6 +29,11 @@ pub enum RuntimeKind {
         /// Absolute path of the `node` executable.
         interpreter: PathBuf,
     },
+    /// `Php5.6`/`Php7.2`/`Php7.4`/`Php8.0`: the bundled PHP bootstrap, run by `interpreter`.
+    Php {
+        /// Absolute path of the `php` command-line interpreter.
+        interpreter: PathBuf,
+    },
 }
 
 impl RuntimeKind {
@@ -56,10 +61,14 @@ impl RuntimeKind {
         } else if lower.starts_with("nodejs") {
             let interpreter = find_interpreter(name, "node", NODE_PROBE, |_| true)?;
             Ok(RuntimeKind::Node { interpreter })
+        } else if lower.starts_with("php") {
+            let interpreter = find_interpreter(name, "php", PHP_PROBE, crate::php::version_ok)?;
+            Ok(RuntimeKind::Php { interpreter })
         } else {
             Err(ProcessError::UnsupportedRuntime {
                 name: name.to_owned(),
-                reason: "supported runtimes are CustomRuntime, Python3.x and Nodejs…",
+                reason:
+                    "supported runtimes are CustomRuntime, Python3.x, Nodejs…, Php5.6/7.2/7.4/8.0",
             })
         }
     }
@@ -70,6 +79,7 @@ impl RuntimeKind {
             RuntimeKind::Custom => "CustomRuntime",
             RuntimeKind::Python { .. } => "Python",
             RuntimeKind::Node { .. } => "Nodejs",
+            RuntimeKind::Php { .. } => "Php",
         }
     }
 }
@@ -82,6 +92,7 @@ const NODE_PROBE: &[&str] = &[
     "-e",
     "process.stdout.write(process.execPath + '\\n' + process.versions.node)",
 ];
+const PHP_PROBE: &[&str] = &["-r", "echo PHP_BINARY, \"\\n\", PHP_VERSION;"];
 
 /// Finds `program` on `PATH` and asks it for its real executable path.
 fn find_interpreter(
@@ -339,7 +350,7 @@ pub enum ProcessError {
         /// What is wrong with it.
         problem: String,
     },
-    /// The handler is not a valid `file.method` for a Python or Node.js function.
+    /// The handler is not a valid `file.method` for a Python, Node.js or PHP function.
     #[error("handler {handler:?} is invalid for a {runtime} function: {problem}")]
     Handler {
         /// The handler given.
@@ -412,7 +423,9 @@ impl ProcessSpec {
                     return Err(ProcessError::Bootstrap { path, problem });
                 }
             }
-            RuntimeKind::Python { interpreter } | RuntimeKind::Node { interpreter } => {
+            RuntimeKind::Python { interpreter }
+            | RuntimeKind::Node { interpreter }
+            | RuntimeKind::Php { interpreter } => {
                 if !is_executable(interpreter) {
                     return Err(ProcessError::Interpreter {
                         path: interpreter.clone(),

@@ -147,8 +147,26 @@ pub static SLIRP4NETNS: Requirement = Requirement {
     check: || on_path("slirp4netns").map(drop),
 };
 
+/// `php` (Debian's php-cli), which runs the bundled PHP runtime (`Php7.4` functions).
+pub static PHP: Requirement = Requirement {
+    name: "php",
+    install: "apt-get install php-cli",
+    skippable: true,
+    check: || on_path("php").map(drop),
+};
+
+/// `go` (Debian's golang-go), which builds the Go test programs that stand in for
+/// `Go1` functions built with scf-go-lib, and the gob encoder the gob codec is checked
+/// against.
+pub static GO: Requirement = Requirement {
+    name: "go",
+    install: "apt-get install golang-go",
+    skippable: true,
+    check: || on_path("go").map(drop),
+};
+
 /// Everything in this list, in the order `cargo xtask ci` reports it.
-pub static ALL: [&Requirement; 7] = [
+pub static ALL: [&Requirement; 9] = [
     &PYTHON3,
     &NODE,
     &CURL,
@@ -156,6 +174,8 @@ pub static ALL: [&Requirement; 7] = [
     &POSTGRES,
     &BWRAP,
     &SLIRP4NETNS,
+    &PHP,
+    &GO,
 ];
 
 /// Where the official clients are installed: `<repo>/.venv-clients` and

@@ -32,6 +32,8 @@ pub(crate) fn runtime(name: &str) -> Option<RuntimeKind> {
         &scf_testkit::PYTHON3
     } else if name.starts_with("Nodejs") {
         &scf_testkit::NODE
+    } else if name.starts_with("Php") {
+        &scf_testkit::PHP
     } else {
         panic!("no interpreter is known for the runtime {name}")
     };

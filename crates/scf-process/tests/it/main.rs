@@ -10,6 +10,7 @@ mod faults;
 mod invoker;
 mod isolation;
 mod node_runtime;
+mod php_runtime;
 mod pool;
 mod python_runtime;
 mod sandbox;

@@ -18,10 +18,10 @@ fn runtime_names_are_parsed_like_scf_spells_them() {
         RuntimeKind::from_scf_name("CustomRuntime").unwrap(),
         RuntimeKind::Custom
     );
-    let go = RuntimeKind::from_scf_name("Go1").unwrap_err().to_string();
+    let java = RuntimeKind::from_scf_name("Java8").unwrap_err().to_string();
     assert!(
-        go.contains("\"Go1\"") && go.contains("CustomRuntime, Python3.x and Nodejs"),
-        "{go}"
+        java.contains("\"Java8\"") && java.contains("CustomRuntime, Python3.x, Nodejs…, Php"),
+        "{java}"
     );
     let py2 = RuntimeKind::from_scf_name("Python2.7")
         .unwrap_err()
