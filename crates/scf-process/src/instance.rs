@@ -314,7 +314,7 @@ impl Instance {
                 // Private network namespace: the API socket is made inside it.
                 let found = tokio::task::spawn_blocking(move || {
                     let init = crate::sandbox::namespace_init(pid, Duration::from_secs(5))?;
-                    let listener = crate::sandbox::bind_in_netns(init).map_err(|e| {
+                    let listener = crate::netns::bind_in_netns(init).map_err(|e| {
                         format!("binding the Runtime API in its network namespace: {e}")
                     })?;
                     Ok::<_, String>((init, listener))

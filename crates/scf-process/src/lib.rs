@@ -138,6 +138,7 @@ mod cgroup;
 mod function;
 mod instance;
 mod memory;
+mod netns;
 mod outcome;
 mod output;
 mod peer;

@@ -396,7 +396,7 @@ fn probe_run(bwrap: &Path, userns: bool, netns: bool) -> Result<(), String> {
     let outcome = (|| {
         if netns {
             let init = namespace_init(child.id(), Duration::from_secs(2))?;
-            bind_in_netns(init)
+            crate::netns::bind_in_netns(init)
                 .map_err(|e| format!("setns into the instance's network namespace: {e}"))?;
         }
         Ok::<(), String>(())
@@ -683,40 +683,6 @@ fn find_init(outer: u32, wait: Duration) -> Result<i32, String> {
         }
         std::thread::sleep(Duration::from_micros(200));
     }
-}
-
-/// A listening socket on `127.0.0.1:9001` inside the network namespace of process `pid`,
-/// made by a thread of ours that enters the namespace, binds, and ends.
-pub(crate) fn bind_in_netns(pid: i32) -> std::io::Result<std::net::TcpListener> {
-    let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))?;
-    std::thread::scope(|scope| {
-        let thread = std::thread::Builder::new()
-            .name("scf-netns-bind".into())
-            .spawn_scoped(scope, || {
-                use std::os::fd::AsFd;
-                rustix::thread::move_into_link_name_space(
-                    ns.as_fd(),
-                    Some(rustix::thread::LinkNameSpaceType::Network),
-                )?;
-                // bwrap brings the namespace's loopback up while the host waits; the
-                // address is there a moment later.
-                let end = Instant::now() + Duration::from_secs(2);
-                loop {
-                    match std::net::TcpListener::bind(("127.0.0.1", RUNTIME_API_PORT)) {
-                        Err(e)
-                            if e.kind() == std::io::ErrorKind::AddrNotAvailable
-                                && Instant::now() < end =>
-                        {
-                            std::thread::sleep(Duration::from_micros(200));
-                        }
-                        other => return other,
-                    }
-                }
-            })?;
-        thread
-            .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other("the namespace thread panicked")))
-    })
 }
 
 #[cfg(test)]
