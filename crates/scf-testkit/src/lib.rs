@@ -15,6 +15,9 @@
 //! `cargo xtask ci` checks the same list ([`ALL`]) before it starts, so a machine that
 //! lacks something fails in one line instead of sixty test failures.
 //!
+//! [`go::build`] builds a test's Go program (the `Go1` function stand-ins, the gob
+//! checker) offline with the machine's `go`.
+//!
 //! [`PgCluster`] starts a private PostgreSQL cluster for a test (see the `postgres`
 //! module: what `SCF_TEST_POSTGRES_URL` names, and running as root).
 //!
@@ -33,6 +36,7 @@
 //! # let _ = a_test_that_needs_curl;
 //! ```
 
+pub mod go;
 mod postgres;
 
 use std::io::Write;
