@@ -47,6 +47,8 @@ pub(crate) struct Launch {
     interpreter_prefixes: Vec<PathBuf>,
     /// Paths the sandbox covers with an empty tmpfs (the scratch root, the data directory).
     hidden: Vec<PathBuf>,
+    /// A `Go1` function: the program serves net/rpc and a driver calls it (`go.rs`).
+    go: bool,
 }
 
 impl Launch {
@@ -91,6 +93,11 @@ impl Launch {
                     with_dir_of(interpreter),
                 )
             }
+            RuntimeKind::Go => (
+                code_dir.join(&spec.config.handler),
+                None,
+                DEFAULT_PATH.to_owned(),
+            ),
             RuntimeKind::Php { interpreter } => {
                 platform_env.extend(crate::php::environment(&code, interpreter));
                 (
@@ -106,7 +113,7 @@ impl Launch {
             RuntimeKind::Python { interpreter }
             | RuntimeKind::Node { interpreter }
             | RuntimeKind::Php { interpreter } => crate::sandbox::interpreter_prefixes(interpreter),
-            RuntimeKind::Custom => Vec::new(),
+            RuntimeKind::Custom | RuntimeKind::Go => Vec::new(),
         };
         let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
         let mut hidden: Vec<PathBuf> = spec.hidden.iter().map(|p| canonical(p)).collect();
@@ -125,6 +132,7 @@ impl Launch {
             sandbox,
             interpreter_prefixes,
             hidden,
+            go: spec.runtime == RuntimeKind::Go,
         }
     }
 }
@@ -238,6 +246,11 @@ impl Instance {
             Some(api)
         };
         let port = host_api.as_ref().map_or(RUNTIME_API_PORT, RuntimeApi::port);
+        let go_port = if launch.go {
+            Some(crate::go::port(mode.netns)?)
+        } else {
+            None
+        };
 
         let (sender, receiver) = tokio::net::unix::pipe::pipe()?;
         let stdout = sender.into_blocking_fd()?;
@@ -270,6 +283,7 @@ impl Instance {
             .env("SCF_RUNTIME_API", "127.0.0.1")
             .env("SCF_RUNTIME_API_PORT", port.to_string())
             .env("_HANDLER", &launch.handler)
+            .envs(go_port.map(|p| ("_LAMBDA_SERVER_PORT", p.to_string())))
             // In a sandbox, bwrap waits for a byte on stdin (`--block-fd 0`) before it
             // starts the bootstrap, which then reads end of file there.
             .stdin(if sandboxed {
@@ -384,6 +398,18 @@ impl Instance {
         let ns_init = ns_init.and_then(Pid::from_raw).and_then(|init| {
             rustix::process::pidfd_open(init, rustix::process::PidfdFlags::empty()).ok()
         });
+        if let Some(port) = go_port {
+            crate::go::drive(crate::go::Driver {
+                api: api.local(),
+                exit: exit.clone(),
+                pid,
+                netns: ns_init
+                    .as_ref()
+                    .filter(|_| mode.netns)
+                    .and_then(|fd| fd.try_clone().ok()),
+                port,
+            });
+        }
         Ok(Self {
             pid,
             ns_init,

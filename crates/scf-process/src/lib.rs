@@ -136,6 +136,7 @@
 
 mod cgroup;
 mod function;
+mod go;
 mod instance;
 mod memory;
 mod netns;

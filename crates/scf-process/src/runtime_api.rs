@@ -29,6 +29,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
+mod local;
+pub(crate) use local::LocalClient;
+
 /// Largest response or error body a runtime may push, in bytes. Past it the push is refused
 /// with `413` and the invocation ends with 407 (the invoker applies SCF's 6 MB rule to
 /// what is accepted).

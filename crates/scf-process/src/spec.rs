@@ -34,14 +34,19 @@ pub enum RuntimeKind {
         /// Absolute path of the `php` command-line interpreter.
         interpreter: PathBuf,
     },
+    /// `Go1`: the function's own executable `<code_dir>/<handler>`, built with Tencent's
+    /// scf-go-lib (`cloudfunction.Start`), which serves Go's net/rpc on the port in
+    /// `_LAMBDA_SERVER_PORT`; the host calls it (see `docs/runtimes.md`).
+    Go,
 }
 
 impl RuntimeKind {
     /// The runtime for an SCF runtime name: `CustomRuntime`, `Python3.6`/`3.7`/`3.9`/`3.10`/…,
-    /// `Nodejs10.15`/`12.16`/`16.13`/… (case does not matter).
+    /// `Nodejs10.15`/`12.16`/`16.13`/…, `Php5.6`/`7.2`/`7.4`/`8.0`, `Go1` (case does not
+    /// matter).
     ///
-    /// Python and Node.js functions run with the interpreter found on this machine's
-    /// `PATH` (`python3`, `node`), whatever its version; the version in the name is not
+    /// Python, Node.js and PHP functions run with the interpreter found on this machine's
+    /// `PATH` (`python3`, `node`, `php`), whatever its version; the version in the name is not
     /// enforced. The interpreter is asked for its real executable (so that a version
     /// manager's shim is not started for every instance), which starts it once.
     pub fn from_scf_name(name: &str) -> Result<Self, ProcessError> {
@@ -61,6 +66,8 @@ impl RuntimeKind {
         } else if lower.starts_with("nodejs") {
             let interpreter = find_interpreter(name, "node", NODE_PROBE, |_| true)?;
             Ok(RuntimeKind::Node { interpreter })
+        } else if lower == "go1" {
+            Ok(RuntimeKind::Go)
         } else if lower.starts_with("php") {
             let interpreter = find_interpreter(name, "php", PHP_PROBE, crate::php::version_ok)?;
             Ok(RuntimeKind::Php { interpreter })
@@ -80,6 +87,7 @@ impl RuntimeKind {
             RuntimeKind::Python { .. } => "Python",
             RuntimeKind::Node { .. } => "Nodejs",
             RuntimeKind::Php { .. } => "Php",
+            RuntimeKind::Go => "Go1",
         }
     }
 }
@@ -423,6 +431,7 @@ impl ProcessSpec {
                     return Err(ProcessError::Bootstrap { path, problem });
                 }
             }
+            RuntimeKind::Go => crate::go::validate(&self.code_dir, &self.config.handler)?,
             RuntimeKind::Python { interpreter }
             | RuntimeKind::Node { interpreter }
             | RuntimeKind::Php { interpreter } => {

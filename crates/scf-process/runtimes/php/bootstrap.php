@@ -231,7 +231,8 @@ function __scf_user_body($type, $message, $trace)
         'errorCode' => -1,
         'errorMessage' => 'user code exception caught',
         'requestId' => '',
-        'stackTrace' => ($trace === '' ? '' : "$trace\n") . "$type: $message",
+        // Without a trace, none at all: the host writes the "Type: message" line.
+        'stackTrace' => $trace === '' ? '' : "$trace\n$type: $message",
         'statusCode' => 430,
         'errorType' => $type,
         'errorValue' => $message,

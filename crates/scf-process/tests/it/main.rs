@@ -7,6 +7,7 @@
 mod common;
 mod custom_runtime_api;
 mod faults;
+mod go_runtime;
 mod invoker;
 mod isolation;
 mod node_runtime;

@@ -230,6 +230,11 @@ async fn a_return_value_json_encode_refuses_fails_with_a_message_that_says_so() 
             "{handler}: {}",
             err.message()
         );
+        assert_eq!(
+            err.to_scf_json("r").stack_trace,
+            format!("JsonException: {}", err.message()),
+            "the last line once"
+        );
     }
 }
 
