@@ -17,6 +17,11 @@
 //! - **`Php5.6`/`Php7.2`/`Php7.4`/`Php8.0`**: a bootstrap shipped in this crate
 //!   (`runtimes/php/bootstrap.php`, standard library only) run by `php` (PHP 7 or later);
 //!   it requires `index.php` and calls `main_handler($event, $context)` with two objects.
+//! - **`Go1`**: the function's executable `<code_dir>/<handler>`, built with Tencent's
+//!   scf-go-lib, which serves Go's net/rpc on `_LAMBDA_SERVER_PORT` instead of calling the
+//!   Runtime API: a driver task of the host connects to it inside the instance's network
+//!   namespace and calls `Function.Invoke` for each invocation (through the API's
+//!   in-process client, so timeouts, memory and logs are the same as for every runtime).
 //!
 //! The bundled runtimes hand the function exactly the `context` the host built (its JSON
 //! travels in an `x-scf-context` header of `/runtime/invocation/next`, next to SCF's
@@ -109,7 +114,7 @@
 //! server; `serde`, `serde_json`: events, results, error bodies; `tempfile`: scratch
 //! directories that are removed even on a panic; `rustix`: killing a whole process group
 //! and entering an instance's network namespace (`setns`, its `thread` feature) without
-//! `unsafe`; `thiserror`: [`ProcessError`]; `async-trait`: implementing
+//! `unsafe`; `scf-gob`: Go's gob and net/rpc, to call `Go1` functions; `thiserror`: [`ProcessError`]; `async-trait`: implementing
 //! [`Handler`](scf_handler::Handler); `tracing`: the host's own warnings.
 //!
 //! # Example
