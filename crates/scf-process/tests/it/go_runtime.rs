@@ -209,3 +209,16 @@ fn a_handler_that_names_no_executable_is_refused_with_how_to_build_it() {
     let err = ProcessFunction::new(spec).unwrap_err().to_string();
     assert!(err.contains("go build -o main"), "{err}");
 }
+
+#[tokio::test]
+async fn the_instance_s_memory_is_the_invocation_s_mem_usage() {
+    let dir = go_or_skip!();
+    let cfg = config("go-mem", "main");
+    let f = go_function(&cfg, dir);
+    let ctx = common::ctx(&cfg);
+    let log = scf_logs::LogBuffer::new(ctx.request_id.clone());
+    let (out, mem) = f.invoke(json!({"op": "key", "key": "m"}), &ctx, &log).await;
+    assert_eq!(out.unwrap(), json!("m"));
+    // A Go program's resident memory: a few MB, far below the 128 MB limit.
+    assert!((1 << 20..128 << 20).contains(&mem), "{mem}");
+}
