@@ -164,6 +164,10 @@ async fn the_request_carries_the_context_the_deadline_and_the_environment() {
             .ends_with(":namespace/default/function/go-ctx"),
         "{out}"
     );
+    if scf_process::Sandbox::detected().has_private_network() {
+        // Reached through netns::connect, inside the instance's own namespace.
+        assert_eq!(out["port"], json!("28902"));
+    }
 }
 
 #[tokio::test]
