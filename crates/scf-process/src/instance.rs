@@ -47,6 +47,8 @@ pub(crate) struct Launch {
     interpreter_prefixes: Vec<PathBuf>,
     /// Paths the sandbox covers with an empty tmpfs (the scratch root, the data directory).
     hidden: Vec<PathBuf>,
+    /// The function's layers merged into one directory, shown at `/opt` (`layers.rs`).
+    layers: Option<crate::layers::MergedLayers>,
 }
 
 impl Launch {
@@ -54,6 +56,7 @@ impl Launch {
         spec: &ProcessSpec,
         cgroup_parent: Option<PathBuf>,
         sandbox: Sandbox,
+        layers: Option<crate::layers::MergedLayers>,
     ) -> Self {
         // Canonical, so that `PWD`, `USER_CODE_ROOT` and tracebacks show a real path.
         let code_dir = spec
@@ -61,6 +64,9 @@ impl Launch {
             .canonicalize()
             .unwrap_or_else(|_| spec.code_dir.clone());
         let code = code_dir.to_string_lossy().into_owned();
+        let opt = layers
+            .as_ref()
+            .map(|l| crate::layers::opt_dir(l, sandbox.is_on()));
         let mut platform_env: Vec<(String, String)> = vec![
             ("LANG".into(), "C.UTF-8".into()),
             ("LC_ALL".into(), "C.UTF-8".into()),
@@ -73,7 +79,8 @@ impl Launch {
         let (program, bootstrap, path) = match &spec.runtime {
             RuntimeKind::Custom => (code_dir.join("bootstrap"), None, DEFAULT_PATH.to_owned()),
             RuntimeKind::Python { interpreter } => {
-                platform_env.push(("PYTHONPATH".into(), code.clone()));
+                let path = opt.as_ref().map(|o| crate::layers::python_path(&code, o));
+                platform_env.push(("PYTHONPATH".into(), path.unwrap_or_else(|| code.clone())));
                 platform_env.push(("PYTHONDONTWRITEBYTECODE".into(), "x".into()));
                 platform_env.push(("_".into(), interpreter.to_string_lossy().into_owned()));
                 (
@@ -83,7 +90,9 @@ impl Launch {
                 )
             }
             RuntimeKind::Node { interpreter } => {
-                platform_env.push(("NODE_PATH".into(), format!("{code}:{code}/node_modules")));
+                let path = opt.as_ref().map(|o| crate::layers::node_path(&code, o));
+                let path = path.unwrap_or_else(|| format!("{code}:{code}/node_modules"));
+                platform_env.push(("NODE_PATH".into(), path));
                 platform_env.push(("_".into(), interpreter.to_string_lossy().into_owned()));
                 (
                     interpreter.clone(),
@@ -117,6 +126,7 @@ impl Launch {
             sandbox,
             interpreter_prefixes,
             hidden,
+            layers,
         }
     }
 }
@@ -245,6 +255,7 @@ impl Instance {
                     interpreter_prefixes: &launch.interpreter_prefixes,
                     resolv_conf: resolv_conf.as_deref(),
                     hidden: &launch.hidden,
+                    opt: launch.layers.as_ref().map(|l| l.path()),
                 };
                 let mut cmd = tokio::process::Command::new(bwrap);
                 cmd.args(mode.bwrap_args(&layout)).arg(&launch.program);

@@ -133,6 +133,7 @@
 mod cgroup;
 mod function;
 mod instance;
+mod layers;
 mod memory;
 mod outcome;
 mod output;

@@ -11,6 +11,7 @@ mod deployment;
 mod front_door;
 mod generate_event;
 mod init;
+mod layers;
 mod rust_hello;
 mod sandbox;
 mod serve;
