@@ -31,6 +31,7 @@
 //! ```
 
 pub mod cron;
+pub mod env_vars;
 pub mod generate_event;
 pub mod init;
 pub mod invoke;
@@ -40,6 +41,7 @@ pub mod project;
 pub mod serve;
 pub mod store_url;
 pub mod template;
+pub mod watch;
 
 // The README's example is compiled and run as a doctest.
 #[cfg(doctest)]
