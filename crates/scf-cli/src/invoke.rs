@@ -9,8 +9,8 @@ use scf_invoker::{InvokeRequest, InvokeResponse, Invoker, LogType};
 use scf_logs::InvocationType;
 use scf_store::{AsyncStatus, LogStore};
 
-use crate::project::{invoker_for, open_store, scratch_root};
 use crate::env_vars::load_template;
+use crate::project::{invoker_for, open_store, scratch_root};
 
 /// Where the event comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

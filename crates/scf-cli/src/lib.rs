@@ -8,7 +8,8 @@
 //! Dependencies: `clap` for the command line; `serde-saphyr` for YAML (maintained, unlike
 //! serde_yaml and serde_yml, and its errors and `Spanned` values carry line and column, so
 //! a template error names its line); `time` for timer schedules; `thiserror` for errors;
-//! `scf-store-postgres` (feature `postgres`, on by default) for `--store postgres://…`.
+//! `scf-store-postgres` (feature `postgres`, on by default) for `--store postgres://…`;
+//! `notify` (feature `watch`, on by default) for `scf serve --watch` ([`watch`]).
 //!
 //! ```
 //! use std::path::Path;

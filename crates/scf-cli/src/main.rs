@@ -324,9 +324,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             for f in &t.functions {
                 println!("  {}", f.summary());
                 for (i, l) in f.layers.iter().enumerate() {
-                    let version = l.version.map(|v| format!(" version {v}")).unwrap_or_default();
+                    let version = l
+                        .version
+                        .map(|v| format!(" version {v}"))
+                        .unwrap_or_default();
                     let kind = if l.is_zip() { "zip" } else { "directory" };
-                    println!("    layer {}: {}{version} ({kind} {})", i + 1, l.name, l.path.display());
+                    println!(
+                        "    layer {}: {}{version} ({kind} {})",
+                        i + 1,
+                        l.name,
+                        l.path.display()
+                    );
                 }
                 for tr in &f.triggers {
                     match tr {

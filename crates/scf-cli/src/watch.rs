@@ -83,7 +83,10 @@ pub async fn start(config: WatchConfig) -> Result<Watching, String> {
 #[cfg(not(feature = "watch"))]
 pub async fn start(config: WatchConfig) -> Result<Watching, String> {
     let _ = config;
-    Err("--watch: this build of scf has no file watching (build it with the `watch` feature)".into())
+    Err(
+        "--watch: this build of scf has no file watching (build it with the `watch` feature)"
+            .into(),
+    )
 }
 
 /// Whether `path` is one whose changes are not the project's (under `ignored`, or in a
@@ -263,8 +266,7 @@ mod imp {
                 take(first);
                 // Everything until a quiet DEBOUNCE is one change (an editor's save is
                 // several events; so is a checkout).
-                while let Ok(Some(next)) =
-                    tokio::time::timeout(DEBOUNCE, self.events.recv()).await
+                while let Ok(Some(next)) = tokio::time::timeout(DEBOUNCE, self.events.recv()).await
                 {
                     take(next);
                 }
@@ -287,7 +289,11 @@ mod imp {
                 let keys: Vec<(String, String)> = self
                     .functions
                     .iter()
-                    .filter(|(_, s)| paths.iter().any(|p| s.paths.iter().any(|w| p.starts_with(w))))
+                    .filter(|(_, s)| {
+                        paths
+                            .iter()
+                            .any(|p| s.paths.iter().any(|w| p.starts_with(w)))
+                    })
                     .map(|(k, _)| k.clone())
                     .collect();
                 if keys.is_empty() {
@@ -341,7 +347,10 @@ mod tests {
         let data = Path::new("/p/.scf");
         assert!(is_ignored(Path::new("/p/.scf/logs.sqlite-wal"), data));
         assert!(is_ignored(Path::new("/p/.git/index"), data));
-        assert!(is_ignored(Path::new("/p/__pycache__/index.cpython-311.pyc"), data));
+        assert!(is_ignored(
+            Path::new("/p/__pycache__/index.cpython-311.pyc"),
+            data
+        ));
         assert!(!is_ignored(Path::new("/p/index.py"), data));
     }
 }

@@ -65,7 +65,8 @@ pub(crate) fn merge(
 
 /// Whether `path` names a zip file (by its extension).
 pub(crate) fn is_zip(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
 }
 
 /// Checks that `layer` is a directory or a `.zip` file.
@@ -260,7 +261,13 @@ mod tests {
         let python = work.path().join("python").to_string_lossy().into_owned();
         assert_eq!(
             args,
-            ["--tmpfs", "/opt", "--ro-bind", python.as_str(), "/opt/python"]
+            [
+                "--tmpfs",
+                "/opt",
+                "--ro-bind",
+                python.as_str(),
+                "/opt/python"
+            ]
         );
         assert!(opt_mounts(None).is_empty());
     }

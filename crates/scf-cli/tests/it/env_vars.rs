@@ -60,7 +60,10 @@ fn a_reserved_key_is_refused_naming_the_file_function_and_key() {
 fn an_unknown_function_a_nested_value_and_bad_json_are_refused() {
     let (ok, _, err) = invoke_with("env_unknown_function.json");
     assert!(!ok);
-    assert!(err.contains("env_unknown_function.json") && err.contains("function nosuch: not in"), "{err}");
+    assert!(
+        err.contains("env_unknown_function.json") && err.contains("function nosuch: not in"),
+        "{err}"
+    );
     let (ok, _, err) = invoke_with("env_nested.json");
     assert!(!ok);
     assert!(
@@ -69,7 +72,10 @@ fn an_unknown_function_a_nested_value_and_bad_json_are_refused() {
     );
     let (ok, _, err) = invoke_with("env_not_json.json");
     assert!(!ok);
-    assert!(err.contains("env_not_json.json:1:") && err.contains("not JSON"), "{err}");
+    assert!(
+        err.contains("env_not_json.json:1:") && err.contains("not JSON"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -91,7 +97,13 @@ fn serve_env_vars_override_a_template_variable() {
         ("X-TC-Version", "2018-04-16"),
         ("X-TC-Region", "ap-guangzhou"),
     ];
-    let (status, _, body) = http(&s.addr, "POST", "/", &headers, r#"{"FunctionName":"pylayers"}"#);
+    let (status, _, body) = http(
+        &s.addr,
+        "POST",
+        "/",
+        &headers,
+        r#"{"FunctionName":"pylayers"}"#,
+    );
     assert_eq!(status, 200, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
     let ret: Value =
@@ -111,5 +123,8 @@ fn serve_refuses_a_bad_env_vars_file_at_start() {
         .arg(data.path()));
     assert!(!out.status.success());
     let err = text(&out.stderr);
-    assert!(err.contains("env_reserved.json: function pylayers: ") && err.contains("SCF_TOKEN"), "{err}");
+    assert!(
+        err.contains("env_reserved.json: function pylayers: ") && err.contains("SCF_TOKEN"),
+        "{err}"
+    );
 }

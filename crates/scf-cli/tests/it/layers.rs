@@ -23,11 +23,7 @@ fn invoke(function: &str, event: &str, env: &[(&str, &str)]) -> Value {
         .args([function, "--output", "json", "--event", event, "--data-dir"])
         .arg(data.path()));
     let stdout = text(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     let api: Value = serde_json::from_str(&stdout).unwrap();
     let ret = api["RetMsg"].as_str().unwrap();
     serde_json::from_str(ret).unwrap_or_else(|e| panic!("{e}: {api}"))
@@ -35,8 +31,7 @@ fn invoke(function: &str, event: &str, env: &[(&str, &str)]) -> Value {
 
 #[test]
 fn a_python_function_imports_from_its_layers_at_opt_and_the_later_layer_wins() {
-    if !(scf_testkit::require(&scf_testkit::PYTHON3) && scf_testkit::require(&scf_testkit::BWRAP))
-    {
+    if !(scf_testkit::require(&scf_testkit::PYTHON3) && scf_testkit::require(&scf_testkit::BWRAP)) {
         return;
     }
     let v = invoke("pylayers", r#"{"name":"layers"}"#, &[]);
@@ -95,8 +90,14 @@ fn validate_lists_each_layer_in_order() {
         .collect();
     assert_eq!(layers.len(), 5, "{stdout}");
     // Functions in name order (nodelayers, pylayers), each's layers in template order.
-    assert!(layers[0].contains("layer 1: node-pkg (directory "), "{stdout}");
-    assert!(layers[1].contains("layer 1: py-common (directory "), "{stdout}");
+    assert!(
+        layers[0].contains("layer 1: node-pkg (directory "),
+        "{stdout}"
+    );
+    assert!(
+        layers[1].contains("layer 1: py-common (directory "),
+        "{stdout}"
+    );
     assert!(layers[2].contains("layer 2: clash version 1"), "{stdout}");
     assert!(layers[3].contains("layer 3: clash version 2"), "{stdout}");
     assert!(layers[4].contains("layer 4: zipped (zip "), "{stdout}");

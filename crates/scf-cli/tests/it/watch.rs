@@ -47,7 +47,10 @@ fn an_edited_handler_serves_the_next_request_after_one_reload_line() {
     let text = std::fs::read_to_string(&code).unwrap();
     save(&code, &text.replace("VERSION = \"v1\"", "VERSION = \"v2\""));
     let line = s.wait_for_line(|l| l.starts_with("reload: "), Duration::from_secs(10));
-    assert!(line.contains("default/watched") && line.contains("index.py"), "{line}");
+    assert!(
+        line.contains("default/watched") && line.contains("index.py"),
+        "{line}"
+    );
     assert_eq!(get(&s, "/hello"), (200, "v2 from-template".into()));
     // The invocations' own writes to the data directory (inside the code directory) are
     // not changes of the project: no further reload.
@@ -76,7 +79,10 @@ fn a_broken_template_keeps_the_old_one_serving_and_a_fixed_one_brings_new_routes
         &good.replace("Timeout: 10", "Timeout: 10\n        MemorySize: 100"),
     );
     let line = s.wait_for_line(|l| l.starts_with("reload: "), Duration::from_secs(10));
-    assert!(line.contains("is broken, the previous one keeps serving") && line.contains("MemorySize"), "{line}");
+    assert!(
+        line.contains("is broken, the previous one keeps serving") && line.contains("MemorySize"),
+        "{line}"
+    );
     assert_eq!(get(&s, "/hello"), (200, "v1 from-template".into()));
     // Fixed, with the route moved and the variable changed.
     save(
