@@ -202,7 +202,9 @@ mod imp {
             let routes = crate::serve::routes(&template)?;
             let mut next = BTreeMap::new();
             for def in &template.functions {
-                let handler = process_function(def, &self.config.scratch)?;
+                // Merging layers copies files: off the runtime's worker.
+                let handler =
+                    tokio::task::block_in_place(|| process_function(def, &self.config.scratch))?;
                 let key = (def.config.namespace.clone(), def.config.name.clone());
                 let paths = Self::paths_of(def);
                 next.insert(
@@ -246,7 +248,9 @@ mod imp {
             let Some(served) = self.functions.get_mut(key) else {
                 return Ok(());
             };
-            let handler = process_function(&served.def, &self.config.scratch)?;
+            let handler = tokio::task::block_in_place(|| {
+                process_function(&served.def, &self.config.scratch)
+            })?;
             self.config
                 .invoker
                 .add_function(served.def.config.clone(), handler.clone())

@@ -119,3 +119,67 @@ fn a_request_running_during_a_reload_finishes_on_the_old_code() {
     let (status, _, body) = slow.join().unwrap();
     assert_eq!((status, body.as_str()), (200, "v1 from-template"));
 }
+
+/// Copies the directory `from` into `to`, recursively.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The cloud API's `Invoke` of `function`: its return value.
+fn invoke(s: &Served, function: &str) -> serde_json::Value {
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-TC-Action", "Invoke"),
+        ("X-TC-Version", "2018-04-16"),
+        ("X-TC-Region", "ap-guangzhou"),
+    ];
+    let body = format!(r#"{{"FunctionName":"{function}"}}"#);
+    let (status, _, body) = http(&s.addr, "POST", "/", &headers, &body);
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let ret = v["Response"]["Result"]["RetMsg"]
+        .as_str()
+        .unwrap_or_default();
+    serde_json::from_str(ret).unwrap_or_else(|e| panic!("{e}: {v}"))
+}
+
+#[test]
+fn an_edited_layer_reloads_the_functions_that_use_it() {
+    if !scf_testkit::require(&scf_testkit::PYTHON3) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layers");
+    copy_dir(&fixture, dir.path());
+    let data = dir.path().join(".scf");
+    let mut s = Served::start(&dir.path().join("template.yaml"), &data, &["--watch"]);
+    s.wait_for_line(|l| l.contains("watching:"), Duration::from_secs(5));
+    assert_eq!(
+        invoke(&s, "pylayers")["greeting"],
+        "hello, scf (from a layer)"
+    );
+    let module = dir.path().join("layers/py-common/python/greeting.py");
+    let text = std::fs::read_to_string(&module).unwrap();
+    save(
+        &module,
+        &text.replace("(from a layer)", "(from the edited layer)"),
+    );
+    let line = s.wait_for_line(|l| l.starts_with("reload: "), Duration::from_secs(10));
+    // Only the function using the layer is reloaded.
+    assert!(
+        line.contains("default/pylayers") && !line.contains("nodelayers"),
+        "{line}"
+    );
+    assert_eq!(
+        invoke(&s, "pylayers")["greeting"],
+        "hello, scf (from the edited layer)"
+    );
+}
