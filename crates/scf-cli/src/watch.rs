@@ -15,7 +15,7 @@
 //! changes, and the data directory (logs, scratch, merged layers), `.git` and
 //! `__pycache__` are ignored.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use scf_http::apigw::LiveRoutes;
 use scf_invoker::Invoker;
@@ -89,16 +89,18 @@ pub async fn start(config: WatchConfig) -> Result<Watching, String> {
     )
 }
 
+#[cfg(feature = "watch")]
 /// Whether `path` is one whose changes are not the project's (under `ignored`, or in a
 /// `.git` or `__pycache__` directory).
-pub(crate) fn is_ignored(path: &Path, ignored: &Path) -> bool {
+pub(crate) fn is_ignored(path: &std::path::Path, ignored: &std::path::Path) -> bool {
     path.starts_with(ignored)
         || path
             .components()
             .any(|c| c.as_os_str() == ".git" || c.as_os_str() == "__pycache__")
 }
 
-fn canonical(p: &Path) -> PathBuf {
+#[cfg(feature = "watch")]
+fn canonical(p: &std::path::Path) -> PathBuf {
     p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
 }
 
@@ -342,9 +344,10 @@ mod imp {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "watch"))]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn the_data_directory_git_and_pycache_are_not_the_projects_changes() {
