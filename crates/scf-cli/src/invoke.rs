@@ -9,8 +9,8 @@ use scf_invoker::{InvokeRequest, InvokeResponse, Invoker, LogType};
 use scf_logs::InvocationType;
 use scf_store::{AsyncStatus, LogStore};
 
+use crate::env_vars::load_template;
 use crate::project::{invoker_for, open_store, scratch_root};
-use crate::template::Template;
 
 /// Where the event comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +63,9 @@ pub struct InvokeOptions {
     pub json: bool,
     /// Where logs go (so that `scf logs` finds this invocation).
     pub data_dir: PathBuf,
+    /// `--env-vars FILE`: variables by function name over the template's
+    /// ([`env_vars`](crate::env_vars)).
+    pub env_vars: Option<PathBuf>,
 }
 
 impl InvokeOptions {
@@ -76,13 +79,14 @@ impl InvokeOptions {
             log: false,
             json: false,
             data_dir: PathBuf::from(".scf"),
+            env_vars: None,
         }
     }
 }
 
 /// Runs the invocation and prints it; `Ok(true)` when the function succeeded.
 pub async fn invoke(opts: InvokeOptions) -> Result<bool, String> {
-    let template = Template::load(&opts.template).map_err(|e| e.to_string())?;
+    let template = load_template(&opts.template, opts.env_vars.as_deref())?;
     let def = template.function(&opts.function).ok_or_else(|| {
         let names: Vec<&str> = template
             .functions

@@ -8,7 +8,8 @@
 //! Dependencies: `clap` for the command line; `serde-saphyr` for YAML (maintained, unlike
 //! serde_yaml and serde_yml, and its errors and `Spanned` values carry line and column, so
 //! a template error names its line); `time` for timer schedules; `thiserror` for errors;
-//! `scf-store-postgres` (feature `postgres`, on by default) for `--store postgres://…`.
+//! `scf-store-postgres` (feature `postgres`, on by default) for `--store postgres://…`;
+//! `notify` (feature `watch`, on by default) for `scf serve --watch` ([`watch`]).
 //!
 //! ```
 //! use std::path::Path;
@@ -31,14 +32,17 @@
 //! ```
 
 pub mod cron;
+pub mod env_vars;
 pub mod generate_event;
 pub mod init;
 pub mod invoke;
+pub mod layer;
 pub mod logs;
 pub mod project;
 pub mod serve;
 pub mod store_url;
 pub mod template;
+pub mod watch;
 
 // The README's example is compiled and run as a doctest.
 #[cfg(doctest)]

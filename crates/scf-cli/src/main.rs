@@ -75,6 +75,14 @@ enum Command {
         /// renewal: after a node dies, its work resumes elsewhere this much later.
         #[arg(long, value_name = "DURATION", default_value = "10s")]
         lease: String,
+        /// Environment variables by function name, over the template's (SCF CLI's format:
+        /// {"FunctionName": {"KEY": "value"}})
+        #[arg(long, value_name = "FILE")]
+        env_vars: Option<PathBuf>,
+        /// Reload a function when its code or layers change, and every function and route
+        /// when the template does (a broken template keeps the old one serving)
+        #[arg(long)]
+        watch: bool,
     },
     /// Run one invocation without a server and print its log and result.
     Invoke {
@@ -104,6 +112,10 @@ enum Command {
         /// Where logs are kept.
         #[arg(long, default_value = ".scf")]
         data_dir: PathBuf,
+        /// Environment variables by function name, over the template's (SCF CLI's format:
+        /// {"FunctionName": {"KEY": "value"}})
+        #[arg(long, value_name = "FILE")]
+        env_vars: Option<PathBuf>,
     },
     /// Print a function's invocation logs.
     Logs {
@@ -195,8 +207,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             concurrency,
             default_concurrency,
             lease,
+            env_vars,
+            watch,
         } => {
             let mut opts = ServeOptions::new(template);
+            opts.env_vars = env_vars;
+            opts.watch = watch;
             opts.store = store
                 .as_deref()
                 .map(str::parse::<StoreUrl>)
@@ -249,8 +265,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             log,
             output,
             data_dir,
+            env_vars,
         } => {
             let mut opts = InvokeOptions::new(template, name);
+            opts.env_vars = env_vars;
             opts.event = match (event, event_file, stdin) {
                 (Some(e), _, _) => EventSource::Inline(e),
                 (_, Some(f), _) => EventSource::File(f),
@@ -305,6 +323,19 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             println!("{}: {} function(s)", template.display(), t.functions.len());
             for f in &t.functions {
                 println!("  {}", f.summary());
+                for (i, l) in f.layers.iter().enumerate() {
+                    let version = l
+                        .version
+                        .map(|v| format!(" version {v}"))
+                        .unwrap_or_default();
+                    let kind = if l.is_zip() { "zip" } else { "directory" };
+                    println!(
+                        "    layer {}: {}{version} ({kind} {})",
+                        i + 1,
+                        l.name,
+                        l.path.display()
+                    );
+                }
                 for tr in &f.triggers {
                     match tr {
                         Trigger::Api {

@@ -115,7 +115,8 @@ pub fn process_function(def: &FunctionDef, scratch_root: &Path) -> Result<Proces
         .with_scratch_root(scratch_root)
         // The data directory (the scratch root's parent, see `scratch_root`) holds every
         // function's logs: hidden from the sandbox even when it lies in the code directory.
-        .with_hidden_path(scratch_root.parent().unwrap_or(scratch_root));
+        .with_hidden_path(scratch_root.parent().unwrap_or(scratch_root))
+        .with_layers(def.layers.iter().map(|l| l.path.clone()));
     ProcessFunction::new(spec).map_err(|e| format!("function {name}: {e}"))
 }
 

@@ -34,6 +34,12 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// Logs and the async queue go here.
     pub data_dir: PathBuf,
+    /// `--env-vars FILE`: variables by function name over the template's
+    /// ([`env_vars`](crate::env_vars)).
+    pub env_vars: Option<PathBuf>,
+    /// `--watch`: reload a function when its code or layers change, and everything when
+    /// the template does ([`watch`](crate::watch)).
+    pub watch: bool,
     /// SecretId → SecretKey for the cloud API (empty: unauthenticated, loopback only).
     pub credentials: Credentials,
     /// Where `GET /healthz` and `GET /metrics` are served (`None`: on the API's listener
@@ -89,6 +95,8 @@ impl ServeOptions {
             template,
             listen: SocketAddr::from(([127, 0, 0, 1], 9000)),
             data_dir: PathBuf::from(".scf"),
+            env_vars: None,
+            watch: false,
             credentials: Credentials::new(),
             ops: None,
             replay_cache: false,
@@ -155,7 +163,7 @@ pub fn routes(template: &Template) -> Result<Routes, String> {
 
 /// Serves until SIGTERM or Ctrl-C, then finishes in-flight invocations and returns.
 pub async fn serve(opts: ServeOptions) -> Result<(), String> {
-    let template = Template::load(&opts.template).map_err(|e| e.to_string())?;
+    let template = crate::env_vars::load_template(&opts.template, opts.env_vars.as_deref())?;
     let node_id = opts.node_id.clone().unwrap_or_else(host_and_pid);
     check_node_id(&node_id)?;
     if opts.lease < Duration::from_secs(1) {
@@ -191,9 +199,12 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     // (credentials, listeners) is checked and every listener bound first, and only then
     // is the async queue recovered. A refused start leaves the queue as it found it.
     let routes = routes(&template)?;
+    let live_routes = scf_http::apigw::LiveRoutes::new(routes.clone());
     let mut config = ServerConfig::new(opts.listen)
         .with_credentials(opts.credentials.clone())
         .with_routes(routes.clone());
+    // With --watch the gateway matches against a table a template change replaces.
+    config.live_routes = opts.watch.then(|| live_routes.clone());
     config.shutdown_invoker = true;
     config.replay_cache = opts.replay_cache;
     let ops = opts.ops.unwrap_or_else(|| Ops::default_for(opts.listen));
@@ -286,6 +297,25 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         },
         short_duration(opts.lease)
     );
+    let _watching = if opts.watch {
+        let mut watch = crate::watch::WatchConfig::new(opts.template.clone(), invoker.clone());
+        watch.env_vars.clone_from(&opts.env_vars);
+        watch.routes = live_routes;
+        watch.scratch = scratch.clone();
+        watch.data_dir = opts.data_dir.clone();
+        match crate::watch::start(watch).await {
+            Ok(w) => Some(w),
+            Err(e) => {
+                running.shutdown().await;
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
+    if opts.watch {
+        println!("  watching: the template, each function's code and layers (--watch)");
+    }
     println!("ready: http://{addr}");
     let watcher = tokio::spawn(watch_records(invoker.clone()));
     running.wait().await;

@@ -112,7 +112,8 @@ impl ProcessFunction {
             CgroupPolicy::Disabled => None,
             CgroupPolicy::Under(dir) => Some(dir.clone()),
         };
-        let launch = Launch::new(&spec, cgroup_parent, spec.sandbox.clone());
+        let layers = crate::layers::merge(&spec.layers, &spec.scratch_root, &spec.config.name)?;
+        let launch = Launch::new(&spec, cgroup_parent, spec.sandbox.clone(), layers);
         Ok(Self {
             shared: Arc::new(Shared {
                 launch,

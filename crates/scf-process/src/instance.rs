@@ -49,6 +49,8 @@ pub(crate) struct Launch {
     hidden: Vec<PathBuf>,
     /// A `Go1` function: the program serves net/rpc and a driver calls it (`go.rs`).
     go: bool,
+    /// The function's layers merged into one directory, shown at `/opt` (`layers.rs`).
+    layers: Option<crate::layers::MergedLayers>,
 }
 
 impl Launch {
@@ -56,6 +58,7 @@ impl Launch {
         spec: &ProcessSpec,
         cgroup_parent: Option<PathBuf>,
         sandbox: Sandbox,
+        layers: Option<crate::layers::MergedLayers>,
     ) -> Self {
         // Canonical, so that `PWD`, `USER_CODE_ROOT` and tracebacks show a real path.
         let code_dir = spec
@@ -63,6 +66,9 @@ impl Launch {
             .canonicalize()
             .unwrap_or_else(|_| spec.code_dir.clone());
         let code = code_dir.to_string_lossy().into_owned();
+        let opt = layers
+            .as_ref()
+            .map(|l| crate::layers::opt_dir(l, sandbox.is_on()));
         let mut platform_env: Vec<(String, String)> = vec![
             ("LANG".into(), "C.UTF-8".into()),
             ("LC_ALL".into(), "C.UTF-8".into()),
@@ -75,7 +81,8 @@ impl Launch {
         let (program, bootstrap, path) = match &spec.runtime {
             RuntimeKind::Custom => (code_dir.join("bootstrap"), None, DEFAULT_PATH.to_owned()),
             RuntimeKind::Python { interpreter } => {
-                platform_env.push(("PYTHONPATH".into(), code.clone()));
+                let path = opt.as_ref().map(|o| crate::layers::python_path(&code, o));
+                platform_env.push(("PYTHONPATH".into(), path.unwrap_or_else(|| code.clone())));
                 platform_env.push(("PYTHONDONTWRITEBYTECODE".into(), "x".into()));
                 platform_env.push(("_".into(), interpreter.to_string_lossy().into_owned()));
                 (
@@ -85,7 +92,9 @@ impl Launch {
                 )
             }
             RuntimeKind::Node { interpreter } => {
-                platform_env.push(("NODE_PATH".into(), format!("{code}:{code}/node_modules")));
+                let path = opt.as_ref().map(|o| crate::layers::node_path(&code, o));
+                let path = path.unwrap_or_else(|| format!("{code}:{code}/node_modules"));
+                platform_env.push(("NODE_PATH".into(), path));
                 platform_env.push(("_".into(), interpreter.to_string_lossy().into_owned()));
                 (
                     interpreter.clone(),
@@ -133,6 +142,7 @@ impl Launch {
             interpreter_prefixes,
             hidden,
             go: spec.runtime == RuntimeKind::Go,
+            layers,
         }
     }
 }
@@ -266,6 +276,7 @@ impl Instance {
                     interpreter_prefixes: &launch.interpreter_prefixes,
                     resolv_conf: resolv_conf.as_deref(),
                     hidden: &launch.hidden,
+                    opt: launch.layers.as_ref().map(|l| l.path()),
                 };
                 let mut cmd = tokio::process::Command::new(bwrap);
                 cmd.args(mode.bwrap_args(&layout)).arg(&launch.program);

@@ -115,7 +115,17 @@
 //! directories that are removed even on a panic; `rustix`: killing a whole process group
 //! and entering an instance's network namespace (`setns`, its `thread` feature) without
 //! `unsafe`; `scf-gob`: Go's gob and net/rpc, to call `Go1` functions; `thiserror`: [`ProcessError`]; `async-trait`: implementing
-//! [`Handler`](scf_handler::Handler); `tracing`: the host's own warnings.
+//! [`Handler`](scf_handler::Handler); `tracing`: the host's own warnings; `zip` (reading
+//! only, deflate through `flate2`'s pure-Rust backend): layers given as zip files.
+//!
+//! # Layers
+//!
+//! [`ProcessSpec::layers`] (SCF's `Layers`: directories or `.zip` files, in binding order)
+//! are merged, a later layer over an earlier one, into one directory per function when the
+//! [`ProcessFunction`] is created; a sandboxed instance sees it read-only at `/opt`, as on
+//! SCF, and `PYTHONPATH` / `NODE_PATH` name `/opt`, `/opt/python`, `/opt/node_modules` and
+//! `/opt/nodejs/node_modules`. Without a sandbox the search paths name the merged
+//! directory itself (`docs/layers.md`).
 //!
 //! # Example
 //!
@@ -143,6 +153,7 @@ mod cgroup;
 mod function;
 mod go;
 mod instance;
+mod layers;
 mod memory;
 mod netns;
 mod outcome;

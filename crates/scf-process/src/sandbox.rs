@@ -518,6 +518,8 @@ pub(crate) struct Layout<'a> {
     pub(crate) resolv_conf: Option<&'a Path>,
     /// Covered by an empty tmpfs where they lie inside a bound directory.
     pub(crate) hidden: &'a [PathBuf],
+    /// The merged layers, shown at `/opt` (`layers.rs`).
+    pub(crate) opt: Option<&'a Path>,
 }
 
 impl Mode {
@@ -553,6 +555,8 @@ impl Mode {
             "/dev".as_ref(),
         ]);
         push(&[bind, layout.tmp.as_os_str(), "/tmp".as_ref()]);
+        let opt = crate::layers::opt_mounts(layout.opt);
+        push(&opt.iter().map(OsString::as_os_str).collect::<Vec<_>>());
         let mut bound: Vec<&Path> = vec![layout.code_dir];
         for prefix in layout.interpreter_prefixes {
             push(&[ro, prefix.as_os_str(), prefix.as_os_str()]);
@@ -568,6 +572,9 @@ impl Mode {
         push(&[bind, layout.home.as_os_str(), layout.home.as_os_str()]);
         if let Some(dir) = layout.runtime_dir {
             push(&[ro, dir.as_os_str(), dir.as_os_str()]);
+        }
+        if layout.opt.is_some() {
+            push(&crate::layers::OPT_SEAL.map(std::ffi::OsStr::new));
         }
         push(&[
             "--chdir".as_ref(),
@@ -719,6 +726,7 @@ mod tests {
             interpreter_prefixes: &[],
             resolv_conf: None,
             hidden: &hidden,
+            opt: None,
         };
         let args: Vec<String> = mode
             .bwrap_args(&layout)

@@ -245,6 +245,10 @@ pub struct ProcessSpec {
     /// Paths a sandboxed instance must not see even where they lie inside its code
     /// directory (the server's data directory); the scratch root is always among them.
     pub hidden: Vec<PathBuf>,
+    /// The function's layers (directories or `.zip` files), in SCF's binding order: merged
+    /// into one directory that instances see at `/opt`, a later layer over an earlier one
+    /// (see `docs/layers.md`).
+    pub layers: Vec<PathBuf>,
 }
 
 impl ProcessSpec {
@@ -260,6 +264,7 @@ impl ProcessSpec {
             cgroup: CgroupPolicy::default(),
             sandbox: crate::Sandbox::detected().clone(),
             hidden: Vec::new(),
+            layers: Vec::new(),
         }
     }
 
@@ -296,6 +301,12 @@ impl ProcessSpec {
     /// lie inside the code directory: the server's data directory, say.
     pub fn with_hidden_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.hidden.push(path.into());
+        self
+    }
+
+    /// Gives the function `layers` (directories or `.zip` files), in SCF's binding order.
+    pub fn with_layers(mut self, layers: impl IntoIterator<Item = PathBuf>) -> Self {
+        self.layers = layers.into_iter().collect();
         self
     }
 
@@ -384,6 +395,14 @@ pub enum ProcessError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A layer is missing, is neither a directory nor a `.zip` file, or cannot be unpacked.
+    #[error("layer {}: {problem}", path.display())]
+    Layer {
+        /// The layer's directory or zip file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The cgroup directory named in [`CgroupPolicy::Under`] cannot hold instance cgroups.
     #[error("cgroup directory {}: {problem}", path.display())]
     Cgroup {
@@ -396,7 +415,7 @@ pub enum ProcessError {
 
 impl ProcessSpec {
     /// Checks the spec: the configuration, the code directory, the bootstrap or
-    /// interpreter, the handler, the pool and the scratch root.
+    /// interpreter, the handler, the pool, the scratch root and the layers.
     pub fn validate(&self) -> Result<(), ProcessError> {
         self.config.validate()?;
         match std::fs::metadata(&self.code_dir) {
@@ -467,6 +486,9 @@ impl ProcessSpec {
                 path: self.scratch_root.clone(),
                 problem: "is not an existing directory".into(),
             });
+        }
+        for layer in &self.layers {
+            crate::layers::check(layer)?;
         }
         if let CgroupPolicy::Under(dir) = &self.cgroup {
             if !crate::cgroup::delegates_memory(dir) {

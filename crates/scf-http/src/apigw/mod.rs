@@ -5,6 +5,7 @@
 //! Gateway-level failures and their HTTP shape live in one place, [`GatewayError`].
 
 mod event;
+mod live;
 #[cfg(feature = "gateway")]
 mod outcome;
 mod route;
@@ -19,6 +20,7 @@ use scf_event::ApiGatewayResponse;
 
 pub use crate::body::{FUNCTION_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
 pub use event::{build_event, build_event_json, parse_query, EventSource};
+pub use live::LiveRoutes;
 #[cfg(feature = "gateway")]
 pub use outcome::{invoke_outcome_response, invoke_request};
 pub use route::{

@@ -67,6 +67,9 @@ pub struct ServerConfig {
     pub credentials: Credentials,
     /// API Gateway routes.
     pub routes: Routes,
+    /// A route table to match against instead of `routes`, replaceable while the server
+    /// runs (`None`, the default: `routes`, fixed).
+    pub live_routes: Option<crate::apigw::LiveRoutes>,
     /// Limits.
     pub limits: Limits,
     /// `requestContext.serviceId` of gateway events. Default `service-local`.
@@ -102,6 +105,7 @@ impl ServerConfig {
             listen: vec![Listen::new(addr, Serves::Both)],
             credentials: Credentials::new(),
             routes: Routes::new(),
+            live_routes: None,
             limits: Limits::default(),
             service_id: "service-local".into(),
             ops_endpoints: true,

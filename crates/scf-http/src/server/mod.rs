@@ -154,10 +154,13 @@ impl Server {
             metrics.clone(),
         )
         .with_replay_cache(config.replay_cache);
-        let gateway = GatewayService::new(invoker.clone(), config.routes.clone())
+        let mut gateway = GatewayService::new(invoker.clone(), config.routes.clone())
             .with_limits(config.limits.clone())
             .with_metrics(metrics.clone())
             .with_service_id(config.service_id.clone());
+        if let Some(live) = &config.live_routes {
+            gateway = gateway.with_live_routes(live.clone());
+        }
         let service = ScfService {
             api,
             gateway,

@@ -14,7 +14,7 @@ use http_body::Body;
 use scf_invoker::Invoker;
 
 use super::ResponseBody;
-use crate::apigw::{self, EventSource, GatewayError, Routes};
+use crate::apigw::{self, EventSource, GatewayError, LiveRoutes, Routes};
 use crate::body::{declared_length, new_request_id, read_body, set_id_header, BodyError};
 use crate::body::{BoxError, REQUEST_ID_HEADER};
 use crate::limits::Limits;
@@ -24,7 +24,7 @@ use crate::peer::{original_path, peer_addr};
 #[derive(Clone)]
 struct GatewayShared {
     invoker: Invoker,
-    routes: Routes,
+    routes: LiveRoutes,
     limits: Limits,
     metrics: Arc<Metrics>,
     service_id: String,
@@ -75,7 +75,7 @@ impl GatewayService {
         Self {
             shared: Arc::new(GatewayShared {
                 invoker,
-                routes,
+                routes: LiveRoutes::new(routes),
                 limits: Limits::default(),
                 metrics: Arc::default(),
                 service_id: "service-local".into(),
@@ -122,9 +122,15 @@ impl GatewayService {
         self.change(|s| s.strip_prefix = (prefix != "/").then_some(prefix))
     }
 
-    /// The routes.
-    pub fn routes(&self) -> &Routes {
-        &self.shared.routes
+    /// The same gateway matching against `routes`, a table that can be replaced while
+    /// it serves; for chaining.
+    pub fn with_live_routes(self, routes: LiveRoutes) -> Self {
+        self.change(|s| s.routes = routes)
+    }
+
+    /// The routes now.
+    pub fn routes(&self) -> Arc<Routes> {
+        self.shared.routes.get()
     }
 
     /// The invoker it runs functions on.
@@ -187,11 +193,8 @@ impl GatewayService {
         let (path, mount) = self
             .split_path(parts.uri.path(), original_path(&parts.extensions))
             .ok_or_else(no_route)?;
-        let mut matched = self
-            .shared
-            .routes
-            .find(&parts.method, path)
-            .ok_or_else(no_route)?;
+        let routes = self.shared.routes.get();
+        let mut matched = routes.find(&parts.method, path).ok_or_else(no_route)?;
         if !mount.is_empty() {
             let full = original_path(&parts.extensions).unwrap_or(parts.uri.path());
             matched.path = if matched.path == "/" && !full.ends_with('/') {
