@@ -119,6 +119,50 @@ pub fn process_function(def: &FunctionDef, scratch_root: &Path) -> Result<Proces
     ProcessFunction::new(spec).map_err(|e| format!("function {name}: {e}"))
 }
 
+/// Checks that `def` would start under `scf serve` and `scf invoke` (the same checks:
+/// its runtime known and its interpreter or `bootstrap` present, its code directory, its
+/// handler's form), and that its handler's file is in the code directory (a missing one
+/// would fail every invocation with 437).
+pub fn check_function(def: &FunctionDef) -> Result<(), String> {
+    process_function(def, &std::env::temp_dir())?;
+    let name = &def.config.name;
+    let runtime = def.config.runtime.as_deref().unwrap_or_default().to_ascii_lowercase();
+    let Some((file, _)) = def.config.handler.rsplit_once('.') else {
+        return Ok(());
+    };
+    let base = def.code_dir.join(file);
+    let (candidates, what): (Vec<PathBuf>, &str) = if runtime.starts_with("python") {
+        let module = def.code_dir.join(file.replace('.', "/"));
+        (
+            vec![module.with_extension("py"), module.join("__init__.py")],
+            "a Python module",
+        )
+    } else if runtime.starts_with("nodejs") {
+        let with = |ext: &str| PathBuf::from(format!("{}{ext}", base.display()));
+        (
+            vec![base.clone(), with(".js"), with(".mjs"), with(".cjs"), with(".json"), with(".node")],
+            "a Node.js module",
+        )
+    } else if runtime.starts_with("php") {
+        (vec![PathBuf::from(format!("{}.php", base.display()))], "a PHP file")
+    } else {
+        return Ok(());
+    };
+    if candidates.iter().any(|c| c.exists()) {
+        return Ok(());
+    }
+    Err(format!(
+        "function {name}: handler {:?} names {what} that is not in the code directory {}: looked for {}",
+        def.config.handler,
+        def.code_dir.display(),
+        candidates
+            .iter()
+            .map(|c| c.strip_prefix(&def.code_dir).unwrap_or(c).display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
 /// An invoker holding `functions` of `template`, recording into `store`, its async
 /// events in `queue`.
 pub fn invoker_for(
