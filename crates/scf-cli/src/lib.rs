@@ -34,6 +34,7 @@ pub mod cron;
 pub mod generate_event;
 pub mod init;
 pub mod invoke;
+pub mod layer;
 pub mod logs;
 pub mod project;
 pub mod serve;

@@ -13,6 +13,7 @@ use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
 
 use crate::cron::Cron;
+pub use crate::layer::LayerDef;
 
 /// The type tag of a namespace resource.
 pub const NAMESPACE_TYPE: &str = "TencentCloud::Serverless::Namespace";
@@ -41,6 +42,8 @@ pub struct FunctionDef {
     pub description: String,
     /// Its triggers.
     pub triggers: Vec<Trigger>,
+    /// Its layers (`Layers`), in the order SCF loads them: a later one wins a clash.
+    pub layers: Vec<LayerDef>,
 }
 
 impl FunctionDef {
@@ -219,6 +222,8 @@ struct RawProps {
     vpc_config: Option<RawVpc>,
     #[serde(rename = "Events")]
     events: Option<BTreeMap<String, RawEvent>>,
+    #[serde(rename = "Layers")]
+    layers: Option<Vec<Spanned<Value>>>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -348,6 +353,7 @@ fn merge(global: &RawProps, own: RawProps) -> RawProps {
         init_timeout: own.init_timeout.or_else(|| global.init_timeout.clone()),
         vpc_config: own.vpc_config.or_else(|| global.vpc_config.clone()),
         events: own.events,
+        layers: own.layers.or_else(|| global.layers.clone()),
     }
 }
 
@@ -523,6 +529,8 @@ fn resolve_function(
         .components()
         .filter(|c| !matches!(c, std::path::Component::CurDir))
         .fold(base.to_path_buf(), |dir, c| dir.join(c));
+    let layers = crate::layer::resolve_layers(&key, base, p.layers.as_deref().unwrap_or_default())
+        .map_err(|e| ctx.err(e.at, e.key, e.message))?;
     let mut triggers = Vec::new();
     for (ev_name, ev) in p.events.unwrap_or_default() {
         triggers.push(resolve_trigger(
@@ -539,6 +547,7 @@ fn resolve_function(
         function_type,
         description: p.description.unwrap_or_default(),
         triggers,
+        layers,
     })
 }
 
