@@ -78,6 +78,13 @@ try:
 except Exception:
     line = next((l for l in err.splitlines() if l.startswith("error:")), err.strip()[:200] or "no output")
     line = re.sub(r"^error: ", "", line)
+    # One cause per kind: no file positions, keys or function names.
+    line = re.sub(r"^\S+:\d+:\d+: ", "", line)
+    line = re.sub(r"^[\w.\[\]]+: function ", "function ", line)
+    line = re.sub(r"function [\w-]+", "function F", line)
+    line = re.sub(r"handler \"[^\"]*\"", "handler H", line)
+    line = re.sub(r"\(looked for [^)]*\)", "", line)
+    line = re.sub(r"; \w+ defines \w+: set the handler to [\w.]+", " (another file defines it)", line)
     print("refused\t" + line[:300]); sys.exit()
 text = (r.get("ErrMsg") or "") + "\n" + (r.get("Log") or "")
 if r.get("InvokeResult") == 0:
@@ -88,14 +95,17 @@ except Exception:
     e = {}
 code = e.get("errorCode") or e.get("statusCode")
 msg = (e.get("errorMessage") or "")[:160]
+if status == 437:
+    print("not run\t437 the handler's file or function is not in the code"); sys.exit()
 m = re.search(r"No module named '?([\w.]+)'?|Cannot find module '([^']+)'", text)
 if m:
     print("not run\tmissing module " + (m.group(1) or m.group(2))); sys.exit()
-if code in (430, 433, "430", "433", None) and "time out" in msg:
+status = e.get("statusCode")
+if status == 433 or msg == "time out":
     print("ran\ttime out"); sys.exit()
-if code in (430, "430") or "user code exception" in msg:
+if status == 430 or "user code exception" in msg:
     print("ran\terror in the handler"); sys.exit()
-print(f"not run\t{code} {msg}".replace("\n", " "))
+print(f"not run\t{status} {msg}".replace("\n", " "))
 PY
 )
   printf '%s\t%s\t%s\t%s\n' "$family" "$demo" "$runtime" "$verdict" >> "$out"

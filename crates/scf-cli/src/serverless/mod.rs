@@ -8,8 +8,10 @@
 //!   `timeout`, `initTimeout`, `environment.variables`, `events`, `type`, `retryNum`,
 //!   `msgTTL`, `region`) set the function; the cloud-only ones (`role`, `vpcConfig`, `eip`,
 //!   `cls`, `tags`, `cfs`, `deadLetter`…) are accepted and change nothing; `image` (a
-//!   container image), code kept in a COS bucket and `layers` (until the project model
-//!   has them) are refused with what to write instead; any other key is refused by name.
+//!   container image) and code kept in a COS bucket are refused with what to write
+//!   instead; any other key is refused by name.
+//! - `layers` (a cloud layer is a name and a version) are looked for beside the file, in
+//!   `layers/NAME-VERSION`, `layers/NAME` or `layers/NAME.zip`; one not there is refused.
 //! - Triggers: `apigw` (one route per endpoint, the stage from `environment`), `timer`
 //!   (`cronExpression`, `enable`, `argument` as the message); `cos`, `cmq`, `ckafka`,
 //!   `cls`, `mps`, `clb` are listed by `scf validate` and not served.
@@ -30,6 +32,7 @@ use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
 
 use crate::cron::Cron;
+use crate::layer::{LayerDef, MAX_LAYERS};
 use crate::template::{check_runtime, locate_parse_error, FunctionDef, Template, TemplateError, Trigger, METHODS};
 use raw::{RawEvent, RawInputs, RawServerless, RawSrc, RawTrigger, Scalar};
 use vars::Vars;
@@ -340,13 +343,7 @@ impl File<'_> {
                 env_locs.push((k.clone(), v.referenced));
             }
         }
-        if let Some(layers) = inputs.layers.as_ref().filter(|l| !l.is_empty()) {
-            return Err(self.err(
-                layers[0].referenced,
-                "inputs.layers",
-                format!("function {name}: layers are cloud resources (a name and a version) that scf does not have locally: put the layer's files in the code directory, or remove `layers`"),
-            ));
-        }
+        let layers = self.layers(inputs.layers.as_deref().unwrap_or_default())?;
         let function_type = match self.opt_text(&inputs.type_, "inputs.type")?.as_deref() {
             None | Some("" | "event") => "Event".to_string(),
             Some("web") => "HTTP".to_string(),
@@ -384,7 +381,44 @@ impl File<'_> {
             function_type,
             description,
             triggers,
+            layers,
         })
+    }
+
+    /// `layers: [{name, version}]`: a cloud layer is a name and a version, which scf does
+    /// not download; its files are looked for beside this file, in `layers/NAME-VERSION`,
+    /// `layers/NAME` (a directory) or `layers/NAME.zip`, the first found.
+    fn layers(&self, raw: &[Spanned<raw::RawLayer>]) -> Result<Vec<LayerDef>, TemplateError> {
+        if raw.len() > MAX_LAYERS {
+            return Err(self.err(raw[MAX_LAYERS].referenced, "inputs.layers", format!("lists {} layers: SCF binds at most {MAX_LAYERS} to a function", raw.len())));
+        }
+        let mut out = Vec::new();
+        for (i, l) in raw.iter().enumerate() {
+            let key = format!("inputs.layers[{i}]");
+            let name = self.text(&l.value.name, &format!("{key}.name"))?;
+            let version = self.number(&l.value.version, &format!("{key}.version"))?;
+            let dir = self.base.join("layers");
+            let mut candidates = Vec::new();
+            if let Some(v) = version {
+                candidates.push(dir.join(format!("{name}-{v}")));
+            }
+            candidates.push(dir.join(&name));
+            candidates.push(dir.join(format!("{name}.zip")));
+            let Some(path) = candidates.iter().find(|c| c.is_dir() || c.is_file()) else {
+                let version = version.map(|v| format!(" version {v}")).unwrap_or_default();
+                return Err(self.err(l.referenced, &key, format!(
+                    "layer {name}{version} lives in the cloud, which scf does not download: put its files (as unpacked under /opt) in one of {}",
+                    candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
+                )));
+            };
+            let mut def = LayerDef::at(path.clone());
+            def.name = name;
+            def.version = version;
+            def.line = l.referenced.line();
+            def.column = l.referenced.column();
+            out.push(def);
+        }
+        Ok(out)
     }
 
     /// `src` (a path, or `{src: path}`) relative to the file's directory.
