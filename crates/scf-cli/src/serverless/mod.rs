@@ -179,8 +179,14 @@ fn parse_with(text: &str, path: &Path, more_env_dirs: &[&Path]) -> Result<Templa
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| Path::new("."));
+    // The `.env` beside the file, then the one of the folder above (where a project of
+    // several components keeps its own, and where the framework's CLI looks too).
+    let parent = base.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".."));
     let mut dirs = vec![base];
     dirs.extend_from_slice(more_env_dirs);
+    if base.canonicalize().ok() != parent.canonicalize().ok() {
+        dirs.push(parent);
+    }
     let f = File {
         path,
         base,

@@ -1,5 +1,5 @@
 //! Serverless Framework variables in a `serverless.yml`: `${env:X}` (the environment,
-//! then a `.env` file beside the project, as the framework loads it), `${self:a.b}` (another
+//! then a `.env` file beside the project or in the folder above, as the framework loads it), `${self:a.b}` (another
 //! value of the same file), `${name}`, `${app}`, `${stage}` and `${org}` (the instance's
 //! own fields). `${output:…}` (another deployed instance's outputs) exists only after a
 //! deployment and is refused, as is any other variable, with what to write instead.

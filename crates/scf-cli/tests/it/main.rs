@@ -14,6 +14,7 @@ mod init;
 mod rust_hello;
 mod sandbox;
 mod serve;
+mod serverless;
 #[cfg(feature = "postgres")]
 mod store_postgres;
 mod store_url;
