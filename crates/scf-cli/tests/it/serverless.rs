@@ -209,3 +209,29 @@ fn two_components_defining_one_function_are_refused_naming_both_files() {
     assert!(e.message.contains("default/same is also defined in"), "{e}");
     assert!(e.message.contains("a/serverless.yml"), "{e}");
 }
+
+#[test]
+fn serve_serves_every_component_of_a_directory_together() {
+    let data = tempfile::tempdir().unwrap();
+    let mut s = crate::common::Served::start(&twins().join("sls"), data.path(), &[]);
+    let limit = std::time::Duration::from_secs(5);
+    s.wait_for_line(|l| l.contains("route: POST") && l.ends_with("/greet -> greet"), limit);
+    s.wait_for_line(|l| l.contains("route: GET") && l.ends_with("/hello -> hello"), limit);
+    for function in ["greet", "hello"] {
+        let body = format!(r#"{{"FunctionName":"{function}","ClientContext":"{{\"n\":2}}"}}"#);
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("X-TC-Action", "Invoke"),
+            ("X-TC-Version", "2018-04-16"),
+            ("X-TC-Region", "ap-guangzhou"),
+        ];
+        let (status, _, body) = crate::common::http(&s.addr, "POST", "/", &headers, &body);
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let ret: serde_json::Value =
+            serde_json::from_str(v["Response"]["Result"]["RetMsg"].as_str().unwrap()).unwrap();
+        assert_eq!(ret["function"], function, "{v}");
+        assert_eq!(ret["greeting"], "hello from .env", "{v}");
+        assert_eq!(ret["event"], serde_json::json!({"n": 2}), "{v}");
+    }
+}
