@@ -80,7 +80,7 @@ except Exception:
     line = re.sub(r"^error: ", "", line)
     # One cause per kind: no file positions, keys or function names.
     line = re.sub(r"^\S+:\d+:\d+: ", "", line)
-    line = re.sub(r"^[\w.\[\]]+: function ", "function ", line)
+    line = re.sub(r"^[\w.\[\]-]+: function ", "function ", line)
     line = re.sub(r"function [\w-]+", "function F", line)
     line = re.sub(r"handler \"[^\"]*\"", "handler H", line)
     line = re.sub(r"\(looked for [^)]*\)", "", line)
@@ -93,14 +93,13 @@ try:
     e = json.loads(r.get("ErrMsg") or "{}")
 except Exception:
     e = {}
-code = e.get("errorCode") or e.get("statusCode")
+status = e.get("statusCode")
 msg = (e.get("errorMessage") or "")[:160]
 if status == 437:
     print("not run\t437 the handler's file or function is not in the code"); sys.exit()
 m = re.search(r"No module named '?([\w.]+)'?|Cannot find module '([^']+)'", text)
 if m:
     print("not run\tmissing module " + (m.group(1) or m.group(2))); sys.exit()
-status = e.get("statusCode")
 if status == 433 or msg == "time out":
     print("ran\ttime out"); sys.exit()
 if status == 430 or "user code exception" in msg:
@@ -116,7 +115,7 @@ python3 - "$out" <<'PY'
 import collections, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
 by = collections.OrderedDict()
-for family, demo, runtime, verdict, reason in rows:
+for family, demo, runtime, verdict, reason in (r + [""] * (5 - len(r)) for r in rows):
     by.setdefault(family, []).append((verdict, reason))
 total_run = 0
 for family, items in sorted(by.items(), key=lambda kv: -len(kv[1])):
