@@ -92,7 +92,9 @@ pub(crate) fn resolve_layers(
 ) -> Result<Vec<LayerDef>, LayerError> {
     let err = |at: Location, key: String, message: String| LayerError { at, key, message };
     if raw.len() > MAX_LAYERS {
-        let at = raw.get(MAX_LAYERS).map_or(Location::UNKNOWN, |v| v.referenced);
+        let at = raw
+            .get(MAX_LAYERS)
+            .map_or(Location::UNKNOWN, |v| v.referenced);
         return Err(err(
             at,
             format!("{key}.Layers"),

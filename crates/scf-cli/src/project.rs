@@ -132,13 +132,14 @@ pub fn check_function(def: &FunctionDef) -> Result<(), String> {
             .ancestors()
             .skip(1)
             .find(|d| d.is_dir() && handler_candidates(def, d).0.iter().any(|c| c.exists()));
-        let hint = match found {
-            Some(d) => format!(
+        let hint =
+            match found {
+                Some(d) => format!(
                 ": the handler's file is in {}; point the project's code path (src, CodeUri) there",
                 if d.as_os_str().is_empty() { Path::new(".") } else { d }.display()
             ),
-            None => String::new(),
-        };
+                None => String::new(),
+            };
         return Err(format!(
             "function {name}: code directory {} does not exist{hint}",
             def.code_dir.display()
@@ -151,7 +152,12 @@ pub fn check_function(def: &FunctionDef) -> Result<(), String> {
     }
     let method = def.config.handler.rsplit_once('.').map_or("", |(_, m)| m);
     let hint = suggest_handler(def, method)
-        .map(|h| format!("; {h} defines {method}: set the handler to {h}.{method}", h = h))
+        .map(|h| {
+            format!(
+                "; {h} defines {method}: set the handler to {h}.{method}",
+                h = h
+            )
+        })
         .unwrap_or_default();
     Err(format!(
         "function {name}: handler {:?} names {what} that is not in the code directory {} (looked for {}){hint}",
@@ -167,7 +173,12 @@ pub fn check_function(def: &FunctionDef) -> Result<(), String> {
 
 /// The files a function's handler may name in `dir`, by runtime, and what they are.
 fn handler_candidates(def: &FunctionDef, dir: &Path) -> (Vec<PathBuf>, &'static str) {
-    let runtime = def.config.runtime.as_deref().unwrap_or_default().to_ascii_lowercase();
+    let runtime = def
+        .config
+        .runtime
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let Some((file, _)) = def.config.handler.rsplit_once('.') else {
         return (Vec::new(), "");
     };
@@ -175,10 +186,20 @@ fn handler_candidates(def: &FunctionDef, dir: &Path) -> (Vec<PathBuf>, &'static 
     let with = |ext: &str| PathBuf::from(format!("{}{ext}", base.display()));
     if runtime.starts_with("python") {
         let module = dir.join(file.replace('.', "/"));
-        (vec![module.with_extension("py"), module.join("__init__.py")], "a Python module")
+        (
+            vec![module.with_extension("py"), module.join("__init__.py")],
+            "a Python module",
+        )
     } else if runtime.starts_with("nodejs") {
         (
-            vec![base.clone(), with(".js"), with(".mjs"), with(".cjs"), with(".json"), with(".node")],
+            vec![
+                base.clone(),
+                with(".js"),
+                with(".mjs"),
+                with(".cjs"),
+                with(".json"),
+                with(".node"),
+            ],
             "a Node.js module",
         )
     } else if runtime.starts_with("php") {
@@ -191,7 +212,12 @@ fn handler_candidates(def: &FunctionDef, dir: &Path) -> (Vec<PathBuf>, &'static 
 /// The one file of the code directory (of the runtime's language) that defines `method`,
 /// named as a handler names it (`index` for `index.py`).
 fn suggest_handler(def: &FunctionDef, method: &str) -> Option<String> {
-    let runtime = def.config.runtime.as_deref().unwrap_or_default().to_ascii_lowercase();
+    let runtime = def
+        .config
+        .runtime
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let ext = ["python", "nodejs", "php"]
         .iter()
         .zip(["py", "js", "php"])

@@ -271,9 +271,28 @@ struct RawEvent {
     properties: BTreeMap<String, Spanned<Value>>,
 }
 
+/// `text` read as `T`, a YAML error as a [`TemplateError`] naming `path`, the line,
+/// column and key.
+pub(crate) fn from_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &Path,
+) -> Result<T, TemplateError> {
+    serde_saphyr::from_str(text).map_err(|e| {
+        let loc = e.location().unwrap_or(Location::UNKNOWN);
+        let (line, column, key, message) = locate_parse_error(text, loc, &e.to_string());
+        TemplateError {
+            file: path.to_path_buf(),
+            line,
+            column,
+            key,
+            message,
+        }
+    })
+}
+
 /// Turns a YAML error into (line, column, key, message). For an unknown key the parser
 /// may point at the mapping that holds it; the key's own line is found from there.
-pub(crate) fn locate_parse_error(text: &str, loc: Location, raw: &str) -> (u64, u64, String, String) {
+fn locate_parse_error(text: &str, loc: Location, raw: &str) -> (u64, u64, String, String) {
     // Keep the parser's own words, without its repeated position prefix and suffix.
     let first = raw.lines().next().unwrap_or_default();
     let mut message = first.trim_start_matches("error: ").to_string();
@@ -381,17 +400,7 @@ impl Template {
     /// Parses and validates template text; `path` names it in errors and anchors `CodeUri`.
     pub fn parse(text: &str, path: &Path) -> Result<Self, TemplateError> {
         let ctx = Ctx { file: path };
-        let raw: RawTemplate = serde_saphyr::from_str(text).map_err(|e| {
-            let loc = e.location().unwrap_or(Location::UNKNOWN);
-            let (line, column, key, message) = locate_parse_error(text, loc, &e.to_string());
-            TemplateError {
-                file: path.to_path_buf(),
-                line,
-                column,
-                key,
-                message,
-            }
-        })?;
+        let raw: RawTemplate = from_yaml(text, path)?;
         // `template.yaml` alone has the parent "": its code is in the current directory.
         let base = path
             .parent()
@@ -556,7 +565,10 @@ fn resolve_function(
 /// machines reach. The message names the function and what to change.
 pub(crate) fn check_runtime(function: &str, runtime: &str) -> Result<(), String> {
     let lower = runtime.to_ascii_lowercase();
-    if lower.strip_prefix("python").is_some_and(|v| v.starts_with('2')) {
+    if lower
+        .strip_prefix("python")
+        .is_some_and(|v| v.starts_with('2'))
+    {
         return Err(format!(
             "function {function}: {runtime} cannot run here: no Python 2 interpreter can be installed on this machine (Python 2 is past its end of life and in none of the package registries scf uses); port the code to Python 3 and set the runtime to Python3.9 (or Python3.6, Python3.7, Python3.10)"
         ));

@@ -33,7 +33,9 @@ use serde_saphyr::{Location, Spanned};
 
 use crate::cron::Cron;
 use crate::layer::{LayerDef, MAX_LAYERS};
-use crate::template::{check_runtime, locate_parse_error, FunctionDef, Template, TemplateError, Trigger, METHODS};
+use crate::template::{
+    check_runtime, from_yaml, FunctionDef, Template, TemplateError, Trigger, METHODS,
+};
 use raw::{RawEvent, RawInputs, RawServerless, RawSrc, RawTrigger, Scalar};
 use vars::Vars;
 
@@ -78,7 +80,12 @@ fn component_files(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default();
     dirs.sort();
     dirs.iter()
-        .filter_map(|d| SERVERLESS_FILES.iter().map(|f| d.join(f)).find(|f| f.is_file()))
+        .filter_map(|d| {
+            SERVERLESS_FILES
+                .iter()
+                .map(|f| d.join(f))
+                .find(|f| f.is_file())
+        })
         .collect()
 }
 
@@ -133,7 +140,12 @@ pub fn load_dir(dir: &Path) -> Result<Template, TemplateError> {
 
 fn read(file: &Path) -> Result<String, TemplateError> {
     std::fs::read_to_string(file).map_err(|e| {
-        error(file, Location::UNKNOWN, "", format!("cannot read the project file: {e}"))
+        error(
+            file,
+            Location::UNKNOWN,
+            "",
+            format!("cannot read the project file: {e}"),
+        )
     })
 }
 
@@ -158,30 +170,19 @@ pub fn parse(text: &str, path: &Path) -> Result<Template, TemplateError> {
     parse_with(text, path, &[])
 }
 
-fn yaml<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, TemplateError> {
-    serde_saphyr::from_str(text).map_err(|e| {
-        let loc = e.location().unwrap_or(Location::UNKNOWN);
-        let (line, column, key, message) = locate_parse_error(text, loc, &e.to_string());
-        TemplateError {
-            file: path.to_path_buf(),
-            line,
-            column,
-            key,
-            message,
-        }
-    })
-}
-
 fn parse_with(text: &str, path: &Path, more_env_dirs: &[&Path]) -> Result<Template, TemplateError> {
-    let doc: Value = yaml(text, path)?;
-    let raw: RawServerless = yaml(text, path)?;
+    let doc: Value = from_yaml(text, path)?;
+    let raw: RawServerless = from_yaml(text, path)?;
     let base = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| Path::new("."));
     // The `.env` beside the file, then the one of the folder above (where a project of
     // several components keeps its own, and where the framework's CLI looks too).
-    let parent = base.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".."));
+    let parent = base
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new(".."));
     let mut dirs = vec![base];
     dirs.extend_from_slice(more_env_dirs);
     if base.canonicalize().ok() != parent.canonicalize().ok() {
@@ -197,7 +198,9 @@ fn parse_with(text: &str, path: &Path, more_env_dirs: &[&Path]) -> Result<Templa
         return Err(f.err(
             raw.component.referenced,
             "component",
-            format!("is {component:?}: scf reads the SCF component's format (`component: scf`) only"),
+            format!(
+                "is {component:?}: scf reads the SCF component's format (`component: scf`) only"
+            ),
         ));
     }
     let instance = match &raw.name {
@@ -211,9 +214,13 @@ fn parse_with(text: &str, path: &Path, more_env_dirs: &[&Path]) -> Result<Templa
         }
     };
     let stage = raw.stage.as_ref().map(|s| f.text(s, "stage")).transpose()?;
-    let stage = stage.filter(|s| !s.is_empty()).unwrap_or_else(|| "dev".into());
+    let stage = stage
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "dev".into());
     let app = raw.app.as_ref().map(|s| f.text(s, "app")).transpose()?;
-    let app = app.filter(|s| !s.is_empty()).unwrap_or_else(|| instance.clone());
+    let app = app
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| instance.clone());
     if let Some(org) = &raw.org {
         f.text(org, "org")?;
     }
@@ -245,7 +252,11 @@ impl File<'_> {
     /// A scalar's text, variables resolved.
     fn text(&self, s: &Scalar, key: &str) -> Result<String, TemplateError> {
         if matches!(s.value, Value::Object(_) | Value::Array(_)) {
-            return Err(self.err(s.referenced, key, "must be a single value, not a list or mapping"));
+            return Err(self.err(
+                s.referenced,
+                key,
+                "must be a single value, not a list or mapping",
+            ));
         }
         self.vars
             .resolve_value(&s.value)
@@ -263,10 +274,13 @@ impl File<'_> {
         if text.is_empty() {
             return Ok(None);
         }
-        text.trim()
-            .parse::<u64>()
-            .map(Some)
-            .map_err(|_| self.err(s.referenced, key, format!("is {text:?}: expected a whole number")))
+        text.trim().parse::<u64>().map(Some).map_err(|_| {
+            self.err(
+                s.referenced,
+                key,
+                format!("is {text:?}: expected a whole number"),
+            )
+        })
     }
 
     fn boolean(&self, s: &Option<Scalar>, key: &str) -> Result<Option<bool>, TemplateError> {
@@ -276,7 +290,11 @@ impl File<'_> {
             "" => Ok(None),
             "true" => Ok(Some(true)),
             "false" => Ok(Some(false)),
-            _ => Err(self.err(s.referenced, key, format!("is {text:?}: expected true or false"))),
+            _ => Err(self.err(
+                s.referenced,
+                key,
+                format!("is {text:?}: expected true or false"),
+            )),
         }
     }
 
@@ -291,7 +309,10 @@ impl File<'_> {
             .opt_text(&inputs.name, "inputs.name")?
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| format!("{instance}-{stage}-{app}"));
-        let name_loc = inputs.name.as_ref().map_or(Location::UNKNOWN, |n| n.referenced);
+        let name_loc = inputs
+            .name
+            .as_ref()
+            .map_or(Location::UNKNOWN, |n| n.referenced);
         let mut config = FunctionConfig::new(&name);
         if let Some(ns) = self.opt_text(&inputs.namespace, "inputs.namespace")? {
             if !ns.is_empty() {
@@ -311,7 +332,8 @@ impl File<'_> {
             // The component's default runtime.
             .unwrap_or_else(|| "Nodejs10.15".into());
         if let Some(r) = &inputs.runtime {
-            check_runtime(&name, &runtime).map_err(|m| self.err(r.referenced, "inputs.runtime", m))?;
+            check_runtime(&name, &runtime)
+                .map_err(|m| self.err(r.referenced, "inputs.runtime", m))?;
         }
         config.handler = self
             .opt_text(&inputs.handler, "inputs.handler")?
@@ -342,7 +364,11 @@ impl File<'_> {
         // is bounded by `timeout` alone.
         self.boolean(&inputs.async_run_enable, "inputs.asyncRunEnable")?;
         let mut env_locs = Vec::new();
-        if let Some(vars) = inputs.environment.as_ref().and_then(|e| e.variables.as_ref()) {
+        if let Some(vars) = inputs
+            .environment
+            .as_ref()
+            .and_then(|e| e.variables.as_ref())
+        {
             for (k, v) in vars {
                 let key = format!("inputs.environment.variables.{k}");
                 config.environment.insert(k.clone(), self.text(v, &key)?);
@@ -354,20 +380,39 @@ impl File<'_> {
             None | Some("" | "event") => "Event".to_string(),
             Some("web") => "HTTP".to_string(),
             Some(other) => {
-                let loc = inputs.type_.as_ref().map_or(Location::UNKNOWN, |t| t.referenced);
-                return Err(self.err(loc, "inputs.type", format!("is {other:?}: expected `event` or `web`")));
+                let loc = inputs
+                    .type_
+                    .as_ref()
+                    .map_or(Location::UNKNOWN, |t| t.referenced);
+                return Err(self.err(
+                    loc,
+                    "inputs.type",
+                    format!("is {other:?}: expected `event` or `web`"),
+                ));
             }
         };
         let code_dir = self.code_dir(&inputs, &name)?;
-        let description = self.opt_text(&inputs.description, "inputs.description")?.unwrap_or_default();
+        let description = self
+            .opt_text(&inputs.description, "inputs.description")?
+            .unwrap_or_default();
         config.validate().map_err(|e| {
             let (key, loc) = match &e {
                 ConfigError::FunctionName { .. } => ("inputs.name".to_string(), Some(name_loc)),
-                ConfigError::Namespace { .. } => ("inputs.namespace".to_string(), span(&inputs.namespace)),
-                ConfigError::MemorySize { .. } => ("inputs.memorySize".to_string(), span(&inputs.memory_size)),
-                ConfigError::Timeout { .. } => ("inputs.timeout".to_string(), span(&inputs.timeout)),
-                ConfigError::InitTimeout { .. } => ("inputs.initTimeout".to_string(), span(&inputs.init_timeout)),
-                ConfigError::RetryNum { .. } => ("inputs.retryNum".to_string(), span(&inputs.retry_num)),
+                ConfigError::Namespace { .. } => {
+                    ("inputs.namespace".to_string(), span(&inputs.namespace))
+                }
+                ConfigError::MemorySize { .. } => {
+                    ("inputs.memorySize".to_string(), span(&inputs.memory_size))
+                }
+                ConfigError::Timeout { .. } => {
+                    ("inputs.timeout".to_string(), span(&inputs.timeout))
+                }
+                ConfigError::InitTimeout { .. } => {
+                    ("inputs.initTimeout".to_string(), span(&inputs.init_timeout))
+                }
+                ConfigError::RetryNum { .. } => {
+                    ("inputs.retryNum".to_string(), span(&inputs.retry_num))
+                }
                 ConfigError::MsgTtl { .. } => ("inputs.msgTTL".to_string(), span(&inputs.msg_ttl)),
                 ConfigError::EnvKey { key } | ConfigError::EnvReserved { key } => (
                     format!("inputs.environment.variables.{key}"),
@@ -379,7 +424,14 @@ impl File<'_> {
         })?;
         let mut triggers = Vec::new();
         for (i, ev) in inputs.events.unwrap_or_default().into_iter().enumerate() {
-            self.trigger(&mut triggers, ev, &format!("inputs.events[{i}]"), &name, instance, stage)?;
+            self.trigger(
+                &mut triggers,
+                ev,
+                &format!("inputs.events[{i}]"),
+                &name,
+                instance,
+                stage,
+            )?;
         }
         Ok(FunctionDef {
             config,
@@ -396,7 +448,14 @@ impl File<'_> {
     /// `layers/NAME` (a directory) or `layers/NAME.zip`, the first found.
     fn layers(&self, raw: &[Spanned<raw::RawLayer>]) -> Result<Vec<LayerDef>, TemplateError> {
         if raw.len() > MAX_LAYERS {
-            return Err(self.err(raw[MAX_LAYERS].referenced, "inputs.layers", format!("lists {} layers: SCF binds at most {MAX_LAYERS} to a function", raw.len())));
+            return Err(self.err(
+                raw[MAX_LAYERS].referenced,
+                "inputs.layers",
+                format!(
+                    "lists {} layers: SCF binds at most {MAX_LAYERS} to a function",
+                    raw.len()
+                ),
+            ));
         }
         let mut out = Vec::new();
         for (i, l) in raw.iter().enumerate() {
@@ -452,7 +511,10 @@ impl File<'_> {
                 }
             },
         };
-        let dir = self.vars.resolve(&dir).map_err(|m| self.err(src.referenced, "inputs.src", m))?;
+        let dir = self
+            .vars
+            .resolve(&dir)
+            .map_err(|m| self.err(src.referenced, "inputs.src", m))?;
         Ok(Path::new(&dir)
             .components()
             .filter(|c| !matches!(c, std::path::Component::CurDir))
@@ -494,12 +556,27 @@ impl File<'_> {
                 .unwrap_or_else(|| default_name(kind)))
         };
         if let Some(t) = e.timer {
-            let t = t.ok_or_else(|| self.err(loc, &format!("{key}.timer"), "is empty: a timer needs parameters.cronExpression"))?;
-            let own = t.name.clone().or_else(|| t.parameters.as_ref().and_then(|p| p.name.clone()));
+            let t = t.ok_or_else(|| {
+                self.err(
+                    loc,
+                    &format!("{key}.timer"),
+                    "is empty: a timer needs parameters.cronExpression",
+                )
+            })?;
+            let own = t
+                .name
+                .clone()
+                .or_else(|| t.parameters.as_ref().and_then(|p| p.name.clone()));
             return self.timer(out, t, key, &name_of(&own, "timer")?);
         }
         if let Some(a) = e.apigw {
-            let a = a.ok_or_else(|| self.err(loc, &format!("{key}.apigw"), "is empty: an apigw trigger needs parameters.endpoints"))?;
+            let a = a.ok_or_else(|| {
+                self.err(
+                    loc,
+                    &format!("{key}.apigw"),
+                    "is empty: an apigw trigger needs parameters.endpoints",
+                )
+            })?;
             let name = name_of(&a.name, "apigw")?;
             return self.apigw(out, a, key, function, &name);
         }
@@ -534,14 +611,23 @@ impl File<'_> {
     ) -> Result<(), TemplateError> {
         let key = format!("{key}.timer.parameters");
         let p = t.parameters.ok_or_else(|| {
-            self.err(Location::UNKNOWN, &key, format!("is missing in timer {name}: a timer needs parameters.cronExpression"))
+            self.err(
+                Location::UNKNOWN,
+                &key,
+                format!("is missing in timer {name}: a timer needs parameters.cronExpression"),
+            )
         })?;
         let cron_key = format!("{key}.cronExpression");
         let Some(expr) = &p.cron_expression else {
-            return Err(self.err(Location::UNKNOWN, &cron_key, format!("is missing in timer {name}")));
+            return Err(self.err(
+                Location::UNKNOWN,
+                &cron_key,
+                format!("is missing in timer {name}"),
+            ));
         };
         let text = self.text(expr, &cron_key)?;
-        let cron = Cron::parse(&text).map_err(|e| self.err(expr.referenced, &cron_key, e.to_string()))?;
+        let cron =
+            Cron::parse(&text).map_err(|e| self.err(expr.referenced, &cron_key, e.to_string()))?;
         let message = match &p.argument {
             None => String::new(),
             Some(a) if a.value.is_object() || a.value.is_array() => a.value.to_string(),
@@ -551,7 +637,9 @@ impl File<'_> {
             name: name.into(),
             cron,
             // The component's documented default: a timer is off unless `enable: true`.
-            enable: self.boolean(&p.enable, &format!("{key}.enable"))?.unwrap_or(false),
+            enable: self
+                .boolean(&p.enable, &format!("{key}.enable"))?
+                .unwrap_or(false),
             message,
         });
         Ok(())
@@ -567,7 +655,11 @@ impl File<'_> {
     ) -> Result<(), TemplateError> {
         let key = format!("{key}.apigw.parameters");
         let p = a.parameters.ok_or_else(|| {
-            self.err(Location::UNKNOWN, &key, format!("is missing in apigw trigger {name}: it needs endpoints (path, method)"))
+            self.err(
+                Location::UNKNOWN,
+                &key,
+                format!("is missing in apigw trigger {name}: it needs endpoints (path, method)"),
+            )
         })?;
         let stage = self
             .opt_text(&p.environment, &format!("{key}.environment"))?
@@ -578,11 +670,28 @@ impl File<'_> {
             let path = self
                 .opt_text(&ep.value.path, &format!("{ep_key}.path"))?
                 .filter(|p| !p.is_empty())
-                .ok_or_else(|| self.err(ep.referenced, &format!("{ep_key}.path"), format!("is missing (function {function})")))?;
-            let path_loc = ep.value.path.as_ref().map_or(ep.referenced, |p| p.referenced);
-            let bare = path.strip_prefix('=').or_else(|| path.strip_prefix("^~")).unwrap_or(&path);
+                .ok_or_else(|| {
+                    self.err(
+                        ep.referenced,
+                        &format!("{ep_key}.path"),
+                        format!("is missing (function {function})"),
+                    )
+                })?;
+            let path_loc = ep
+                .value
+                .path
+                .as_ref()
+                .map_or(ep.referenced, |p| p.referenced);
+            let bare = path
+                .strip_prefix('=')
+                .or_else(|| path.strip_prefix("^~"))
+                .unwrap_or(&path);
             if !bare.starts_with('/') {
-                return Err(self.err(path_loc, &format!("{ep_key}.path"), format!("is {path:?}: a path must start with `/`")));
+                return Err(self.err(
+                    path_loc,
+                    &format!("{ep_key}.path"),
+                    format!("is {path:?}: a path must start with `/`"),
+                ));
             }
             let method = self
                 .opt_text(&ep.value.method, &format!("{ep_key}.method"))?
@@ -590,8 +699,16 @@ impl File<'_> {
                 .unwrap_or_else(|| "GET".into())
                 .to_ascii_uppercase();
             if !METHODS.contains(&method.as_str()) {
-                let loc = ep.value.method.as_ref().map_or(ep.referenced, |m| m.referenced);
-                return Err(self.err(loc, &format!("{ep_key}.method"), format!("is {method:?}: expected one of {}", METHODS.join(", "))));
+                let loc = ep
+                    .value
+                    .method
+                    .as_ref()
+                    .map_or(ep.referenced, |m| m.referenced);
+                return Err(self.err(
+                    loc,
+                    &format!("{ep_key}.method"),
+                    format!("is {method:?}: expected one of {}", METHODS.join(", ")),
+                ));
             }
             out.push(Trigger::Api {
                 name: name.into(),

@@ -180,7 +180,12 @@ pub(crate) fn parse_dotenv(text: &str) -> Vec<(String, String)> {
             inner.to_string()
         } else {
             // An unquoted value ends at ` #`, a comment.
-            value.split(" #").next().unwrap_or_default().trim().to_string()
+            value
+                .split(" #")
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
         };
         out.push((key.trim().to_string(), value));
     }

@@ -293,7 +293,11 @@ fn a_web_function_is_refused_with_a_clear_error() {
     // validate makes the checks invoke makes: it lists the function and refuses it alike.
     let out = run(scf().args(["validate", "-t"]).arg(&template));
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("function web: Type HTTP"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("function web: Type HTTP"),
+        "{}",
+        text(&out.stderr)
+    );
     let listed = text(&out.stdout);
     assert!(
         listed.contains("default/web  handler")

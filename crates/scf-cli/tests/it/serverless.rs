@@ -25,7 +25,12 @@ fn a_directory_of_serverless_files_gives_the_same_model_as_its_template_twin() {
     let tcsam = Template::load(&twins().join("template.yaml")).unwrap();
     let sls = Template::load(&twins().join("sls")).unwrap();
     assert_eq!(sls.path, twins().join("sls"));
-    let names = |t: &Template| t.functions.iter().map(|f| f.config.name.clone()).collect::<Vec<_>>();
+    let names = |t: &Template| {
+        t.functions
+            .iter()
+            .map(|f| f.config.name.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(names(&sls), ["greet", "hello"]);
     assert_eq!(names(&sls), names(&tcsam));
     for (a, b) in tcsam.functions.iter().zip(&sls.functions) {
@@ -66,9 +71,21 @@ fn a_serverless_function_and_its_template_twin_return_the_same_results() {
                 let out = run(scf()
                     .args(["invoke", "-t"])
                     .arg(project)
-                    .args([function, "--event", r#"{"n":1}"#, "--output", "json", "--data-dir"])
+                    .args([
+                        function,
+                        "--event",
+                        r#"{"n":1}"#,
+                        "--output",
+                        "json",
+                        "--data-dir",
+                    ])
                     .arg(data.path()));
-                assert!(out.status.success(), "{function} in {}: {}", project.display(), text(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "{function} in {}: {}",
+                    project.display(),
+                    text(&out.stderr)
+                );
                 let api: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
                 serde_json::from_str(api["RetMsg"].as_str().unwrap()).unwrap()
             })
@@ -86,13 +103,23 @@ fn scf_finds_serverless_yml_in_the_current_directory_without_t() {
     let out = run(scf().arg("validate").current_dir(twins().join("sls/hello")));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.starts_with("serverless.yml: 1 function(s)"), "{stdout}");
+    assert!(
+        stdout.starts_with("serverless.yml: 1 function(s)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("hello_timer: Timer"), "{stdout}");
-    assert!(stdout.contains("hello_api: API GET /hello (stage release)"), "{stdout}");
+    assert!(
+        stdout.contains("hello_api: API GET /hello (stage release)"),
+        "{stdout}"
+    );
     // A directory with no project file of its own: its subdirectories' serverless.yml.
     let out = run(scf().arg("validate").current_dir(twins().join("sls")));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).starts_with(".: 2 function(s)"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).starts_with(".: 2 function(s)"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -116,7 +143,10 @@ fn an_output_variable_is_refused_with_what_to_write_instead() {
     let e = bad("output_variable.yml");
     assert_eq!(e.line, 9, "{e}");
     assert_eq!(e.key, "inputs.environment.variables.DB");
-    assert!(e.message.contains("${output:dev:ap-guangzhou:db.host}"), "{e}");
+    assert!(
+        e.message.contains("${output:dev:ap-guangzhou:db.host}"),
+        "{e}"
+    );
     assert!(e.message.contains("only after `sls deploy`"), "{e}");
 }
 
@@ -124,7 +154,11 @@ fn an_output_variable_is_refused_with_what_to_write_instead() {
 fn an_unset_env_variable_is_refused_naming_it() {
     let e = bad("missing_env.yml");
     assert_eq!((e.line, e.key.as_str()), (7, "inputs.timeout"), "{e}");
-    assert!(e.message.contains("SCF_TEST_SURELY_UNSET_TIMEOUT is not set"), "{e}");
+    assert!(
+        e.message
+            .contains("SCF_TEST_SURELY_UNSET_TIMEOUT is not set"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -135,20 +169,37 @@ fn an_env_variable_set_in_the_environment_is_used() {
         .args(["validate", "-t"])
         .arg(&file));
     // The variable resolves; the project then passes the checks serve makes.
-    assert!(text(&out.stdout).contains("timeout 7 s"), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("timeout 7 s"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn python_2_is_refused_when_the_project_is_read_naming_the_function_and_the_fix() {
     let e = bad("python27.yml");
-    assert_eq!((e.line, e.column, e.key.as_str()), (7, 12, "inputs.runtime"), "{e}");
-    assert!(e.message.contains("function legacy: Python2.7 cannot run here"), "{e}");
+    assert_eq!(
+        (e.line, e.column, e.key.as_str()),
+        (7, 12, "inputs.runtime"),
+        "{e}"
+    );
+    assert!(
+        e.message
+            .contains("function legacy: Python2.7 cannot run here"),
+        "{e}"
+    );
     assert!(e.message.contains("set the runtime to Python3.9"), "{e}");
     let out = run(scf()
         .args(["validate", "-t"])
         .arg(fixtures().join("serverless/python27.yml")));
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("python27.yml:7:12: inputs.runtime: function legacy: Python2.7"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("python27.yml:7:12: inputs.runtime: function legacy: Python2.7"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -165,7 +216,11 @@ fn another_component_and_a_bad_memory_size_are_refused_with_their_keys() {
 fn a_cloud_layer_without_a_local_copy_is_refused_naming_where_it_was_looked_for() {
     let e = bad("missing_layer.yml");
     assert_eq!((e.line, e.key.as_str()), (8, "inputs.layers[0]"), "{e}");
-    assert!(e.message.contains("layer missinglayer version 2 lives in the cloud"), "{e}");
+    assert!(
+        e.message
+            .contains("layer missinglayer version 2 lives in the cloud"),
+        "{e}"
+    );
     assert!(e.message.contains("layers/missinglayer-2"), "{e}");
 }
 
@@ -174,13 +229,19 @@ fn type_web_maps_to_the_web_function_type() {
     let t = Template::load(&fixtures().join("serverless/web.yml")).unwrap();
     let f = t.function("webfn").unwrap();
     assert_eq!(f.function_type, "HTTP");
-    assert!(matches!(&f.triggers[0], Trigger::Api { method, path, .. } if method == "ANY" && path == "/"));
+    assert!(
+        matches!(&f.triggers[0], Trigger::Api { method, path, .. } if method == "ANY" && path == "/")
+    );
 }
 
 #[test]
 fn validate_refuses_a_handler_whose_file_is_missing_and_says_which_file_defines_it() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("index.py"), "def main_handler(event, context):\n    return 1\n").unwrap();
+    std::fs::write(
+        dir.path().join("index.py"),
+        "def main_handler(event, context):\n    return 1\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("serverless.yml"),
         "component: scf\nname: x\ninputs:\n  name: wrongfile\n  src: ./\n  handler: demo.main_handler\n  runtime: Python3.9\n",
@@ -190,7 +251,10 @@ fn validate_refuses_a_handler_whose_file_is_missing_and_says_which_file_defines_
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("function wrongfile: handler \"demo.main_handler\" names a Python module that is not in the code directory"), "{err}");
-    assert!(err.contains("index defines main_handler: set the handler to index.main_handler"), "{err}");
+    assert!(
+        err.contains("index defines main_handler: set the handler to index.main_handler"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -215,8 +279,14 @@ fn serve_serves_every_component_of_a_directory_together() {
     let data = tempfile::tempdir().unwrap();
     let mut s = crate::common::Served::start(&twins().join("sls"), data.path(), &[]);
     let limit = std::time::Duration::from_secs(5);
-    s.wait_for_line(|l| l.contains("route: POST") && l.ends_with("/greet -> greet"), limit);
-    s.wait_for_line(|l| l.contains("route: GET") && l.ends_with("/hello -> hello"), limit);
+    s.wait_for_line(
+        |l| l.contains("route: POST") && l.ends_with("/greet -> greet"),
+        limit,
+    );
+    s.wait_for_line(
+        |l| l.contains("route: GET") && l.ends_with("/hello -> hello"),
+        limit,
+    );
     for function in ["greet", "hello"] {
         let body = format!(r#"{{"FunctionName":"{function}","ClientContext":"{{\"n\":2}}"}}"#);
         let headers = [
