@@ -1,5 +1,5 @@
 //! The `scf` command's library: reading a function project's `template.yaml` (the format
-//! of SCF's own CLI), SCF timer cron expressions, sample trigger events, project
+//! of SCF's own CLI) or `serverless.yml` (the Serverless Framework's SCF component), SCF timer cron expressions, sample trigger events, project
 //! scaffolding, and the subcommands that serve, invoke and inspect a project.
 //!
 //! The binary `scf` is a thin shell over this library, so that every rule is tested
@@ -40,6 +40,7 @@ pub mod layer;
 pub mod logs;
 pub mod project;
 pub mod serve;
+pub mod serverless;
 pub mod store_url;
 pub mod template;
 pub mod watch;

@@ -1,4 +1,5 @@
-//! `scf`: serve, invoke and inspect a function project described by a `template.yaml`.
+//! `scf`: serve, invoke and inspect a function project described by a `template.yaml` or
+//! a `serverless.yml`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use scf_cli::generate_event::{self, EventParams};
 use scf_cli::invoke::{EventSource, InvokeOptions};
 use scf_cli::logs::{parse_duration, LogsOptions};
 use scf_cli::serve::{Ops, ServeOptions};
+use scf_cli::serverless::find_project;
 use scf_cli::store_url::StoreUrl;
 use scf_cli::template::{Template, Trigger};
 use scf_http::Credentials;
@@ -26,9 +28,11 @@ struct Cli {
 enum Command {
     /// Serve the cloud API and the template's gateway routes, and fire its timers.
     Serve {
-        /// The project's template.
-        #[arg(short = 't', long = "template", default_value = "template.yaml")]
-        template: PathBuf,
+        /// The project: a template.yaml, a serverless.yml, or a directory of serverless.yml
+        /// projects [default: ./template.yaml, else ./serverless.yml or ./serverless.yaml,
+        /// else those of the subdirectories].
+        #[arg(short = 't', long = "template")]
+        template: Option<PathBuf>,
         /// Address to listen on (API on `POST /`, gateway routes elsewhere).
         #[arg(long, default_value = "127.0.0.1:9000")]
         listen: SocketAddr,
@@ -86,9 +90,11 @@ enum Command {
     },
     /// Run one invocation without a server and print its log and result.
     Invoke {
-        /// The project's template.
-        #[arg(short = 't', long = "template", default_value = "template.yaml")]
-        template: PathBuf,
+        /// The project: a template.yaml, a serverless.yml, or a directory of serverless.yml
+        /// projects [default: ./template.yaml, else ./serverless.yml or ./serverless.yaml,
+        /// else those of the subdirectories].
+        #[arg(short = 't', long = "template")]
+        template: Option<PathBuf>,
         /// The function's name.
         name: String,
         /// The event as JSON text.
@@ -119,9 +125,10 @@ enum Command {
     },
     /// Print a function's invocation logs.
     Logs {
-        /// The project's template (gives the function's namespace).
-        #[arg(short = 't', long = "template", default_value = "template.yaml")]
-        template: PathBuf,
+        /// The project (gives the function's namespace) [default: as for serve; none found
+        /// means the namespace `default`].
+        #[arg(short = 't', long = "template")]
+        template: Option<PathBuf>,
         /// The function's name.
         name: String,
         /// Only this request.
@@ -140,11 +147,14 @@ enum Command {
         #[arg(long, default_value = ".scf")]
         data_dir: PathBuf,
     },
-    /// Check a template and list its functions and triggers.
+    /// Check a project (the checks serve and invoke make) and list its functions and
+    /// triggers.
     Validate {
-        /// The project's template.
-        #[arg(short = 't', long = "template", default_value = "template.yaml")]
-        template: PathBuf,
+        /// The project: a template.yaml, a serverless.yml, or a directory of serverless.yml
+        /// projects [default: ./template.yaml, else ./serverless.yml or ./serverless.yaml,
+        /// else those of the subdirectories].
+        #[arg(short = 't', long = "template")]
+        template: Option<PathBuf>,
     },
     /// Print a sample trigger event as pretty JSON.
     GenerateEvent {
@@ -210,7 +220,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             env_vars,
             watch,
         } => {
-            let mut opts = ServeOptions::new(template);
+            let mut opts = ServeOptions::new(find_project(template.as_deref())?);
             opts.env_vars = env_vars;
             opts.watch = watch;
             opts.store = store
@@ -267,7 +277,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             data_dir,
             env_vars,
         } => {
-            let mut opts = InvokeOptions::new(template, name);
+            let mut opts = InvokeOptions::new(find_project(template.as_deref())?, name);
             opts.env_vars = env_vars;
             opts.event = match (event, event_file, stdin) {
                 (Some(e), _, _) => EventSource::Inline(e),
@@ -296,14 +306,19 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             since,
             data_dir,
         } => {
-            let namespace = if template.exists() {
-                let t = Template::load(&template).map_err(|e| e.to_string())?;
-                let def = t
-                    .function(&name)
-                    .ok_or_else(|| format!("{}: no function named {name:?}", template.display()))?;
-                def.config.namespace.clone()
-            } else {
-                "default".to_string()
+            let project = match template {
+                Some(t) => Some(t),
+                None => find_project(None).ok(),
+            };
+            let namespace = match project {
+                Some(path) => {
+                    let t = Template::load(&path).map_err(|e| e.to_string())?;
+                    let def = t
+                        .function(&name)
+                        .ok_or_else(|| format!("{}: no function named {name:?}", path.display()))?;
+                    def.config.namespace.clone()
+                }
+                None => "default".to_string(),
             };
             let mut opts = LogsOptions::new(name);
             opts.namespace = namespace;
@@ -319,8 +334,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate { template } => {
+            let template = find_project(template.as_deref())?;
             let t = Template::load(&template).map_err(|e| e.to_string())?;
             println!("{}: {} function(s)", template.display(), t.functions.len());
+            let mut failed = Vec::new();
             for f in &t.functions {
                 println!("  {}", f.summary());
                 for (i, l) in f.layers.iter().enumerate() {
@@ -335,6 +352,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         l.name,
                         l.path.display()
                     );
+                }
+                // The checks `scf serve` and `scf invoke` make before they start it.
+                if let Err(e) = scf_cli::project::check_function(f) {
+                    failed.push(e);
                 }
                 for tr in &f.triggers {
                     match tr {
@@ -361,7 +382,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     }
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            match failed.len() {
+                0 => Ok(ExitCode::SUCCESS),
+                1 => Err(failed.remove(0)),
+                n => Err(format!("{n} functions cannot start: {}", failed.join("; "))),
+            }
         }
         Command::GenerateEvent {
             service,

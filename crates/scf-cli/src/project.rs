@@ -120,6 +120,122 @@ pub fn process_function(def: &FunctionDef, scratch_root: &Path) -> Result<Proces
     ProcessFunction::new(spec).map_err(|e| format!("function {name}: {e}"))
 }
 
+/// Checks that `def` would start under `scf serve` and `scf invoke` (the same checks:
+/// its runtime known and its interpreter or `bootstrap` present, its code directory, its
+/// handler's form), and that its handler's file is in the code directory (a missing one
+/// would fail every invocation with 437).
+pub fn check_function(def: &FunctionDef) -> Result<(), String> {
+    let name = &def.config.name;
+    if !def.code_dir.is_dir() {
+        // Where the code is, if it is in a folder above the one named.
+        let found = def
+            .code_dir
+            .ancestors()
+            .skip(1)
+            .find(|d| d.is_dir() && handler_candidates(def, d).0.iter().any(|c| c.exists()));
+        let hint =
+            match found {
+                Some(d) => format!(
+                ": the handler's file is in {}; point the project's code path (src, CodeUri) there",
+                if d.as_os_str().is_empty() { Path::new(".") } else { d }.display()
+            ),
+                None => String::new(),
+            };
+        return Err(format!(
+            "function {name}: code directory {} does not exist{hint}",
+            def.code_dir.display()
+        ));
+    }
+    process_function(def, &std::env::temp_dir())?;
+    let (candidates, what) = handler_candidates(def, &def.code_dir);
+    if candidates.is_empty() || candidates.iter().any(|c| c.exists()) {
+        return Ok(());
+    }
+    let method = def.config.handler.rsplit_once('.').map_or("", |(_, m)| m);
+    let hint = suggest_handler(def, method)
+        .map(|h| {
+            format!(
+                "; {h} defines {method}: set the handler to {h}.{method}",
+                h = h
+            )
+        })
+        .unwrap_or_default();
+    Err(format!(
+        "function {name}: handler {:?} names {what} that is not in the code directory {} (looked for {}){hint}",
+        def.config.handler,
+        def.code_dir.display(),
+        candidates
+            .iter()
+            .map(|c| c.strip_prefix(&def.code_dir).unwrap_or(c).display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// The files a function's handler may name in `dir`, by runtime, and what they are.
+fn handler_candidates(def: &FunctionDef, dir: &Path) -> (Vec<PathBuf>, &'static str) {
+    let runtime = def
+        .config
+        .runtime
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let Some((file, _)) = def.config.handler.rsplit_once('.') else {
+        return (Vec::new(), "");
+    };
+    let base = dir.join(file);
+    let with = |ext: &str| PathBuf::from(format!("{}{ext}", base.display()));
+    if runtime.starts_with("python") {
+        let module = dir.join(file.replace('.', "/"));
+        (
+            vec![module.with_extension("py"), module.join("__init__.py")],
+            "a Python module",
+        )
+    } else if runtime.starts_with("nodejs") {
+        (
+            vec![
+                base.clone(),
+                with(".js"),
+                with(".mjs"),
+                with(".cjs"),
+                with(".json"),
+                with(".node"),
+            ],
+            "a Node.js module",
+        )
+    } else if runtime.starts_with("php") {
+        (vec![with(".php")], "a PHP file")
+    } else {
+        (Vec::new(), "")
+    }
+}
+
+/// The one file of the code directory (of the runtime's language) that defines `method`,
+/// named as a handler names it (`index` for `index.py`).
+fn suggest_handler(def: &FunctionDef, method: &str) -> Option<String> {
+    let runtime = def
+        .config
+        .runtime
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let ext = ["python", "nodejs", "php"]
+        .iter()
+        .zip(["py", "js", "php"])
+        .find(|(r, _)| runtime.starts_with(**r))?
+        .1;
+    let mut found = std::fs::read_dir(&def.code_dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(method)));
+    let first = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    first.file_stem().map(|s| s.to_string_lossy().into_owned())
+}
+
 /// An invoker holding `functions` of `template`, recording into `store`, its async
 /// events in `queue`.
 pub fn invoker_for(

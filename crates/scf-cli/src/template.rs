@@ -271,6 +271,25 @@ struct RawEvent {
     properties: BTreeMap<String, Spanned<Value>>,
 }
 
+/// `text` read as `T`, a YAML error as a [`TemplateError`] naming `path`, the line,
+/// column and key.
+pub(crate) fn from_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &Path,
+) -> Result<T, TemplateError> {
+    serde_saphyr::from_str(text).map_err(|e| {
+        let loc = e.location().unwrap_or(Location::UNKNOWN);
+        let (line, column, key, message) = locate_parse_error(text, loc, &e.to_string());
+        TemplateError {
+            file: path.to_path_buf(),
+            line,
+            column,
+            key,
+            message,
+        }
+    })
+}
+
 /// Turns a YAML error into (line, column, key, message). For an unknown key the parser
 /// may point at the mapping that holds it; the key's own line is found from there.
 fn locate_parse_error(text: &str, loc: Location, raw: &str) -> (u64, u64, String, String) {
@@ -358,8 +377,13 @@ fn merge(global: &RawProps, own: RawProps) -> RawProps {
 }
 
 impl Template {
-    /// Reads and validates a template file.
+    /// Reads and validates a project: a `template.yaml`, or a Serverless Framework
+    /// `serverless.yml` (told apart by content, see [`crate::serverless`]), or a
+    /// directory of them ([`crate::serverless::load_dir`]).
     pub fn load(path: &Path) -> Result<Self, TemplateError> {
+        if path.is_dir() {
+            return crate::serverless::load_dir(path);
+        }
         let text = std::fs::read_to_string(path).map_err(|e| TemplateError {
             file: path.to_path_buf(),
             line: 0,
@@ -367,23 +391,16 @@ impl Template {
             key: String::new(),
             message: format!("cannot read the template: {e}"),
         })?;
+        if crate::serverless::looks_like(&text) {
+            return crate::serverless::parse(&text, path);
+        }
         Self::parse(&text, path)
     }
 
     /// Parses and validates template text; `path` names it in errors and anchors `CodeUri`.
     pub fn parse(text: &str, path: &Path) -> Result<Self, TemplateError> {
         let ctx = Ctx { file: path };
-        let raw: RawTemplate = serde_saphyr::from_str(text).map_err(|e| {
-            let loc = e.location().unwrap_or(Location::UNKNOWN);
-            let (line, column, key, message) = locate_parse_error(text, loc, &e.to_string());
-            TemplateError {
-                file: path.to_path_buf(),
-                line,
-                column,
-                key,
-                message,
-            }
-        })?;
+        let raw: RawTemplate = from_yaml(text, path)?;
         // `template.yaml` alone has the parent "": its code is in the current directory.
         let base = path
             .parent()
@@ -458,6 +475,8 @@ fn resolve_function(
         config.handler = h.value.clone();
     }
     if let Some(r) = &p.runtime {
+        check_runtime(name, &r.value)
+            .map_err(|m| ctx.err(r.referenced, format!("{key}.Runtime"), m))?;
         config.runtime = Some(r.value.clone());
     }
     let mut spans: BTreeMap<&str, Location> = BTreeMap::new();
@@ -539,6 +558,22 @@ fn resolve_function(
         triggers,
         layers,
     })
+}
+
+/// Refuses, when the project is read, a runtime that can never run here: Python 2
+/// (`Python2.7`), whose interpreter is in none of the package registries this project's
+/// machines reach. The message names the function and what to change.
+pub(crate) fn check_runtime(function: &str, runtime: &str) -> Result<(), String> {
+    let lower = runtime.to_ascii_lowercase();
+    if lower
+        .strip_prefix("python")
+        .is_some_and(|v| v.starts_with('2'))
+    {
+        return Err(format!(
+            "function {function}: {runtime} cannot run here: no Python 2 interpreter can be installed on this machine (Python 2 is past its end of life and in none of the package registries scf uses); port the code to Python 3 and set the runtime to Python3.9 (or Python3.6, Python3.7, Python3.10)"
+        ));
+    }
+    Ok(())
 }
 
 fn scf_handler_spec_check(h: &str) -> Result<(), String> {
@@ -701,6 +736,11 @@ fn resolve_trigger(
     }
 }
 
+/// The HTTP methods an API Gateway route may name.
+pub(crate) const METHODS: [&str; 8] = [
+    "ANY", "GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS",
+];
+
 fn check_method(
     ctx: &Ctx<'_>,
     key: &str,
@@ -708,9 +748,6 @@ fn check_method(
     method: &str,
     ev: &RawEvent,
 ) -> Result<(), TemplateError> {
-    const METHODS: [&str; 8] = [
-        "ANY", "GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS",
-    ];
     if METHODS.contains(&method) {
         return Ok(());
     }

@@ -290,8 +290,14 @@ fn a_web_function_is_refused_with_a_clear_error() {
         err.contains("function web: Type HTTP (a web function, whose scf_bootstrap serves HTTP on port 9000) is not supported yet"),
         "{err}"
     );
+    // validate makes the checks invoke makes: it lists the function and refuses it alike.
     let out = run(scf().args(["validate", "-t"]).arg(&template));
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("function web: Type HTTP"),
+        "{}",
+        text(&out.stderr)
+    );
     let listed = text(&out.stdout);
     assert!(
         listed.contains("default/web  handler")

@@ -16,6 +16,7 @@ mod layers;
 mod rust_hello;
 mod sandbox;
 mod serve;
+mod serverless;
 #[cfg(feature = "postgres")]
 mod store_postgres;
 mod store_url;
