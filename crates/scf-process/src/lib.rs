@@ -141,6 +141,7 @@ mod peer;
 mod runtime_api;
 mod sandbox;
 mod spec;
+mod web;
 
 pub use function::{PoolStats, ProcessFunction};
 pub use sandbox::{Guarantee, Sandbox, SandboxConfig};

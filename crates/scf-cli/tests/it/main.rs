@@ -19,3 +19,4 @@ mod store_postgres;
 mod store_url;
 mod tccli;
 mod template;
+mod web;
