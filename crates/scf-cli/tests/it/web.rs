@@ -2,14 +2,12 @@
 //! Node.js (`http`) examples behind API Gateway routes, beside the seed's event functions
 //! from the same template; real processes, real sockets, in the sandbox the host allows.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::common::{http, Served};
+use crate::common::{api, request, Served};
 
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/web-python/template.yaml")
@@ -26,46 +24,6 @@ fn serve(env: &[(&str, &str)]) -> Option<(Served, tempfile::TempDir)> {
     Some((served, data))
 }
 
-/// One HTTP/1.1 request with a byte body; (status, headers with lower-case names, body).
-fn request(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a response head");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    (status, headers, raw[split + 4..].to_vec())
-}
-
 fn all<'h>(headers: &'h [(String, String)], name: &str) -> Vec<&'h str> {
     headers
         .iter()
@@ -74,25 +32,13 @@ fn all<'h>(headers: &'h [(String, String)], name: &str) -> Vec<&'h str> {
         .collect()
 }
 
-fn api(addr: &str, action: &str, body: &Value) -> Value {
-    let headers = [
-        ("Content-Type", "application/json"),
-        ("X-TC-Action", action),
-        ("X-TC-Version", "2018-04-16"),
-        ("X-TC-Region", "ap-guangzhou"),
-    ];
-    let (status, _, text) = http(addr, "POST", "/", &headers, &body.to_string());
-    assert_eq!(status, 200, "{action}: {text}");
-    serde_json::from_str::<Value>(&text).unwrap()["Response"].clone()
-}
-
 /// The records of `function` in the store, once `n` of them are there.
 fn logs(addr: &str, function: &str, n: usize) -> Vec<Value> {
     for _ in 0..100 {
         let page = api(
             addr,
             "GetFunctionLogs",
-            &json!({"FunctionName": function, "Limit": 100}),
+            json!({"FunctionName": function, "Limit": 100}),
         );
         let data = page["Data"].as_array().cloned().unwrap_or_default();
         if data.len() >= n {
@@ -284,7 +230,7 @@ fn the_seed_event_functions_are_served_beside_the_web_functions() {
         let r = api(
             &served.addr,
             "Invoke",
-            &json!({"FunctionName": function, "ClientContext": "{\"key\":\"abctest\"}"}),
+            json!({"FunctionName": function, "ClientContext": "{\"key\":\"abctest\"}"}),
         );
         assert_eq!(r["Result"]["RetMsg"], "\"abctest\"", "{function}: {r}");
         assert_eq!(r["Result"]["InvokeResult"], 0, "{function}: {r}");
@@ -300,7 +246,7 @@ fn invoke_on_a_web_function_sends_an_api_gateway_event_as_its_request() {
     let r = api(
         &served.addr,
         "Invoke",
-        &json!({"FunctionName": "web-node", "ClientContext": event.to_string()}),
+        json!({"FunctionName": "web-node", "ClientContext": event.to_string()}),
     );
     let result = &r["Result"];
     assert_eq!(result["InvokeResult"], 0, "{r}");
@@ -317,7 +263,7 @@ fn invoke_on_a_web_function_sends_an_api_gateway_event_as_its_request() {
     let r = api(
         &served.addr,
         "Invoke",
-        &json!({"FunctionName": "web-node", "ClientContext": "{\"key\":\"abctest\"}"}),
+        json!({"FunctionName": "web-node", "ClientContext": "{\"key\":\"abctest\"}"}),
     );
     assert_eq!(r["Result"]["InvokeResult"], 1, "{r}");
     let error: Value = serde_json::from_str(r["Result"]["RetMsg"].as_str().unwrap()).unwrap();
