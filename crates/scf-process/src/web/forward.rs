@@ -3,7 +3,7 @@
 //!
 //! Request: `httpMethod`; `path` as the client sent it (still percent-encoded); the query
 //! from `queryString` (each key and value percent-encoded again, repeated keys in their
-//! order, keys sorted: the event keeps no other order); `headers` as they are (a header
+//! order, keys in the event's order, which the gateway writes sorted); `headers` as they are (a header
 //! the client repeated arrives joined with `, `, `cookie` with `; `, which HTTP reads the
 //! same); the body, Base64-decoded when `isBase64Encoded`, byte for byte. Hop-by-hop
 //! headers (`connection`, `keep-alive`, `transfer-encoding`, `te`, `trailer`, `upgrade`,
@@ -266,7 +266,7 @@ mod tests {
         let event = serde_json::json!({
             "httpMethod": "POST",
             "path": "/a%20b/c",
-            "queryString": {"q": ["1", "x y"], "flag": true},
+            "queryString": {"flag": true, "q": ["1", "x y"]},
             "headers": {"content-type": "application/octet-stream", "connection": "close", "x-scf-fake": "1", "content-length": "99"},
             "body": "AAEC/w==",
             "isBase64Encoded": true,
