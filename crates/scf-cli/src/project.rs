@@ -100,17 +100,18 @@ pub fn open_store_url(
 /// Builds the out-of-process handler of a template function.
 pub fn process_function(def: &FunctionDef, scratch_root: &Path) -> Result<ProcessFunction, String> {
     let name = &def.config.name;
-    if def.function_type == "HTTP" {
-        return Err(format!(
-            "function {name}: Type HTTP (a web function, whose scf_bootstrap serves HTTP on port 9000) is not supported yet: scf serves Event functions only"
-        ));
-    }
-    if def.config.runtime.is_none() {
+    let web = def.function_type == "HTTP";
+    if def.config.runtime.is_none() && !web {
         return Err(format!(
             "function {name}: Runtime is missing: set it in the template (Python3.9, Nodejs16.13, CustomRuntime…)"
         ));
     }
-    let spec = ProcessSpec::from_config(def.config.clone(), &def.code_dir)
+    let spec = if web {
+        ProcessSpec::web(def.config.clone(), &def.code_dir)
+    } else {
+        ProcessSpec::from_config(def.config.clone(), &def.code_dir)
+    };
+    let spec = spec
         .map_err(|e| format!("function {name}: {e}"))?
         .with_scratch_root(scratch_root)
         // The data directory (the scratch root's parent, see `scratch_root`) holds every

@@ -153,7 +153,8 @@ pub fn routes(template: &Template) -> Result<Routes, String> {
                 let route = Route::new(method, path, f.config.name.clone())
                     .and_then(|r| r.with_stage(stage))
                     .map_err(|e| format!("function {}: route {method} {path}: {e}", f.config.name))?
-                    .with_namespace(f.config.namespace.clone());
+                    .with_namespace(f.config.namespace.clone())
+                    .with_web(f.function_type == "HTTP");
                 routes.push(route);
             }
         }

@@ -52,7 +52,7 @@ impl FunctionDef {
     pub fn summary(&self) -> String {
         let c = &self.config;
         let web = if self.function_type == "HTTP" {
-            "  (web function: not served yet)"
+            "  (web function: scf_bootstrap on port 9000)"
         } else {
             ""
         };
@@ -60,7 +60,11 @@ impl FunctionDef {
             "{}/{}  handler {}  runtime {}  memory {} MB  timeout {} s  code {}{web}",
             c.namespace,
             c.name,
-            c.handler,
+            if self.function_type == "HTTP" {
+                "-"
+            } else {
+                &c.handler
+            },
             c.runtime.as_deref().unwrap_or("-"),
             c.memory_mb,
             c.timeout.as_secs(),

@@ -295,6 +295,15 @@ async fn watch_memory(probe: &mut MemoryProbe, limit_bytes: u64) -> u64 {
     }
 }
 
+/// Whether the instance took the current invocation: its runtime fetched the event, or
+/// its web server was sent the request.
+fn fetched(instance: &Instance) -> bool {
+    match &instance.web {
+        Some(port) => port.was_sent(),
+        None => instance.api.fetched(),
+    }
+}
+
 /// Bytes as MB with one decimal, for messages.
 fn mb(bytes: u64) -> String {
     // Exact below 2^53 bytes, far beyond any memory size.
@@ -413,7 +422,7 @@ impl Shared {
             shared.started_total.fetch_add(1, Ordering::Relaxed);
             let exit = instance.wait_exit();
             let ready = tokio::select! {
-                () = instance.api.ready() => Ok(()),
+                () = crate::web::ready(&instance) => Ok(()),
                 exit = exit => Err(Some(exit)),
                 () = tokio::time::sleep(shared.init_timeout) => Err(None),
             };
@@ -433,6 +442,9 @@ impl Shared {
                     instance.drain_output();
                     let lines = instance.sink.take_pending();
                     let error = match exit {
+                        _ if instance.web.is_some() => {
+                            crate::web::init_error(exit, shared.init_timeout, instance.web.as_deref())
+                        }
                         Some(exit) => FunctionError::platform(
                             FunctionStatus::ContainerInitError,
                             format!(
@@ -548,13 +560,19 @@ impl Shared {
         let init_lines = instance.sink.attach(log.clone());
         instance.memory.reset();
         let oom_before = instance.cgroup.as_ref().map_or(0, |c| c.oom_kills());
-        let outcome = instance.api.dispatch(Dispatch {
-            request_id: ctx.request_id.clone(),
-            event,
-            memory_limit_in_mb: ctx.memory_limit_in_mb,
-            time_limit_in_ms: ctx.time_limit_in_ms,
-            context_json: context_json(ctx),
-        });
+        let (outcome, _forwarding) = match instance.web.clone() {
+            Some(port) => crate::web::dispatch(port, event, ctx.request_id.clone()),
+            None => (
+                instance.api.dispatch(Dispatch {
+                    request_id: ctx.request_id.clone(),
+                    event,
+                    memory_limit_in_mb: ctx.memory_limit_in_mb,
+                    time_limit_in_ms: ctx.time_limit_in_ms,
+                    context_json: context_json(ctx),
+                }),
+                None,
+            ),
+        };
         let dispatched = Instant::now();
         // SCF times execution from the event's delivery; a host that started the clock
         // earlier (counting the init) keeps its own, earlier, deadline.
@@ -574,7 +592,7 @@ impl Shared {
             () = tokio::time::sleep_until(deadline.into()) => Ended::TimedOut,
             reason = cancellation.cancelled() => Ended::Cancelled(reason),
         };
-        let died_before_fetch = matches!(ended, Ended::Exited(_)) && !instance.api.fetched();
+        let died_before_fetch = matches!(ended, Ended::Exited(_)) && !fetched(instance);
         let (result, healthy, peak) = self.judge(instance, ended, limit, oom_before);
         if let Some(init) = init {
             let split = lines_before + init_lines;
@@ -630,6 +648,9 @@ impl Shared {
             )
         };
         let result = match ended {
+            Ended::Pushed(Outcome::TooLarge) if instance.web.is_some() => {
+                Err(crate::web::too_large())
+            }
             Ended::Pushed(_) if limit > 0 && peak > limit => {
                 instance.kill();
                 return (Err(over_memory(peak)), false, peak);
@@ -651,6 +672,8 @@ impl Shared {
                     .is_some_and(|c| c.oom_kills() > oom_before);
                 if oom {
                     Err(over_memory(peak.max(limit)))
+                } else if let Some(port) = instance.web.as_deref() {
+                    Err(crate::web::exited(&exit, port))
                 } else {
                     Err(FunctionError::platform(
                         FunctionStatus::UserProcessExit,
@@ -662,7 +685,7 @@ impl Shared {
                 }
             }
             Ended::OverMemory(used) => Err(over_memory(used.max(peak))),
-            Ended::TimedOut => Err(time_out(if instance.api.fetched() {
+            Ended::TimedOut => Err(time_out(if fetched(instance) {
                 "the invocation ran past its time limit; the instance was stopped"
             } else {
                 "the runtime never fetched the event (GET /runtime/invocation/next) before the time limit; the instance was stopped"

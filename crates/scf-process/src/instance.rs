@@ -51,6 +51,8 @@ pub(crate) struct Launch {
     go: bool,
     /// The function's layers merged into one directory, shown at `/opt` (`layers.rs`).
     layers: Option<crate::layers::MergedLayers>,
+    /// A web function: `scf_bootstrap` serves HTTP on port 9000 (`crate::web`).
+    pub(crate) web: bool,
 }
 
 impl Launch {
@@ -117,6 +119,11 @@ impl Launch {
             }
         };
         platform_env.insert(0, ("PATH".into(), path));
+        let (program, bootstrap) = if spec.web {
+            (code_dir.join("scf_bootstrap"), None)
+        } else {
+            (program, bootstrap)
+        };
         let scratch_prefix = format!("scf-{}-", spec.config.name);
         let interpreter_prefixes = match &spec.runtime {
             RuntimeKind::Python { interpreter }
@@ -143,6 +150,7 @@ impl Launch {
             hidden,
             go: spec.runtime == RuntimeKind::Go,
             layers,
+            web: spec.web,
         }
     }
 }
@@ -198,6 +206,8 @@ pub(crate) struct Instance {
     pub(crate) last_used: Instant,
     /// Set when init finishes; taken by the first invocation for its `Init Report` line.
     pub(crate) init: Option<crate::function::InitInfo>,
+    /// A web function's HTTP server.
+    pub(crate) web: Option<Arc<crate::web::WebPort>>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -261,6 +271,11 @@ impl Instance {
         } else {
             None
         };
+        let web_port = match (launch.web, mode.netns) {
+            (false, _) => None,
+            (true, true) => Some(crate::web::WEB_PORT),
+            (true, false) => Some(crate::web::free_port()?),
+        };
 
         let (sender, receiver) = tokio::net::unix::pipe::pipe()?;
         let stdout = sender.into_blocking_fd()?;
@@ -295,6 +310,7 @@ impl Instance {
             .env("SCF_RUNTIME_API_PORT", port.to_string())
             .env("_HANDLER", &launch.handler)
             .envs(go_port.map(|p| ("_LAMBDA_SERVER_PORT", p.to_string())))
+            .envs(web_port.map(|p| ("PORT", p.to_string())))
             // In a sandbox, bwrap waits for a byte on stdin (`--block-fd 0`) before it
             // starts the bootstrap, which then reads end of file there.
             .stdin(if sandboxed {
@@ -395,6 +411,17 @@ impl Instance {
                 .map_err(|e| setup_failed(&mut child, format!("starting the bootstrap: {e}")))?;
         }
 
+        let web = match (web_port, ns_init) {
+            (None, _) => None,
+            (Some(port), Some(init)) if mode.netns => Some(crate::web::WebPort::new(
+                port,
+                Some(
+                    crate::netns::open(init)
+                        .map_err(|e| setup_failed(&mut child, e.to_string()))?,
+                ),
+            )),
+            (Some(port), _) => Some(crate::web::WebPort::new(port, None)),
+        };
         let sink = Arc::new(OutputSink::default());
         let output = OutputReader::spawn(receiver, sink.clone());
         let (exit_tx, exit) = watch::channel(None);
@@ -437,6 +464,7 @@ impl Instance {
             started,
             last_used: started,
             init: None,
+            web,
             _permit: permit,
         })
     }

@@ -45,6 +45,18 @@
 //! invocation that gives up first leaves the instance initializing for the next one. The
 //! first invocation of an instance gets the init log and an `Init Report` line.
 //!
+//! # Web functions
+//!
+//! [`ProcessSpec::web`] makes a web function (`Type: HTTP`): its instance is the
+//! function's own `<code_dir>/scf_bootstrap`, an HTTP server on port 9000 (its own port
+//! 9000 in its network namespace; without one, the free host port passed in `PORT`), ready
+//! when that port accepts a connection (else 446 `PortBindingFailed` at `InitTimeout`; 405
+//! if it exits first). Each invocation's event (an API Gateway event) is sent to it as one
+//! HTTP request, and its response is the return value, as an integration response
+//! (repeated headers as arrays, a binary body Base64). A crash mid-request is 405, a body
+//! over 6 MB is 410; timeouts, memory and logs are as for every instance. See
+//! `docs/web-functions.md`.
+//!
 //! # Sandbox
 //!
 //! Each instance runs in a sandbox of its own ([`Sandbox`], built with bubblewrap at
@@ -111,10 +123,11 @@
 //! [`Handler`](scf_handler::Handler) trait; `scf-logs`: the invocation's log buffer and the
 //! `Init Report` line; `tokio`: child processes,
 //! pipes, timers; `hyper`, `hyper-util`, `http`, `http-body-util`, `bytes`: the Runtime API
-//! server; `serde`, `serde_json`: events, results, error bodies; `tempfile`: scratch
+//! server and the client of a web function's server; `serde`, `serde_json`: events, results, error bodies; `tempfile`: scratch
 //! directories that are removed even on a panic; `rustix`: killing a whole process group
 //! and entering an instance's network namespace (`setns`, its `thread` feature) without
-//! `unsafe`; `scf-gob`: Go's gob and net/rpc, to call `Go1` functions; `thiserror`: [`ProcessError`]; `async-trait`: implementing
+//! `unsafe`; `scf-gob`: Go's gob and net/rpc, to call `Go1` functions; `thiserror`: [`ProcessError`]; `base64`: a web function's binary bodies in its
+//! events and integration responses; `async-trait`: implementing
 //! [`Handler`](scf_handler::Handler); `tracing`: the host's own warnings; `zip` (reading
 //! only, deflate through `flate2`'s pure-Rust backend): layers given as zip files.
 //!
@@ -163,6 +176,7 @@ mod php;
 mod runtime_api;
 mod sandbox;
 mod spec;
+mod web;
 
 pub use function::{PoolStats, ProcessFunction};
 pub use sandbox::{Guarantee, Sandbox, SandboxConfig};

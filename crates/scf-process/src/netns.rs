@@ -70,8 +70,6 @@ pub(crate) fn bind_in_netns(pid: i32) -> io::Result<TcpListener> {
 /// `timeout`), and ends. The connection stays in that namespace, so `127.0.0.1:9000` is
 /// the instance's own port 9000, whatever the host or other instances listen on. The
 /// stream is returned non-blocking, ready for tokio.
-// Its callers (web functions, Go functions' RPC port) come in their own commits.
-#[allow(dead_code)]
 pub(crate) fn connect(
     ns: BorrowedFd<'_>,
     addr: SocketAddr,

@@ -249,6 +249,10 @@ pub struct ProcessSpec {
     /// into one directory that instances see at `/opt`, a later layer over an earlier one
     /// (see `docs/layers.md`).
     pub layers: Vec<PathBuf>,
+    /// A web function (`Type: HTTP`): the instance is `<code_dir>/scf_bootstrap`, an HTTP
+    /// server on port 9000, and each invocation is an HTTP request to it (see
+    /// [`ProcessSpec::web`]). `runtime` then only puts its interpreter on `PATH`.
+    pub web: bool,
 }
 
 impl ProcessSpec {
@@ -265,7 +269,25 @@ impl ProcessSpec {
             sandbox: crate::Sandbox::detected().clone(),
             hidden: Vec::new(),
             layers: Vec::new(),
+            web: false,
         }
+    }
+
+    /// A web function (`Type: HTTP`): its `scf_bootstrap` starts an HTTP server on port
+    /// 9000 and every invocation is forwarded to it as an HTTP request; the event is an
+    /// API Gateway event and the return value the integration response that stands for
+    /// the server's answer. `config.runtime` (`Python3.9`, `Nodejs16.13`…), when set, puts
+    /// that interpreter first on the instance's `PATH`; the handler is not used.
+    pub fn web(config: FunctionConfig, code_dir: impl Into<PathBuf>) -> Result<Self, ProcessError> {
+        let runtime = match config.runtime.as_deref() {
+            Some(name) if !name.eq_ignore_ascii_case("customruntime") => {
+                RuntimeKind::from_scf_name(name)?
+            }
+            _ => RuntimeKind::Custom,
+        };
+        let mut spec = Self::new(config, code_dir, runtime);
+        spec.web = true;
+        Ok(spec)
     }
 
     /// A spec whose runtime comes from `config.runtime` (see [`RuntimeKind::from_scf_name`]).
@@ -413,6 +435,22 @@ pub enum ProcessError {
     },
 }
 
+/// Checks that `<code_dir>/<name>` is an executable file, which `who` needs.
+fn check_bootstrap(code_dir: &Path, name: &str, who: &str) -> Result<(), ProcessError> {
+    let path = code_dir.join(name);
+    let problem = match std::fs::metadata(&path) {
+        Err(e) => {
+            format!("{who} needs an executable file named `{name}` in its code directory: {e}")
+        }
+        Ok(m) if !m.is_file() => format!("`{name}` must be a file"),
+        Ok(_) if !is_executable(&path) => {
+            format!("`{name}` is not executable: set its execute permission (chmod 755 {name})")
+        }
+        Ok(_) => return Ok(()),
+    };
+    Err(ProcessError::Bootstrap { path, problem })
+}
+
 impl ProcessSpec {
     /// Checks the spec: the configuration, the code directory, the bootstrap or
     /// interpreter, the handler, the pool, the scratch root and the layers.
@@ -434,21 +472,9 @@ impl ProcessSpec {
             }
         }
         match &self.runtime {
+            _ if self.web => check_bootstrap(&self.code_dir, "scf_bootstrap", "a web function")?,
             RuntimeKind::Custom => {
-                let path = self.code_dir.join("bootstrap");
-                let problem = match std::fs::metadata(&path) {
-                    Err(e) => Some(format!(
-                        "a Custom Runtime function needs an executable file named `bootstrap` in its code directory: {e}"
-                    )),
-                    Ok(m) if !m.is_file() => Some("`bootstrap` must be a file".into()),
-                    Ok(_) if !is_executable(&path) => Some(
-                        "`bootstrap` is not executable: set its execute permission (chmod 755 bootstrap)".into(),
-                    ),
-                    Ok(_) => None,
-                };
-                if let Some(problem) = problem {
-                    return Err(ProcessError::Bootstrap { path, problem });
-                }
+                check_bootstrap(&self.code_dir, "bootstrap", "a Custom Runtime function")?;
             }
             RuntimeKind::Go => crate::go::validate(&self.code_dir, &self.config.handler)?,
             RuntimeKind::Python { interpreter }

@@ -275,33 +275,16 @@ fn every_subcommand_has_help() {
 }
 
 #[test]
-fn a_web_function_is_refused_with_a_clear_error() {
+fn validate_lists_web_functions_as_served_without_a_handler() {
     let template =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/web/template.yaml");
-    let data = tempfile::tempdir().unwrap();
-    let out = run(scf()
-        .args(["invoke", "-t"])
-        .arg(&template)
-        .args(["web", "--data-dir"])
-        .arg(data.path()));
-    assert!(!out.status.success());
-    let err = text(&out.stderr);
-    assert!(
-        err.contains("function web: Type HTTP (a web function, whose scf_bootstrap serves HTTP on port 9000) is not supported yet"),
-        "{err}"
-    );
-    // validate makes the checks invoke makes: it lists the function and refuses it alike.
     let out = run(scf().args(["validate", "-t"]).arg(&template));
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("function web: Type HTTP"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let listed = text(&out.stdout);
     assert!(
-        listed.contains("default/web  handler")
-            && listed.contains("(web function: not served yet)"),
+        listed.contains("default/exits  handler -")
+            && listed.contains("(web function: scf_bootstrap on port 9000)")
+            && !listed.contains("not served"),
         "{listed}"
     );
 }

@@ -141,26 +141,75 @@ pub(crate) fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String, String) {
+    let (status, head, body) = request_raw(addr, method, path, headers, body.as_bytes());
+    (status, head, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// One HTTP/1.1 request with a byte body; (status, headers with lower-case names, body).
+pub(crate) fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let (status, head, body) = request_raw(addr, method, path, headers, body);
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, body)
+}
+
+/// One HTTP/1.1 request; (status, the response head as text, body); status 0 when the
+/// answer has no status line.
+fn request_raw(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut req = format!(
+    let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
+        head.push_str(&format!("{k}: {v}\r\n"));
     }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap();
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n");
+    let (head, body) = match split {
+        Some(at) => (&raw[..at], raw[at + 4..].to_vec()),
+        None => (&raw[..], Vec::new()),
+    };
+    let head = String::from_utf8_lossy(head).into_owned();
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    (status, head.to_string(), body.to_string())
+    (status, head, body)
+}
+
+/// A cloud API call to `addr`: the `Response` object.
+pub(crate) fn api(addr: &str, action: &str, body: serde_json::Value) -> serde_json::Value {
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-TC-Action", action),
+        ("X-TC-Version", "2018-04-16"),
+        ("X-TC-Region", "ap-guangzhou"),
+    ];
+    let (status, _, text) = http(addr, "POST", "/", &headers, &body.to_string());
+    assert_eq!(status, 200, "{action}: {text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["Response"].clone()
 }

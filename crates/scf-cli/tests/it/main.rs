@@ -23,3 +23,4 @@ mod store_url;
 mod tccli;
 mod template;
 mod watch;
+mod web;

@@ -4,7 +4,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{http, project, run, scf, text, Served};
+use common::{api, http, project, run, scf, text, Served};
 use scf_logs::LogRecord;
 use scf_store::LogStore;
 use scf_store_sqlite::SqliteStore;
@@ -139,20 +139,6 @@ fn a_bad_log_retention_is_refused_naming_the_option() {
         err.contains(r#"--log-retention "7 days": expected a number followed by s, m, h or d"#),
         "{err}"
     );
-}
-
-/// A cloud API call to `addr`: the `Response` object.
-fn api(addr: &str, action: &str, body: serde_json::Value) -> serde_json::Value {
-    let headers = [
-        ("Content-Type", "application/json"),
-        ("X-TC-Action", action),
-        ("X-TC-Version", "2018-04-16"),
-        ("X-TC-Region", "ap-guangzhou"),
-    ];
-    let (status, _, text) = http(addr, "POST", "/", &headers, &body.to_string());
-    assert_eq!(status, 200, "{action}: {text}");
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v["Response"].clone()
 }
 
 #[test]

@@ -22,7 +22,7 @@ pub use crate::body::{FUNCTION_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
 pub use event::{build_event, build_event_json, parse_query, EventSource};
 pub use live::LiveRoutes;
 #[cfg(feature = "gateway")]
-pub use outcome::{invoke_outcome_response, invoke_request};
+pub use outcome::{invoke_outcome_response, invoke_request, route_outcome_response};
 pub use route::{
     PathKind, PathTemplate, Route, RouteError, RouteMatch, RouteMethod, Routes, DEFAULT_STAGE,
 };

@@ -57,11 +57,23 @@ pub fn invoke_request(route: &Route, event: Value) -> InvokeRequest {
 /// - the function failed (error, panic, timeout): 200 with SCF's error JSON;
 /// - the invoker refused: [`GatewayError::from_invoke_error`].
 ///
+/// A web function's route ([`Route::web`]) answers a failure with its status code as the
+/// HTTP status (433 timeout, 405 the server exited, 410 body over 6 MB, 446 nothing on
+/// port 9000, 434 memory, 500…) and SCF's error JSON, as SCF's web functions do.
+///
 /// When the function ran, the response carries `x-scf-requestid` (its
 /// `FunctionRequestId`). The caller adds `x-api-requestid`
 /// ([`set_id_header`](crate::body::set_id_header)).
 pub fn invoke_outcome_response(
     outcome: Result<&InvokeResponse, &InvokeError>,
+) -> Response<Full<Bytes>> {
+    route_outcome_response(outcome, false)
+}
+
+/// [`invoke_outcome_response`] for a route to a web function when `web`.
+pub fn route_outcome_response(
+    outcome: Result<&InvokeResponse, &InvokeError>,
+    web: bool,
 ) -> Response<Full<Bytes>> {
     let response = match outcome {
         Err(error) => return GatewayError::from_invoke_error(error).to_response(),
@@ -76,10 +88,15 @@ pub fn invoke_outcome_response(
             )),
         }
     } else {
-        Ok(GatewayError::FunctionFailed {
+        let mut failed = GatewayError::FunctionFailed {
             body: response.ret_msg.clone(),
         }
-        .to_response())
+        .to_response();
+        if web {
+            *failed.status_mut() = http::StatusCode::from_u16(response.status.code())
+                .unwrap_or(http::StatusCode::BAD_GATEWAY);
+        }
+        Ok(failed)
     };
     let mut http_response = result.unwrap_or_else(|error| {
         if let GatewayError::InvalidResponse { detail } = &error {

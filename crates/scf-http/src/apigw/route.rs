@@ -276,6 +276,9 @@ pub struct Route {
     /// `stageVariables`; when empty the event carries `{"stage": <stage>}` as the
     /// documented sample does.
     pub stage_variables: BTreeMap<String, String>,
+    /// Whether the function is a web function (`Type: HTTP`): its failures answer with
+    /// their status code as the HTTP status, as SCF's web functions do, instead of 200.
+    pub web: bool,
 }
 
 impl Route {
@@ -300,7 +303,14 @@ impl Route {
             query_parameters: Vec::new(),
             header_parameters: Vec::new(),
             stage_variables: BTreeMap::new(),
+            web: false,
         })
+    }
+
+    /// Marks the function a web function (see [`Route::web`]); for chaining.
+    pub fn with_web(mut self, web: bool) -> Self {
+        self.web = web;
+        self
     }
 
     /// Sets the stage; for chaining.

@@ -258,7 +258,7 @@ impl GatewayService {
             status,
             duration,
         );
-        Ok(apigw::invoke_outcome_response(outcome.as_ref()))
+        Ok(apigw::route_outcome_response(outcome.as_ref(), route.web))
     }
 }
 

@@ -20,6 +20,11 @@ fn gateway_with(f: impl FnOnce(ServerConfig) -> ServerConfig) -> ScfService {
         .with_route(Route::new("GET", "/plain", "not-web").unwrap())
         .with_route(Route::new("POST", "/fails", "fails").unwrap())
         .with_route(Route::new("GET", "/slow", "slow").unwrap())
+        .with_route(
+            Route::new("GET", "/slow-web", "slow")
+                .unwrap()
+                .with_web(true),
+        )
         .with_route(Route::new("GET", "/ghost", "ghost").unwrap())
         .with_route(Route::new("POST", "/", "web").unwrap());
     service_with(f(config), invoker())
@@ -110,6 +115,17 @@ async fn a_timeout_is_200_with_the_scf_timeout_error() {
         json_body(&body),
         json!({"errorCode": -1, "errorMessage": "time out", "requestId": function_id, "stackTrace": "", "statusCode": 433})
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_function_route_answers_a_timeout_with_status_433() {
+    let (parts, body) = send(
+        &gateway(),
+        Request::get("/slow-web").body(Vec::new()).unwrap(),
+    )
+    .await;
+    assert_eq!(parts.status, 433);
+    assert_eq!(json_body(&body)["errorMessage"], "time out");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -114,3 +114,25 @@ fn the_pool_follows_the_function_concurrency_by_default() {
     );
     assert_eq!(spec.pool.max_instances, scf_process::DEFAULT_MAX_INSTANCES);
 }
+
+#[test]
+fn a_web_function_needs_an_executable_scf_bootstrap_and_no_handler() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config("web", "");
+    cfg.runtime = None;
+    let err = refuse(ProcessSpec::web(cfg.clone(), dir.path()).unwrap());
+    assert!(
+        err.contains("scf_bootstrap") && err.contains("a web function needs an executable file"),
+        "{err}"
+    );
+    let bootstrap = dir.path().join("scf_bootstrap");
+    std::fs::write(&bootstrap, "#!/bin/bash\nexec sleep 1\n").unwrap();
+    let err = refuse(ProcessSpec::web(cfg.clone(), dir.path()).unwrap());
+    assert!(err.contains("chmod 755 scf_bootstrap"), "{err}");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The handler is not used, so an empty one is fine.
+    let spec = ProcessSpec::web(cfg, dir.path()).unwrap();
+    assert!(spec.web && spec.runtime == RuntimeKind::Custom);
+    ProcessFunction::new(spec).unwrap();
+}

@@ -1,0 +1,261 @@
+//! Web functions (`Type: HTTP`): the instance is the function's own `scf_bootstrap`, an
+//! HTTP server on port 9000, and each invocation is one HTTP request forwarded to it.
+//!
+//! The pool, the sandbox, init timing, the `Init Report`, the memory watchdog, timeouts
+//! and logs are those of every [`ProcessFunction`](crate::ProcessFunction); what differs
+//! is here:
+//!
+//! - **Ready** when port 9000 accepts a connection (within `InitTimeout`, else 446
+//!   `PortBindingFailed`; a bootstrap that exits first is 405 `ContainerStateExitedByUser`).
+//! - **The port**: with a private network namespace (the default where the host allows
+//!   it) every instance has its own `127.0.0.1:9000`; the host connects to it from inside
+//!   the namespace ([`netns::connect`](crate::netns)), so nothing outside the instance
+//!   reaches it and instances never collide. Without one, each instance is given a free
+//!   port of the host's loopback in `PORT` and must listen there (`export
+//!   PORT=${PORT:-9000}` in `scf_bootstrap`); a server that insists on 9000 serves one
+//!   instance at a time and the next one fails with 446.
+//! - **One request at a time** per instance, over one kept-alive HTTP/1.1 connection
+//!   (a new one when the server closed it).
+//! - The event is an API Gateway event (what the gateway builds for a route, or what an
+//!   `Invoke` caller sends); the return value is the integration response that stands
+//!   for the server's HTTP response (see [`forward`]).
+
+pub(crate) mod forward;
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use scf_handler::{FunctionError, FunctionStatus};
+use tokio::sync::oneshot;
+
+use crate::instance::{Exit, Instance};
+use crate::runtime_api::Outcome;
+
+/// The port a web function's server listens on, as on SCF.
+pub(crate) const WEB_PORT: u16 = 9000;
+
+/// How long a failed request waits for the server's process to exit.
+const EXIT_GRACE: Duration = Duration::from_millis(200);
+
+/// How often readiness is probed while the server starts.
+const PROBE_INTERVAL: Duration = Duration::from_millis(5);
+
+/// An instance's HTTP server: where it listens, the connection to it, and whether the
+/// current request reached it.
+#[derive(Debug)]
+pub(crate) struct WebPort {
+    port: u16,
+    /// The instance's network namespace; `None`: the port is on the host's loopback.
+    netns: Option<std::fs::File>,
+    conn: Mutex<Option<SendRequest<Full<Bytes>>>>,
+    /// Set once the current request was handed to the server.
+    pub(crate) sent: AtomicBool,
+    /// Why the current request got no answer, if it did not.
+    failed: Mutex<Option<String>>,
+}
+
+impl WebPort {
+    /// The server of an instance: `port` inside `netns`, or on the host's loopback.
+    pub(crate) fn new(port: u16, netns: Option<std::fs::File>) -> Arc<Self> {
+        Arc::new(Self {
+            port,
+            netns,
+            conn: Mutex::new(None),
+            sent: AtomicBool::new(false),
+            failed: Mutex::new(None),
+        })
+    }
+
+    /// The port as the instance sees it (`9000`, or its host port).
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<SendRequest<Full<Bytes>>>> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new HTTP/1.1 connection to the server.
+    async fn connect(self: &Arc<Self>) -> std::io::Result<SendRequest<Full<Bytes>>> {
+        let addr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, self.port));
+        let stream = if self.netns.is_some() {
+            let this = self.clone();
+            let std_stream = tokio::task::spawn_blocking(move || match &this.netns {
+                Some(ns) => crate::netns::connect(ns.as_fd(), addr, Duration::from_secs(2)),
+                None => Err(std::io::Error::other("no network namespace")),
+            })
+            .await
+            .map_err(std::io::Error::other)??;
+            tokio::net::TcpStream::from_std(std_stream)?
+        } else {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            stream
+        };
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(std::io::Error::other)?;
+        tokio::spawn(async move {
+            // Ends when the server or we close the connection; its error is the request's.
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+
+    /// Waits until the server accepts a connection (kept for the first request).
+    pub(crate) async fn ready(self: &Arc<Self>) {
+        loop {
+            if let Ok(sender) = self.connect().await {
+                *self.lock() = Some(sender);
+                return;
+            }
+            tokio::time::sleep(PROBE_INTERVAL).await;
+        }
+    }
+
+    /// The kept connection when it is still open, else a new one; and whether it is the
+    /// kept one (a request that fails on it before any answer may be sent again).
+    async fn sender(self: &Arc<Self>) -> std::io::Result<(SendRequest<Full<Bytes>>, bool)> {
+        let kept = self.lock().take();
+        if let Some(mut sender) = kept {
+            if sender.ready().await.is_ok() {
+                return Ok((sender, true));
+            }
+        }
+        Ok((self.connect().await?, false))
+    }
+
+    /// Keeps `sender` for the next request.
+    fn keep(&self, sender: SendRequest<Full<Bytes>>) {
+        *self.lock() = Some(sender);
+    }
+
+    /// Forgets the current request's state, before the next one.
+    fn reset(&self) {
+        self.sent.store(false, Ordering::Release);
+        *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Whether the current request was handed to the server.
+    pub(crate) fn was_sent(&self) -> bool {
+        self.sent.load(Ordering::Acquire)
+    }
+}
+
+/// A port of the host's loopback that nothing listens on now, for an instance without a
+/// network namespace of its own.
+pub(crate) fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Waits until the instance is ready: its web server accepts a connection, or its
+/// runtime called `POST /runtime/init/ready`.
+pub(crate) async fn ready(instance: &Instance) {
+    match &instance.web {
+        Some(port) => port.ready().await,
+        None => instance.api.ready().await,
+    }
+}
+
+/// The init failure of a web function's instance: its bootstrap exited (405), or nothing
+/// accepted connections on its port within `init_timeout` (446).
+pub(crate) fn init_error(
+    exit: Option<Exit>,
+    init_timeout: Duration,
+    port: Option<&WebPort>,
+) -> FunctionError {
+    let port = port.map_or(WEB_PORT, WebPort::port);
+    match exit {
+        Some(exit) => FunctionError::platform(
+            FunctionStatus::ContainerStateExited,
+            format!(
+                "ContainerStateExitedByUser: scf_bootstrap exited ({exit}) before anything listened on port {port}"
+            ),
+        ),
+        None => FunctionError::platform(
+            FunctionStatus::PortBindingFailed,
+            format!(
+                "PortBindingFailed: nothing accepted connections on port {port} within the InitTimeout of {} ms; the instance was stopped (scf_bootstrap must start an HTTP server listening on 0.0.0.0:{port})",
+                init_timeout.as_millis()
+            ),
+        ),
+    }
+}
+
+/// Stops the forwarding task of an invocation when the invocation ends.
+#[derive(Debug)]
+pub(crate) struct Forwarding(tokio::task::JoinHandle<()>);
+
+impl Drop for Forwarding {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Sends the request `event` stands for to the instance's server, in a task of its own;
+/// the receiver yields its outcome, and is dropped unanswered when the server could not
+/// be reached or dropped the connection (the invocation then fails as an exit).
+pub(crate) fn dispatch(
+    port: Arc<WebPort>,
+    event: Bytes,
+    request_id: String,
+) -> (oneshot::Receiver<Outcome>, Option<Forwarding>) {
+    port.reset();
+    let (tx, rx) = oneshot::channel();
+    let task = tokio::spawn(async move {
+        match forward::forward(port.clone(), event, request_id).await {
+            Ok(outcome) => {
+                let _ = tx.send(outcome);
+            }
+            Err(forward::Unreachable(why)) => {
+                *port.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+                // A server that crashed closed the connection a moment before its
+                // process is seen to exit: that exit, with its status, is the better
+                // answer, so the invocation waits for it a little.
+                tokio::time::sleep(EXIT_GRACE).await;
+                drop(tx);
+            }
+        }
+    });
+    (rx, Some(Forwarding(task)))
+}
+
+/// A response body over 6 MB (410).
+pub(crate) fn too_large() -> FunctionError {
+    FunctionError::platform(
+        FunctionStatus::WebResponseTooLarge,
+        format!(
+            "{}: the web server answered with more than {} bytes",
+            FunctionStatus::WebResponseTooLarge.message(),
+            forward::MAX_RESPONSE_BODY
+        ),
+    )
+}
+
+/// The server's process exited, or its connection failed, during a request (405).
+pub(crate) fn exited(exit: &Exit, port: &WebPort) -> FunctionError {
+    let why = port
+        .failed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let what = match (&exit.status, why) {
+        (Some(_), _) | (None, None) => format!("the web server's process exited ({exit})"),
+        (None, Some(why)) => format!("the web server failed the request ({why})"),
+    };
+    FunctionError::platform(
+        FunctionStatus::ContainerStateExited,
+        "ContainerStateExitedByUser",
+    )
+    .with_stack_trace(format!(
+        "{what} during the request; the instance was stopped and the next request gets a new one"
+    ))
+}
