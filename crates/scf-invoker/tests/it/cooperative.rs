@@ -92,3 +92,29 @@ async fn a_cooperative_handler_still_times_out_at_its_deadline() {
         "433 within 50 ms of the deadline: {elapsed:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_execution_runs_an_async_handler_on_the_callers_task() {
+    let invoker = common::invoker_with(|_| {});
+    invoker
+        .add_function(
+            function_with_timeout_1s("fn-default"),
+            ThreadName { cooperative: false },
+        )
+        .unwrap();
+    let response = invoker
+        .invoke(InvokeRequest::new("fn-default", "{}"))
+        .await
+        .unwrap();
+    assert_eq!(response.status, FunctionStatus::Success);
+    let name: String = serde_json::from_str(&response.ret_msg).unwrap();
+    assert!(
+        !name.starts_with("scf-invoker-"),
+        "the default runs it on the caller's runtime, not a pool thread: {name:?}"
+    );
+    assert_eq!(
+        invoker.pool_stats().threads,
+        0,
+        "no pool thread was started"
+    );
+}
