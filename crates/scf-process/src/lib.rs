@@ -131,6 +131,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cgroup;
+mod context_json;
 mod function;
 mod instance;
 mod memory;
