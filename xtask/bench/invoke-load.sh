@@ -14,6 +14,8 @@
 # peak is printed, and the CPU time (utime + stime, from /proc) of the server and of its
 # instances per answer, the steadier figure on a shared machine. Prints one line per run and a table of medians at the end. KINDS="bare
 # rust" (a list of bare, rust, python) runs only those; keep bare in it for the ratios.
+# SCF_BIN and HELLO_BIN run another build of `scf` and of the hello bootstrap (an A/B
+# against an older commit's binaries, for example).
 set -euo pipefail
 rounds=${1:-3}
 secs=${SECS:-5}
@@ -24,7 +26,8 @@ command -v wrk >/dev/null || { echo "invoke-load: wrk is missing (apt-get instal
 command -v python3 >/dev/null || { echo "invoke-load: python3 is missing" >&2; exit 1; }
 
 echo "==> building (release)"
-cargo build --release --quiet -p scf-cli -p scf-runtime --example hello
+cargo build --release --quiet -p scf-cli --bin scf
+cargo build --release --quiet -p scf-runtime --example hello
 bare_bin=$(cargo bench --quiet --no-run -p scf-http --bench gateway_load --message-format=json 2>/dev/null |
   python3 -c 'import json,sys
 for l in sys.stdin:
@@ -42,7 +45,7 @@ trap cleanup EXIT
 
 mkdir -p "$work/rust"
 cp examples/rust-hello/template.yaml "$work/rust/"
-cp target/release/examples/hello "$work/rust/bootstrap"
+cp "${HELLO_BIN:-target/release/examples/hello}" "$work/rust/bootstrap"
 cp -r examples/hello "$work/python"
 rm -rf "$work/python/.scf"
 
@@ -109,7 +112,7 @@ start() {
       url="http://127.0.0.1:${line#PORT }/"
       ;;
     rust|python)
-      (cd "$work/$1" && exec "$root/target/release/scf" serve --listen "127.0.0.1:$port" --data-dir "$work/$1/.scf-$port" >"$work/$1.log" 2>&1) &
+      (cd "$work/$1" && exec "${SCF_BIN:-$root/target/release/scf}" serve --listen "127.0.0.1:$port" --data-dir "$work/$1/.scf-$port" >"$work/$1.log" 2>&1) &
       pid=$!
       url="http://127.0.0.1:$port/"
       for _ in $(seq 100); do grep -q '^ready' "$work/$1.log" 2>/dev/null && break; sleep 0.1; done
