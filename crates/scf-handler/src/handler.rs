@@ -88,8 +88,8 @@ pub struct Cooperative<H>(H);
 /// Declares that `handler` only ever waits at `.await`s and never blocks its thread or
 /// spins ([`Handler::is_cooperative`]), so that a host may poll it on its own async runtime.
 ///
-/// Under `scf-invoker`'s default `Execution::Isolated`, such a handler skips the hop to a
-/// pool thread and back (the cheaper path of `Execution::Inline`) while other functions
+/// Under `scf-invoker`'s `Execution::Isolated`, such a handler skips the hop to a pool
+/// thread and back (the path of the default, `Execution::Inline`) while other functions
 /// stay isolated. Its deadline still holds at its next `.await`; a handler that blocks
 /// despite the declaration stalls a runtime thread until it returns, and its timeout
 /// comes only then.

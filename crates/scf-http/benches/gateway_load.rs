@@ -7,9 +7,9 @@
 //! errors, latency percentiles and the server's peak resident memory (VmHWM).
 //!
 //! Configurations: bare hyper; the gateway route and a signed `Invoke`, each with the
-//! invoker's default `Execution::Isolated` (every invocation hops to the invoker's
-//! isolation thread) and with `Execution::Inline` (the setting for trusted async
-//! handlers); and the gateway route with the default execution and the handler wrapped in
+//! invoker's `Execution::Isolated` (every invocation hops to the invoker's isolation
+//! thread: the explicit choice for untrusted async code) and with `Execution::Inline`
+//! (the default); and the gateway route with `Execution::Isolated` and the handler wrapped in
 //! `scf_handler::cooperative` (it skips the hop, other functions would not). Rounds
 //! alternate the configurations; the median run of each is reported, with the server's CPU
 //! time per request.
@@ -174,7 +174,7 @@ async fn serve_scf(execution: scf_invoker::Execution) -> u16 {
 }
 
 /// The scf-http server with `execution`; with `cooperative`, the no-op handler is wrapped
-/// in `scf_handler::cooperative` (it skips the isolation hop under the default execution).
+/// in `scf_handler::cooperative` (it skips the isolation hop under `Execution::Isolated`).
 async fn serve_scf_with(execution: scf_invoker::Execution, cooperative: bool) -> u16 {
     use scf_context::FunctionConfig;
 
@@ -448,9 +448,9 @@ impl Row {
 const CONFIGS: [(&str, &str, &str); 6] = [
     ("bare hyper (hello)", "bare", "bare"),
     ("gateway, Isolated", "scf", "gateway"),
-    ("gateway, Inline", "scf-inline", "gateway"),
+    ("gateway, Inline (default)", "scf-inline", "gateway"),
     ("Invoke, Isolated", "scf", "invoke"),
-    ("Invoke, Inline", "scf-inline", "invoke"),
+    ("Invoke, Inline (default)", "scf-inline", "invoke"),
     ("gateway, cooperative", "scf-coop", "gateway"),
 ];
 
@@ -560,7 +560,7 @@ fn orchestrate(full: bool) {
     let pass = ratio(2) >= 0.5 && errors == 0 && max_rss_mb < 50.0;
     if full {
         println!(
-            "verdict (gateway with Execution::Inline, the setting for trusted async handlers): {}",
+            "verdict (gateway with Execution::Inline, the default): {}",
             if pass { "PASS" } else { "FAIL" }
         );
     } else {

@@ -67,11 +67,10 @@
 //! # Throughput
 //!
 //! `benches/gateway_load.rs` compares the gateway and `Invoke` with a bare hyper server.
-//! Most of the gateway's cost per request is the invoker's: with the invoker's default
-//! `Execution::Isolated` every invocation hops to an isolation thread and back, which
-//! costs more CPU than the HTTP work itself. For trusted async handlers (native Rust
-//! functions that await rather than block), configure the invoker with
-//! `Execution::Inline`.
+//! With the invoker's default `Execution::Inline` a native async handler runs on the
+//! connection's task; `Execution::Isolated` (for async code not trusted to yield) hops
+//! to an isolation thread and back for every invocation, which costs more CPU than the
+//! HTTP work itself.
 //!
 //! # Who depends on it
 //!

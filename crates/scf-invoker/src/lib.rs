@@ -59,7 +59,16 @@
 //!
 //! # Timeouts, and what happens to a stuck thread
 //!
-//! With [`Execution::Isolated`] (the default) a handler's future is polled on a thread of
+//! With [`Execution::Inline`] (the default) a handler's future is polled on the caller's
+//! task, as in any tokio application: at `time_limit_in_ms` the invocation ends with
+//! status 433 `time out` at the handler's next `.await` (a result that comes after the
+//! deadline is still reported as 433), and an async handler must not block its thread.
+//! A handler made with [`blocking_fn`] runs its function on a thread of its own and
+//! awaits it, so its 433 comes promptly at the deadline whatever the function does; the
+//! thread runs on until the function returns, and its result is dropped.
+//!
+//! With [`Execution::Isolated`], the explicit choice for async code not trusted to yield,
+//! a handler's future is polled on a thread of
 //! the invoker's elastic pool, and the caller waits on its own task with the deadline. At
 //! `time_limit_in_ms` the invocation ends with status 433 and the message `time out`,
 //! promptly, whatever the handler does with its thread; the context's cancellation fires
@@ -73,9 +82,8 @@
 //! no longer counts against its function's concurrency. [`Invoker::pool_stats`] shows
 //! how many threads are busy.
 //!
-//! [`Execution::Inline`] polls the handler on the caller's task: cheaper, but the
-//! deadline only takes effect when the handler yields (a result that comes after the
-//! deadline is still reported as 433).
+//! The hop to the pool thread and back costs two cross-thread hand-overs per invocation;
+//! the gateway bench in `docs/performance.md` measures what that is under load.
 //!
 //! # How `MemUsage` is measured
 //!

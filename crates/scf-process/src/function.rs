@@ -61,6 +61,7 @@ struct Shared {
     returned: Notify,
     reaper_started: AtomicBool,
     started_total: AtomicU64,
+    context: Mutex<Option<crate::context_json::ContextTemplate>>,
 }
 
 /// What the first invocation of an instance reports in its `Init Report` line.
@@ -126,6 +127,7 @@ impl ProcessFunction {
                 returned: Notify::new(),
                 reaper_started: AtomicBool::new(false),
                 started_total: AtomicU64::new(0),
+                context: Mutex::new(None),
             }),
         })
     }
@@ -259,26 +261,6 @@ fn internal(message: String) -> FunctionError {
     FunctionError::platform(FunctionStatus::InternalError, message)
 }
 
-/// The context as JSON with every non-ASCII character escaped, fit for a header value.
-fn context_json(ctx: &Context) -> String {
-    let json = serde_json::to_string(ctx).unwrap_or_else(|_| "{}".to_owned());
-    if json.is_ascii() {
-        return json;
-    }
-    let mut out = String::with_capacity(json.len() + 16);
-    for c in json.chars() {
-        if c.is_ascii() {
-            out.push(c);
-        } else {
-            let mut units = [0u16; 2];
-            for unit in c.encode_utf16(&mut units) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        }
-    }
-    out
-}
-
 async fn watch_memory(probe: &mut MemoryProbe, limit_bytes: u64) -> u64 {
     if limit_bytes == 0 {
         return std::future::pending().await;
@@ -315,6 +297,11 @@ fn mb(bytes: u64) -> String {
 impl Shared {
     fn idle(&self) -> MutexGuard<'_, Vec<Instance>> {
         lock(&self.idle)
+    }
+
+    /// `ctx` as the JSON of `x-scf-context` (see [`crate::context_json`]).
+    fn context_json(&self, ctx: &Context) -> String {
+        crate::context_json::render(&mut lock(&self.context), ctx)
     }
 
     fn checkin(&self, mut instance: Instance) {
@@ -568,7 +555,7 @@ impl Shared {
                     event,
                     memory_limit_in_mb: ctx.memory_limit_in_mb,
                     time_limit_in_ms: ctx.time_limit_in_ms,
-                    context_json: context_json(ctx),
+                    context_json: self.context_json(ctx),
                 }),
                 None,
             ),

@@ -163,6 +163,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cgroup;
+mod context_json;
 mod function;
 mod go;
 mod instance;

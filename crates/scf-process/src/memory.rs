@@ -148,6 +148,16 @@ impl MemoryProbe {
     }
 
     fn rescan(&mut self) {
+        if let Scope::Namespace { ns: Some(_), init } = self.scope {
+            // A PID namespace's processes are its init's descendants (orphans are
+            // re-parented to it): a walk of a few `children` files instead of a look at
+            // every process of the host.
+            if let Some(pids) = descendants(init) {
+                self.members = pids.into_iter().map(Member::new).collect();
+                self.last_scan = Some(Instant::now());
+                return;
+            }
+        }
         let Ok(dir) = fs::read_dir("/proc") else {
             return;
         };
@@ -212,6 +222,46 @@ impl MemoryProbe {
             .sum::<u64>()
             * 1024
     }
+}
+
+/// Most processes a walk of the process tree collects (a fork bomb stops it here).
+const MAX_MEMBERS: usize = 4096;
+
+/// The descendants of `root` (children, theirs, …) from each thread's
+/// `/proc/<pid>/task/<tid>/children`; `None` where the kernel has no such file
+/// (`CONFIG_PROC_CHILDREN`).
+fn descendants(root: i32) -> Option<Vec<i32>> {
+    use std::io::Read;
+    static CHILDREN_FILES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*CHILDREN_FILES.get_or_init(|| std::path::Path::new("/proc/thread-self/children").exists())
+    {
+        return None;
+    }
+    let mut found = Vec::new();
+    let mut queue = vec![root];
+    let mut text = String::new();
+    while let Some(pid) = queue.pop() {
+        // A process that is gone meanwhile has no descendants to count.
+        let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            text.clear();
+            let read = fs::File::open(task.path().join("children"))
+                .and_then(|mut f| f.read_to_string(&mut text));
+            if read.is_err() {
+                continue;
+            }
+            for child in text.split_ascii_whitespace().filter_map(|s| s.parse().ok()) {
+                if found.len() >= MAX_MEMBERS {
+                    return Some(found);
+                }
+                found.push(child);
+                queue.push(child);
+            }
+        }
+    }
+    Some(found)
 }
 
 /// The process group id in the text of `/proc/<pid>/stat`.
@@ -282,5 +332,38 @@ mod tests {
             "RSS {before} then {after} bytes, read through the same open file"
         );
         drop(block);
+    }
+
+    #[test]
+    fn the_process_tree_walk_finds_children_and_grandchildren() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & wait"])
+            .spawn()
+            .unwrap();
+        let me = i32::try_from(std::process::id()).unwrap();
+        let child_pid = i32::try_from(child.id()).unwrap();
+        let parent_of = |pid: i32| {
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let rest = stat.rsplit(')').next().unwrap_or("").to_owned();
+            rest.split_ascii_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<i32>().ok())
+        };
+        let mut found = Vec::new();
+        for _ in 0..200 {
+            found = descendants(me).expect("this kernel has the children files");
+            if found.iter().any(|p| parent_of(*p) == Some(child_pid)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let grandchild = found.iter().any(|p| parent_of(*p) == Some(child_pid));
+        child.kill().unwrap();
+        let _ = child.wait();
+        assert!(
+            found.contains(&child_pid),
+            "{found:?} holds the child {child_pid}"
+        );
+        assert!(grandchild, "{found:?} holds the grandchild (the sleep) too");
     }
 }

@@ -15,10 +15,13 @@
 //! clear line on stderr and a non-zero exit ([`start`]); a malformed event and a handler
 //! panic are reported through `/runtime/invocation/error` and the loop goes on.
 //!
-//! Dependencies, kept small so the bootstrap binary stays small: hyper's HTTP/1 client
-//! over one kept-alive TCP connection (no TLS: the API is on loopback), tokio's
-//! current-thread runtime and TCP, `http`/`http-body-util`/`bytes` for the request and
-//! body types, `futures-util` to catch a panicking handler future, `serde_json`,
+//! Each result goes out in the same write as the next long poll (HTTP/1.1 pipelining
+//! on the one kept-alive connection), so an invocation costs the instance one round trip.
+//!
+//! Dependencies, kept small so the bootstrap binary stays small: a hand-written HTTP/1.1
+//! client over one kept-alive TCP connection (no TLS: the API is on loopback) with
+//! `httparse` for response heads, tokio's current-thread runtime and TCP, `http`/`bytes`
+//! for the header and body types, `futures-util` to catch a panicking handler future, `serde_json`,
 //! `thiserror`, and our `scf-context`/`scf-handler`.
 //!
 //! ```no_run
@@ -42,9 +45,8 @@ use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::FutureExt;
-use http::{HeaderMap, Method};
+use http::HeaderMap;
 use scf_context::Context;
 use scf_handler::{FunctionError, FunctionStatus, Handler, Registry, SharedHandler};
 use serde_json::Value;
@@ -117,16 +119,9 @@ pub async fn serve(
     handler: Result<SharedHandler, FunctionError>,
 ) -> Result<(), RuntimeError> {
     let mut api = client::Client::new(&config.api_host, config.api_port);
-    api.send(
-        Method::POST,
-        "/runtime/init/ready",
-        Bytes::from_static(b" "),
-    )
-    .await?;
+    api.send("POST", "/runtime/init/ready", Some(b" ")).await?;
+    let mut next = api.send("GET", client::NEXT, None).await?;
     loop {
-        let next = api
-            .send(Method::GET, "/runtime/invocation/next", Bytes::new())
-            .await?;
         let ctx = context_from(&config, &next.headers);
         let request_id = ctx.request_id.clone();
         let outcome = match (&handler, serde_json::from_slice::<Value>(&next.body)) {
@@ -147,7 +142,7 @@ pub async fn serve(
                 serde_json::to_string(&e.to_scf_json(&request_id)).unwrap_or_default(),
             ),
         };
-        api.send(Method::POST, path, Bytes::from(body)).await?;
+        next = api.push_then_next(path, body.as_bytes()).await?;
     }
 }
 

@@ -34,8 +34,13 @@ impl Handler for ThreadName {
     }
 }
 
+/// The name of the thread `handler` ran on under `Execution::Isolated`.
 async fn thread_of(handler: impl Handler) -> String {
-    let invoker = invoker(Execution::Isolated);
+    thread_under(&invoker(Execution::Isolated), handler).await
+}
+
+/// The name of the thread `handler` ran on under `invoker`.
+async fn thread_under(invoker: &scf_invoker::Invoker, handler: impl Handler) -> String {
     invoker
         .add_function(function_with_timeout_1s("fn-threads"), handler)
         .unwrap();
@@ -90,5 +95,20 @@ async fn a_cooperative_handler_still_times_out_at_its_deadline() {
     assert!(
         elapsed >= Duration::from_secs(1) && elapsed < Duration::from_millis(1050),
         "433 within 50 ms of the deadline: {elapsed:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_execution_runs_an_async_handler_on_the_callers_task() {
+    let invoker = common::invoker_with(|_| {});
+    let name = thread_under(&invoker, ThreadName { cooperative: false }).await;
+    assert!(
+        !name.starts_with("scf-invoker-"),
+        "the default runs it on the caller's runtime, not a pool thread: {name:?}"
+    );
+    assert_eq!(
+        invoker.pool_stats().threads,
+        0,
+        "no pool thread was started"
     );
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{echo, function, function_with_timeout_1s, invoker};
 use scf_context::{CancelReason, Context};
-use scf_handler::{handler_fn, FunctionError, FunctionStatus};
+use scf_handler::{blocking_fn, handler_fn, FunctionError, FunctionStatus};
 use scf_invoker::{Execution, InvokeRequest, Invoker};
 use scf_store::{LogQuery, RetCodeFilter};
 use serde_json::Value;
@@ -59,6 +59,23 @@ async fn a_handler_blocking_its_thread_ends_with_433_within_50_ms_of_the_deadlin
 }
 
 static STOP_SPINNING: AtomicBool = AtomicBool::new(false);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocking_fn_handler_under_the_default_execution_ends_with_433_within_50_ms_of_the_deadline(
+) {
+    let invoker = common::invoker_with(|_| {});
+    invoker
+        .add_function(
+            function_with_timeout_1s("blocking-fn"),
+            blocking_fn(|_: Value, _: Context| {
+                std::thread::sleep(Duration::from_secs(3));
+                Ok::<_, FunctionError>("too late")
+            }),
+        )
+        .unwrap();
+    let (response, elapsed) = timed(&invoker, "blocking-fn").await;
+    assert_timed_out(&response, elapsed);
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_spinning_on_the_cpu_ends_with_433_within_50_ms_of_the_deadline() {

@@ -53,24 +53,50 @@ class _Api:
                 self._sock = None
                 self._buf = b""
 
-    def request(self, method, path, body=None):
-        """Returns (status, headers with lower-case names, body bytes); reconnects once."""
+    def _encode(self, method, path, body=None):
         head = b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (method.encode(), path.encode(), self._host)
         if body is not None:
             head += b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
-        data = head + b"\r\n" + (body or b"")
+        return head + b"\r\n" + (body or b"")
+
+    def push_then_next(self, path, body):
+        """POSTs `body` to `path` and asks for the next event in the same write (HTTP/1.1
+        pipelining: one round trip per invocation fewer); returns the next event's
+        response. A connection lost before the push is answered sends both again."""
+        data = self._encode("POST", path, body) + self._encode("GET", _NEXT)
         for attempt in (0, 1):
             try:
-                if self._sock is None:
-                    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
-                    try:
-                        sock.connect(self._addr)
-                        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
-                    except OSError:
-                        sock.close()
-                        raise
-                    self._sock = sock
-                self._sock.sendall(data)
+                self._send(data)
+                self._response()
+                break
+            except (OSError, ValueError):
+                self.close()
+                if attempt:
+                    raise
+        try:
+            return self._response()
+        except (OSError, ValueError):
+            self.close()
+            return self.request("GET", _NEXT)
+
+    def _send(self, data):
+        if self._sock is None:
+            sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+            try:
+                sock.connect(self._addr)
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            except OSError:
+                sock.close()
+                raise
+            self._sock = sock
+        self._sock.sendall(data)
+
+    def request(self, method, path, body=None):
+        """Returns (status, headers with lower-case names, body bytes); reconnects once."""
+        data = self._encode(method, path, body)
+        for attempt in (0, 1):
+            try:
+                self._send(data)
                 return self._response()
             except (OSError, ValueError):
                 self.close()
@@ -123,6 +149,7 @@ class _Api:
         return status, headers, body
 
 
+_NEXT = "/runtime/invocation/next"
 _api = _Api(_HOST, _PORT)
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
@@ -286,41 +313,40 @@ def _flush():
 
 
 def _post(path, payload):
+    """Pushes an invocation's result; returns the next invocation's response."""
     _flush()
-    _api.request("POST", path, payload)
+    return _api.push_then_next(path, payload)
 
 
 def _post_error(body):
-    _post("/runtime/invocation/error", json.dumps(body, ensure_ascii=False).encode("utf-8"))
+    return _post("/runtime/invocation/error", json.dumps(body, ensure_ascii=False).encode("utf-8"))
 
 
-def _invoke(function):
+def _invoke(function, next_reply):
+    """Runs the invocation of `next_reply`; returns the next one's."""
     global _request_id
-    _, headers, data = _api.request("GET", "/runtime/invocation/next")
+    _, headers, data = next_reply
     _request_id = headers.get("request_id", "")
     context = _context(headers)
     _apply_environ(context.get("environ"))
     try:
         event = json.loads(data.decode("utf-8")) if data else None
     except ValueError as exc:
-        _post_error(_user_body("ValueError", "parse event error: %s" % exc))
-        return
+        return _post_error(_user_body("ValueError", "parse event error: %s" % exc))
     try:
         result = function(event, context)
     except Exception as exc:  # noqa: BLE001 - every user exception is reported
-        _post_error(_exception_body(exc))
-        return
+        return _post_error(_exception_body(exc))
     try:
         payload = _encoder.encode(result).encode("utf-8")
     except (TypeError, ValueError, UnicodeError) as exc:
-        _post_error(
+        return _post_error(
             _user_body(
                 type(exc).__name__,
                 "the return value of %s cannot be encoded as JSON: %s" % (_HANDLER, exc),
             )
         )
-        return
-    _post("/runtime/invocation/response", payload)
+    return _post("/runtime/invocation/response", payload)
 
 
 def main():
@@ -332,15 +358,16 @@ def main():
         pass
     _setup_logging()
     function, load_error = _load()
-    _post("/runtime/init/ready", b" ")
+    _flush()
+    _api.request("POST", "/runtime/init/ready", b" ")
+    reply = _api.request("GET", _NEXT)
     while True:
         if load_error is not None:
-            _, headers, _ = _api.request("GET", "/runtime/invocation/next")
-            _request_id = headers.get("request_id", "")
+            _request_id = reply[1].get("request_id", "")
             load_error["requestId"] = _request_id
-            _post_error(load_error)
+            reply = _post_error(load_error)
         else:
-            _invoke(function)
+            reply = _invoke(function, reply)
 
 
 if __name__ == "__main__":
