@@ -30,6 +30,7 @@
 //! assert_eq!(err.key, "Resources.default.hello.Properties.MemorySize");
 //! ```
 
+pub mod console;
 pub mod cron;
 pub mod generate_event;
 pub mod init;

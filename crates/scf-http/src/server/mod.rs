@@ -3,6 +3,7 @@
 
 mod config;
 mod connection;
+mod mount;
 mod request_body;
 
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use crate::metrics::Metrics;
 use crate::service::{ApiService, GatewayService, HealthService, MetricsService, ScfService};
 
 pub use config::{Listen, ServerConfig, ServerError, Serves};
+pub use mount::{Mount, MountFn};
 use connection::{serve_connection, ConnectionParts, PeerCounts};
 use request_body::BodyBudget;
 
@@ -167,6 +169,7 @@ impl Server {
             ops_endpoints: config.ops_endpoints
                 && !config.listen.iter().any(|l| l.serves == Serves::Ops),
             ops_listener: config.ops_endpoints,
+            mounts: config.mounts.clone().into(),
         };
         Ok(Self { config, service })
     }
