@@ -6,6 +6,9 @@ use tokio_postgres::Row;
 
 use crate::convert::from_micros;
 
+/// A row's log text as SQL (bytea, UTF-8: what a keyword is searched in).
+pub(crate) const LOG_TEXT: &str = "log";
+
 /// The columns [`row_to_record`] reads, in its order.
 pub(crate) const LOG_COLS: &str = "request_id, retry_num, function_name, namespace, qualifier, \
     start_time, ret_code, status_code, invoke_finished, ret_msg, duration_ms, bill_duration_ms, \

@@ -18,6 +18,9 @@ pub(crate) const LOG_COLS: &str =
     ret_code, status_code, invoke_finished, ret_msg, duration_ms, bill_duration_ms, \
     mem_usage_bytes, log, level, source, invocation_type, node";
 
+/// A row's log text as SQL (what a keyword is searched in).
+pub(crate) const LOG_TEXT: &str = "log";
+
 /// The columns of `logs` that schema version 1 had too (what its migration copies).
 pub(crate) const LOG_COLS_V1: &str =
     "request_id, retry_num, function_name, namespace, qualifier, start_time, \

@@ -63,6 +63,17 @@ pub enum StoreError {
         /// The configured capacity.
         capacity: usize,
     },
+    /// A function already has the most saved test events a store keeps, and one of
+    /// another name was saved.
+    #[error("function `{namespace}/{function_name}` already has {max} saved test events (the most kept); delete one or save under an existing name")]
+    TestEventsFull {
+        /// The function's namespace.
+        namespace: String,
+        /// The function's name.
+        function_name: String,
+        /// The limit ([`MAX_TEST_EVENTS_PER_FUNCTION`](crate::MAX_TEST_EVENTS_PER_FUNCTION)).
+        max: usize,
+    },
     /// The background writer thread has stopped; nothing more can be written.
     #[error("log store writer thread has stopped")]
     WriterStopped,

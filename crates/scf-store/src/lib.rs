@@ -9,6 +9,9 @@
 //!   the log and the queue in different places.
 //! - [`ConcurrencySlots`]: a function's concurrency limit counted for a whole deployment
 //!   (several nodes sharing one store), in slots held under leases.
+//! - [`ConsoleStore`]: what a console reads and keeps beyond the API: per-minute
+//!   aggregates of the log records ([`StatsQuery`] → [`MinuteStats`]), computed by the
+//!   store, and saved test events ([`TestEvent`]).
 //! - [`MemoryStore`]: a bounded store in memory, nothing kept across restarts; what an
 //!   embedder gets by default.
 //! - The query types ([`LogQuery`], [`RetCodeFilter`], [`AsyncQuery`], [`AsyncEvent`]
@@ -32,6 +35,7 @@
 //!   status codes that the `RetCode` filters name.
 //! - `time`: timestamps of records, events and query ranges.
 //! - `thiserror`: [`StoreError`].
+//! - `serde_json`: a saved [`TestEvent`] must be JSON.
 //!
 //! # Example
 //!
@@ -58,17 +62,22 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod console;
 pub mod error;
 mod memory;
 mod query;
 mod queue;
 mod slots;
 
+pub use console::{
+    duration_micros, minute_of, percentile_rank, ConsoleStore, MinuteStats, StatsQuery, TestEvent,
+    MAX_STATS_RANGE, MAX_TEST_EVENTS_PER_FUNCTION, MAX_TEST_EVENT_BYTES, MAX_TEST_EVENT_NAME_CHARS,
+};
 pub use error::StoreError;
 pub use memory::{MemoryStore, DEFAULT_ASYNC_CAPACITY, DEFAULT_LOG_CAPACITY};
 pub use query::{
     AsyncEvent, AsyncOrderBy, AsyncQuery, AsyncStatus, LogPage, LogQuery, Order, OrderBy,
-    RetCodeFilter, TimeInterval, MAX_ASYNC_LIMIT, MAX_OFFSET_PLUS_LIMIT,
+    RetCodeFilter, TimeInterval, MAX_ASYNC_LIMIT, MAX_KEYWORD_BYTES, MAX_OFFSET_PLUS_LIMIT,
 };
 pub use queue::{AsyncQueue, AttemptEnd, Claim, Ended, FunctionRef, Lease, Renewal, Termination};
 pub use slots::{ConcurrencySlots, SlotId};

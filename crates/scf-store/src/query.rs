@@ -14,6 +14,9 @@ use crate::error::StoreError;
 /// `Offset + Limit` may not exceed this (`GetFunctionLogs`).
 pub const MAX_OFFSET_PLUS_LIMIT: u64 = 10_000;
 
+/// Longest [`LogQuery::keyword`], in bytes.
+pub const MAX_KEYWORD_BYTES: usize = 128;
+
 /// Largest `Limit` of `ListAsyncEvents`.
 pub const MAX_ASYNC_LIMIT: u32 = 100;
 
@@ -211,6 +214,11 @@ pub struct LogQuery {
     pub offset: u32,
     /// `Limit`.
     pub limit: u32,
+    /// A keyword the record's log text must contain (case-sensitive, as given; the
+    /// console's search, not part of `GetFunctionLogs`): 1 to [`MAX_KEYWORD_BYTES`]
+    /// bytes. A store finds it by reading the log text of the records the other filters
+    /// keep, so narrow it with a function name and a time range.
+    pub keyword: Option<String>,
 }
 
 impl Default for LogQuery {
@@ -227,12 +235,13 @@ impl Default for LogQuery {
             order_by: OrderBy::StartTime,
             offset: 0,
             limit: 20,
+            keyword: None,
         }
     }
 }
 
 impl LogQuery {
-    /// Checks `Offset + Limit <= 10000` and `StartTime <= EndTime`.
+    /// Checks `Offset + Limit <= 10000`, `StartTime <= EndTime` and the keyword's length.
     pub fn validate(&self) -> Result<(), StoreError> {
         let sum = u64::from(self.offset) + u64::from(self.limit);
         if sum > MAX_OFFSET_PLUS_LIMIT {
@@ -252,6 +261,14 @@ impl LogQuery {
                 });
             }
         }
+        if let Some(k) = &self.keyword {
+            if k.is_empty() || k.len() > MAX_KEYWORD_BYTES {
+                return Err(StoreError::InvalidQuery {
+                    field: "Keyword",
+                    detail: format!("must be 1 to {MAX_KEYWORD_BYTES} bytes, got {}", k.len()),
+                });
+            }
+        }
         Ok(())
     }
 
@@ -267,6 +284,7 @@ impl LogQuery {
             && self.start_time.is_none_or(|s| r.start_time >= s)
             && self.end_time.is_none_or(|e| r.start_time <= e)
             && self.ret_code.is_none_or(|f| f.matches(r))
+            && self.keyword.as_deref().is_none_or(|k| r.log.contains(k))
     }
 
     pub(crate) fn compare(&self, a: &LogRecord, b: &LogRecord) -> Ordering {

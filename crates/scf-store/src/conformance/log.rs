@@ -498,3 +498,74 @@ pub fn node_id_round_trips_and_follows_the_replacing_record(s: &dyn LogStore) {
     let nodes: Vec<&str> = page.records.iter().map(|r| r.node.as_str()).collect();
     assert_eq!(nodes, ["host-b-200", ""], "nodes in a GetFunctionLogs page");
 }
+
+/// `keyword` keeps the records whose log text holds it (case-sensitive), with the other
+/// filters; `TotalCount` counts only those.
+pub fn keyword_keeps_records_whose_log_holds_it(s: &dyn LogStore) {
+    let mut records = Vec::new();
+    for (i, text) in ["disk full", "all good", "Disk FULL", "disk fullness"]
+        .iter()
+        .enumerate()
+    {
+        let id = format!("k{i}");
+        let mut r = rec("a", "default", "$LATEST", &id, i as i64, 0, 200, 1.0, 1);
+        r.log = format!("START RequestId:{id}\n{text}\nEND RequestId:{id}\n");
+        records.push(r);
+    }
+    let mut other = rec("b", "default", "$LATEST", "k9", 9, 0, 200, 1.0, 1);
+    other.log = "disk full".into();
+    records.push(other);
+    for r in records {
+        put(s, r);
+    }
+    flush(s);
+    let found = |keyword: &str, function: Option<&str>| {
+        let page = query(
+            s,
+            &LogQuery {
+                keyword: Some(keyword.into()),
+                function_name: function.map(str::to_owned),
+                order: Order::Asc,
+                ..q()
+            },
+        );
+        let ids: Vec<String> = page.records.into_iter().map(|r| r.request_id).collect();
+        assert_eq!(
+            page.total_count,
+            ids.len() as u64,
+            "TotalCount of keyword {keyword:?}"
+        );
+        ids
+    };
+    assert_eq!(found("disk full", Some("a")), ["k0", "k3"]);
+    assert_eq!(found("disk full", None), ["k0", "k3", "k9"]);
+    assert_eq!(found("FULL", Some("a")), ["k2"], "case-sensitive");
+    assert_eq!(
+        found("RequestId:k1", Some("a")),
+        ["k1"],
+        "the framing lines are log text too"
+    );
+    assert!(found("nowhere", None).is_empty());
+}
+
+/// An empty keyword, or one over 128 bytes, is refused naming `Keyword`.
+pub fn keyword_empty_or_over_128_bytes_is_rejected(s: &dyn LogStore) {
+    for k in [String::new(), "x".repeat(129)] {
+        match s.query(&LogQuery {
+            keyword: Some(k.clone()),
+            ..q()
+        }) {
+            Err(StoreError::InvalidQuery { field, .. }) => assert_eq!(field, "Keyword"),
+            other => panic!(
+                "keyword of {} bytes: expected InvalidQuery, got {other:?}",
+                k.len()
+            ),
+        }
+    }
+    assert!(s
+        .query(&LogQuery {
+            keyword: Some("x".repeat(128)),
+            ..q()
+        })
+        .is_ok());
+}

@@ -13,6 +13,9 @@
 //!   ended at chosen times through the queue's own operations.
 //! - [`slots`]: deployment-wide concurrency slots ([`ConcurrencySlots`](crate::ConcurrencySlots)),
 //!   over `&dyn ConcurrencySlots`.
+//! - [`console`]: per-minute aggregates and saved test events
+//!   ([`ConsoleStore`](crate::ConsoleStore)), over a store that is both a `LogStore` and a
+//!   `ConsoleStore`.
 //! - [`queue`]: the rules of [`AsyncQueue`](crate::AsyncQueue) (claims, leases,
 //!   renewals, attempt ends, terminate, `next_due`, `pending`, timer ticks, concurrent
 //!   claims), over `&dyn AsyncQueue`.
@@ -25,6 +28,8 @@
 //! - [`conformance_queue_tests!`](crate::conformance_queue_tests): the [`events`] and
 //!   [`queue`] checks, for an [`AsyncQueue`](crate::AsyncQueue);
 //! - [`conformance_tests!`](crate::conformance_tests): both, for a store that is both.
+//! - [`conformance_console_tests!`](crate::conformance_console_tests): the [`console`]
+//!   checks, for a [`ConsoleStore`](crate::ConsoleStore) that is a `LogStore` too.
 //! - [`conformance_slot_tests!`](crate::conformance_slot_tests): the [`slots`] checks, for
 //!   a [`ConcurrencySlots`](crate::ConcurrencySlots) (a macro of its own, so that a store
 //!   without slots still runs the rest).
@@ -49,6 +54,7 @@
 //! calling module sees (`use super::*`): a name in scope where the macro is called, or a
 //! `crate::` path, reaches the same item there (a `super::` path does not).
 
+pub mod console;
 pub mod events;
 pub mod log;
 pub mod queue;
@@ -93,6 +99,8 @@ macro_rules! conformance_log_tests {
             get_returns_every_attempt_by_retry_num,
             every_field_round_trips,
             node_id_round_trips_and_follows_the_replacing_record,
+            keyword_keeps_records_whose_log_holds_it,
+            keyword_empty_or_over_128_bytes_is_rejected,
         ]);
     };
     ($make:expr) => {
@@ -172,6 +180,30 @@ macro_rules! conformance_slot_tests {
     };
     ($make:expr) => {
         $crate::conformance_slot_tests!(let store = $make; store);
+    };
+}
+
+/// Stamps one `#[test]` per [`console`] check, each over a fresh store made by the
+/// expression (see the [module docs](crate::conformance)); the store must be both a
+/// [`LogStore`](crate::LogStore) and a [`ConsoleStore`](crate::ConsoleStore).
+#[macro_export]
+macro_rules! conformance_console_tests {
+    (let $pat:pat = $make:expr; $store:expr) => {
+        $crate::__conformance_stamp!(console, $pat, $make, $store, [
+            counts_invocations_errors_and_status_codes_per_minute,
+            duration_percentiles_are_nearest_rank,
+            peak_memory_and_concurrency,
+            filters_by_function_namespace_and_range,
+            a_range_over_7_days_or_reversed_is_rejected,
+            aggregates_equal_the_reference_on_varied_records,
+            test_events_are_saved_listed_by_name_and_deleted,
+            saving_under_a_saved_name_replaces_it,
+            a_sixth_test_event_is_refused,
+            an_invalid_test_event_is_refused,
+        ]);
+    };
+    ($make:expr) => {
+        $crate::conformance_console_tests!(let store = $make; store);
     };
 }
 

@@ -11,6 +11,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use scf_logs::LogRecord;
 
+use crate::console::{
+    ConsoleStore, MinuteStats, StatsQuery, TestEvent, MAX_TEST_EVENTS_PER_FUNCTION,
+};
 use crate::error::StoreError;
 use crate::query::{AsyncEvent, AsyncStatus, LogPage, LogQuery, Order};
 use crate::LogStore;
@@ -86,6 +89,8 @@ struct Inner {
     queued: HashMap<u64, queue::Queued>,
     /// Timer ticks claimed, oldest first, bounded like the events.
     ticks: queue::Ticks,
+    /// Saved test events by `(namespace, function)`, each function's by name.
+    test_events: HashMap<(String, String), BTreeMap<String, TestEvent>>,
 }
 
 impl Default for Inner {
@@ -100,6 +105,7 @@ impl Default for Inner {
             event_index: HashMap::new(),
             queued: HashMap::new(),
             ticks: queue::Ticks::default(),
+            test_events: HashMap::new(),
         }
     }
 }
@@ -343,6 +349,66 @@ impl LogStore for MemoryStore {
             total_count,
             records,
         })
+    }
+}
+
+impl ConsoleStore for MemoryStore {
+    fn minute_stats(&self, q: &StatsQuery) -> Result<Vec<MinuteStats>, StoreError> {
+        q.validate()?;
+        let inner = self.lock();
+        Ok(MinuteStats::compute(
+            inner.logs.iter().filter(|r| q.matches(r)),
+        ))
+    }
+
+    fn save_test_event(&self, event: &TestEvent) -> Result<(), StoreError> {
+        event.validate()?;
+        let mut inner = self.lock();
+        let events = inner
+            .test_events
+            .entry((event.namespace.clone(), event.function_name.clone()))
+            .or_default();
+        if !events.contains_key(&event.name) && events.len() >= MAX_TEST_EVENTS_PER_FUNCTION {
+            return Err(StoreError::TestEventsFull {
+                namespace: event.namespace.clone(),
+                function_name: event.function_name.clone(),
+                max: MAX_TEST_EVENTS_PER_FUNCTION,
+            });
+        }
+        events.insert(event.name.clone(), event.clone());
+        Ok(())
+    }
+
+    fn list_test_events(
+        &self,
+        namespace: &str,
+        function_name: &str,
+    ) -> Result<Vec<TestEvent>, StoreError> {
+        let inner = self.lock();
+        let key = (namespace.to_owned(), function_name.to_owned());
+        Ok(inner
+            .test_events
+            .get(&key)
+            .map(|events| events.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    fn delete_test_event(
+        &self,
+        namespace: &str,
+        function_name: &str,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let key = (namespace.to_owned(), function_name.to_owned());
+        let Some(events) = inner.test_events.get_mut(&key) else {
+            return Ok(false);
+        };
+        let found = events.remove(name).is_some();
+        if events.is_empty() {
+            inner.test_events.remove(&key);
+        }
+        Ok(found)
     }
 }
 

@@ -1,8 +1,9 @@
 //! The conformance suite over `MemoryStore`, the reference store: every check of the
-//! `LogStore`, `AsyncQueue` and `ConcurrencySlots` rules, and a check that the macros stamp every check.
+//! `LogStore`, `AsyncQueue` and `ConcurrencySlots` and `ConsoleStore` rules, and a check that the macros stamp every check.
 
 scf_store::conformance_tests!(scf_store::MemoryStore::new(100_000));
 scf_store::conformance_slot_tests!(scf_store::MemoryStore::new(100_000));
+scf_store::conformance_console_tests!(scf_store::MemoryStore::new(100_000));
 
 /// Every public check in `src/conformance/` is named in the macros of its `mod.rs`, so
 /// that a store crate's one-line wiring runs it.
@@ -21,6 +22,7 @@ fn the_macros_stamp_every_check() {
         ("queue", "queue/mod.rs"),
         ("queue", "queue/workers.rs"),
         ("slots", "slots.rs"),
+        ("console", "console.rs"),
     ] {
         let text = std::fs::read_to_string(dir.join(file)).unwrap();
         for line in text.lines() {
