@@ -15,6 +15,7 @@ const LOGIN_HTML: &str = include_str!("../assets/login.html");
 /// The files under `/console/assets/`: name, bytes, content type.
 const FILES: &[(&str, &[u8], &str)] = &[
     ("app.js", include_bytes!("../assets/app.js"), "text/javascript; charset=utf-8"),
+    ("monitoring.js", include_bytes!("../assets/monitoring.js"), "text/javascript; charset=utf-8"),
     ("app.css", include_bytes!("../assets/app.css"), "text/css; charset=utf-8"),
     ("uPlot.iife.min.js", include_bytes!("../assets/vendor/uPlot.iife.min.js"), "text/javascript; charset=utf-8"),
     ("uPlot.min.css", include_bytes!("../assets/vendor/uPlot.min.css"), "text/css; charset=utf-8"),

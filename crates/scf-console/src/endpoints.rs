@@ -6,6 +6,7 @@
 //! | `GET functions` | every function: configuration, triggers, concurrency, busy instances, invocations and errors in the last hour |
 //! | `GET templates` | the event templates (Hello World and those of `scf generate-event`) |
 //! | `GET request?RequestId=` | every attempt of one request, with its full log |
+//! | `GET metrics`, `GET events`, `POST events`, `POST events/delete` | the store's console queries (module `monitoring`) |
 //! | `POST action/{Action}` | a cloud API action (`Invoke`, `GetFunctionLogs`, `ListAsyncEvents`, `TerminateAsyncEvent`, `GetFunction`, …) with its JSON parameters, answered as the API answers it |
 
 use bytes::Bytes;
@@ -17,6 +18,7 @@ use scf_http::ResponseBody;
 use scf_store::{LogQuery, RetCodeFilter};
 
 use crate::access::Grant;
+use crate::monitoring;
 use crate::respond::{form, json, json_error};
 use crate::Shared;
 
@@ -62,6 +64,19 @@ pub(crate) async fn answer(
             Some(id) => request_logs(shared, &id).await,
             None => json_error(StatusCode::BAD_REQUEST, "RequestId is required"),
         },
+        ("metrics", true) => {
+            let namespace = param("Namespace").unwrap_or_else(|| "default".into());
+            monitoring::metrics(shared, namespace, param("FunctionName"), param("Minutes")).await
+        }
+        ("events", true) => match param("FunctionName") {
+            Some(f) => {
+                let namespace = param("Namespace").unwrap_or_else(|| "default".into());
+                monitoring::list_events(shared, namespace, f).await
+            }
+            None => json_error(StatusCode::BAD_REQUEST, "FunctionName is required"),
+        },
+        ("events", false) => monitoring::change_event(shared, request.body(), false).await,
+        ("events/delete", false) => monitoring::change_event(shared, request.body(), true).await,
         (p, false) if p.starts_with("action/") => {
             let action = &p["action/".len()..];
             if !ACTIONS.contains(&action) {

@@ -30,6 +30,7 @@
 mod access;
 mod assets;
 mod endpoints;
+mod monitoring;
 mod respond;
 
 use std::convert::Infallible;
@@ -46,6 +47,7 @@ use http_body::Body;
 use scf_http::body::{read_limited, BoxError};
 use scf_http::{ApiService, Credentials, Mount, ResponseBody};
 use scf_invoker::Invoker;
+use scf_store::ConsoleStore;
 
 pub use access::{CSRF_HEADER, SESSION_COOKIE};
 
@@ -101,6 +103,9 @@ pub struct ConsoleConfig {
     pub session_ttl: Duration,
     /// What the template says of each function.
     pub functions: Vec<FunctionExtras>,
+    /// The store's console queries (monitoring, saved test events); `None`: those pages
+    /// say the store has none.
+    pub store: Option<Arc<dyn ConsoleStore>>,
 }
 
 impl ConsoleConfig {
@@ -110,6 +115,7 @@ impl ConsoleConfig {
             credentials,
             session_ttl: Duration::from_secs(8 * 3600),
             functions: Vec::new(),
+            store: None,
         }
     }
 }
@@ -119,6 +125,7 @@ struct Shared {
     api: ApiService,
     access: Access,
     functions: Vec<FunctionExtras>,
+    store: Option<Arc<dyn ConsoleStore>>,
 }
 
 /// The console as a service: see the crate docs. Cheap to clone.
@@ -146,6 +153,7 @@ impl Console {
                 api,
                 access,
                 functions: config.functions,
+                store: config.store,
             }),
         })
     }
