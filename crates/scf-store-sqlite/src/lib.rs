@@ -61,6 +61,7 @@
 
 mod checkpoint;
 mod config;
+mod console;
 mod convert;
 mod keys;
 mod queue;

@@ -18,6 +18,14 @@ pub(crate) fn row_to_record(row: &Row<'_>) -> Result<LogRecord, StoreError> {
     let bill: i64 = row.get(11).map_err(get_err)?;
     let mem: i64 = row.get(12).map_err(get_err)?;
     let inv: String = row.get(16).map_err(get_err)?;
+    let stored_log: String = row.get(13).map_err(get_err)?;
+    let log_form: i64 = row.get(18).map_err(get_err)?;
+    let ret_msg: String = row.get(9).map_err(get_err)?;
+    let log = match log_form {
+        0 => stored_log,
+        1 => scf_store::packing::unpack_log(&stored_log, &request_id, &ret_msg),
+        other => return Err(corrupt(format!("unknown log_form {other}"))),
+    };
     Ok(LogRecord {
         retry_num: row.get(1).map_err(get_err)?,
         function_name: row.get(2).map_err(get_err)?,
@@ -27,13 +35,13 @@ pub(crate) fn row_to_record(row: &Row<'_>) -> Result<LogRecord, StoreError> {
         ret_code: row.get(6).map_err(get_err)?,
         status_code: row.get(7).map_err(get_err)?,
         invoke_finished: row.get(8).map_err(get_err)?,
-        ret_msg: row.get(9).map_err(get_err)?,
+        ret_msg,
         duration_ms: row.get(10).map_err(get_err)?,
         bill_duration_ms: u64::try_from(bill)
             .map_err(|_| corrupt(format!("negative bill_duration_ms {bill}")))?,
         mem_usage_bytes: u64::try_from(mem)
             .map_err(|_| corrupt(format!("negative mem_usage_bytes {mem}")))?,
-        log: row.get(13).map_err(get_err)?,
+        log,
         level: row.get(14).map_err(get_err)?,
         source: row.get(15).map_err(get_err)?,
         invocation_type: inv

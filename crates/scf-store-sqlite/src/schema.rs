@@ -1,5 +1,5 @@
-//! The schema (version 6): the tables and indexes, the connection settings, and the
-//! migrations from every version that ever shipped (1, 2, 3, 4 and 5).
+//! The schema (version 7): the tables and indexes, the connection settings, and the
+//! migrations from every version that ever shipped (1, 2, 3, 4, 5 and 6).
 
 use std::path::Path;
 
@@ -11,9 +11,12 @@ use crate::keys::request_key;
 use crate::statements::LOG_COLS_V1;
 use scf_store::StoreError;
 
-pub(crate) const SCHEMA_VERSION: i64 = 6;
+pub(crate) const SCHEMA_VERSION: i64 = 7;
 
-/// The `logs` table (version 6 added `node`, the node that ran the attempt). `id` is the insertion order (appends go to the end
+/// The `logs` table (version 6 added `node`, the node that ran the attempt; version 7
+/// `log_form`: 1 when `log` holds the log text packed by [`scf_store::packing`], its
+/// request id and return value stored once, 0 when it holds the text as it is, as every
+/// row written before version 7 does). `id` is the insertion order (appends go to the end
 /// of the table's B-tree); `rkey` is [`request_key`] of `request_id`, an 8-byte integer that
 /// stands for the request id text in the key tables ([`KEY_TABLES`]). `coll` is 0 except on
 /// the (astronomically rare) row whose request id shares its `rkey` with another's: the
@@ -42,7 +45,8 @@ CREATE TABLE IF NOT EXISTS logs (
     level            TEXT    NOT NULL,
     source           TEXT    NOT NULL,
     invocation_type  TEXT    NOT NULL,
-    node             TEXT    NOT NULL DEFAULT '' -- the node that ran it ('' before version 6)
+    node             TEXT    NOT NULL DEFAULT '', -- the node that ran it ('' before version 6)
+    log_form         INTEGER NOT NULL DEFAULT 0 -- 1: `log` is packed (version 7)
 );
 ";
 
@@ -173,6 +177,18 @@ CREATE INDEX IF NOT EXISTS concurrency_slots_fn
     ON concurrency_slots (namespace, function_name, lease_until);
 ";
 
+/// The console's saved test events (schema version 7; `scf_store::ConsoleStore`), at
+/// most five per function (the writer counts before it inserts).
+pub(crate) const TEST_EVENTS_TABLE: &str = "
+CREATE TABLE IF NOT EXISTS test_events (
+    namespace     TEXT NOT NULL,
+    function_name TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    event         TEXT NOT NULL,
+    PRIMARY KEY (namespace, function_name, name)
+) WITHOUT ROWID;
+";
+
 /// The worker a migration from schema version 4 names as the holder of a `RUNNING` event
 /// with attempts: a version 4 process may have stopped in the middle of its last attempt,
 /// so the event's first claim reports that attempt as interrupted. The lease ran out at 0.
@@ -231,6 +247,7 @@ pub(crate) fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             tx.execute_batch(ASYNC_INDEXES).map_err(schema)?;
             tx.execute_batch(TICKS_TABLE).map_err(schema)?;
             tx.execute_batch(SLOTS_TABLE).map_err(schema)?;
+            tx.execute_batch(TEST_EVENTS_TABLE).map_err(schema)?;
             tx.execute(
                 "INSERT INTO schema_version (version) VALUES (?1)",
                 [SCHEMA_VERSION],
@@ -238,7 +255,7 @@ pub(crate) fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             .map_err(schema)?;
         }
         Some(v) if v == SCHEMA_VERSION => {}
-        Some(v @ 1..=5) => {
+        Some(v @ 1..=6) => {
             let step = match v {
                 1 => migrate_v1(&tx)
                     .and_then(|()| set_colliding_colls(&tx))
@@ -254,7 +271,12 @@ pub(crate) fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             } else {
                 step
             };
-            step.and_then(|()| migrate_v5(&tx))
+            let step = if v <= 5 {
+                step.and_then(|()| migrate_v5(&tx))
+            } else {
+                step
+            };
+            step.and_then(|()| migrate_v6(&tx))
                 .and_then(|()| finish_migration(&tx))
                 .map_err(|e| {
                     StoreError::Schema(format!(
@@ -385,6 +407,21 @@ pub(crate) fn migrate_v5(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         }
     }
     tx.execute_batch(SLOTS_TABLE)
+}
+
+/// Schema 6 (and every earlier one) kept log text as it is and had no test events: adds
+/// `log_form` (0, the text as it is, for every row already there: rows are not rewritten,
+/// so that opening a large file stays quick; rows written from now on are packed) where
+/// missing, and the test events table.
+pub(crate) fn migrate_v6(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let have: Vec<String> = tx
+        .prepare("SELECT name FROM pragma_table_info('logs')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if !have.iter().any(|c| c == "log_form") {
+        tx.execute_batch("ALTER TABLE logs ADD COLUMN log_form INTEGER NOT NULL DEFAULT 0;")?;
+    }
+    tx.execute_batch(TEST_EVENTS_TABLE)
 }
 
 /// The step every migration ends with: the version.

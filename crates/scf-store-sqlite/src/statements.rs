@@ -16,10 +16,16 @@ pub(crate) const IDS_BY_KEY: &str = "SELECT id FROM logs_key_new WHERE rkey = ?1
 pub(crate) const LOG_COLS: &str =
     "request_id, retry_num, function_name, namespace, qualifier, start_time, \
     ret_code, status_code, invoke_finished, ret_msg, duration_ms, bill_duration_ms, \
-    mem_usage_bytes, log, level, source, invocation_type, node";
+    mem_usage_bytes, log, level, source, invocation_type, node, log_form";
 
-/// A row's log text as SQL (what a keyword is searched in).
-pub(crate) const LOG_TEXT: &str = "log";
+/// A row's log text as SQL, unpacked where `log_form` is 1 (what a keyword is searched
+/// in; [`scf_store::packing`]).
+pub(crate) fn log_text_sql() -> String {
+    format!(
+        "CASE WHEN log_form = 1 THEN {} ELSE log END",
+        scf_store::packing::unpack_sql("log", "request_id", "ret_msg", "char")
+    )
+}
 
 /// The columns of `logs` that schema version 1 had too (what its migration copies).
 pub(crate) const LOG_COLS_V1: &str =
@@ -39,8 +45,8 @@ pub(crate) const INSERT_LOG: &str =
     "INSERT INTO logs (rkey, request_id, retry_num, function_name, \
     namespace, qualifier, start_time, ret_code, status_code, invoke_finished, ret_msg, \
     duration_ms, bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type, node, \
-    coll) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-    ?19, ?20)";
+    log_form, coll) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+    ?17, ?18, ?19, ?20, ?21)";
 
 pub(crate) const INSERT_KEY: &str =
     "INSERT INTO logs_key_new (rkey, retry_num, coll, id) VALUES (?1, ?2, ?3, ?4)";
@@ -49,7 +55,8 @@ pub(crate) const INSERT_KEY: &str =
 pub(crate) const UPDATE_LOG: &str = "UPDATE logs SET function_name = ?4, namespace = ?5, \
     qualifier = ?6, start_time = ?7, ret_code = ?8, status_code = ?9, invoke_finished = ?10, \
     ret_msg = ?11, duration_ms = ?12, bill_duration_ms = ?13, mem_usage_bytes = ?14, \
-    log = ?15, level = ?16, source = ?17, invocation_type = ?18, node = ?19 WHERE id = ?20";
+    log = ?15, level = ?16, source = ?17, invocation_type = ?18, node = ?19, log_form = ?20 \
+    WHERE id = ?21";
 
 /// Moves the keys in `[?1, ?2]` from `logs_key_new` into `logs_key`, in key order.
 pub(crate) const MERGE_KEYS: &str = "INSERT INTO logs_key (rkey, retry_num, coll, id) \
@@ -146,6 +153,11 @@ impl<'c> LogStatements<'c> {
                 mine = Some((id, ret_code));
             }
         }
+        // The log text packed (its request id and return value stored once) when that is
+        // exact: `log_form` 1; as it is otherwise: 0.
+        let packed = scf_store::packing::pack_log(&r.log, &r.request_id, &r.ret_msg);
+        let log_form: i64 = i64::from(packed.is_some());
+        let log_text = packed.as_deref().unwrap_or(&r.log);
         let values = params![
             rkey,
             r.request_id,
@@ -161,11 +173,12 @@ impl<'c> LogStatements<'c> {
             r.duration_ms,
             sat_i64(r.bill_duration_ms),
             sat_i64(r.mem_usage_bytes),
-            r.log,
+            log_text,
             r.level,
             r.source,
             r.invocation_type.as_str(),
             r.node,
+            log_form,
         ];
         let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
         match mine {

@@ -18,7 +18,7 @@ use crate::convert::{lock, open_err, to_micros};
 use crate::keys::request_key;
 use crate::rows::{collect, count, order_column, order_sql, row_to_record, where_clause};
 use crate::schema::{configure, init_schema};
-use crate::statements::{IDS_BY_KEY, LOG_COLS, LOG_TEXT};
+use crate::statements::{log_text_sql, IDS_BY_KEY, LOG_COLS};
 use crate::writer::{writer_loop, Job, Msg, Reply};
 use scf_logs::LogRecord;
 use scf_store::{LogPage, LogQuery, LogStore, OrderBy, RetCodeFilter, StoreError};
@@ -267,7 +267,7 @@ impl LogStore for SqliteStore {
         }
         if let Some(k) = &q.keyword {
             params.push(Value::Text(k.clone()));
-            conds.push(format!("instr({LOG_TEXT}, ?{}) > 0", params.len()));
+            conds.push(format!("instr({}, ?{}) > 0", log_text_sql(), params.len()));
         }
         let wh = where_clause(&conds);
         // Without statistics the planner may sort every match; pin the indexes

@@ -14,6 +14,9 @@
 //!   store, and saved test events ([`TestEvent`]).
 //! - [`MemoryStore`]: a bounded store in memory, nothing kept across restarts; what an
 //!   embedder gets by default.
+//! - [`packing`]: a record's log text packed for storage (the request id and return
+//!   value that the framing repeats, stored once), for the durable stores.
+//! - [`sql`]: SQL text the durable stores share (the per-minute aggregates).
 //! - The query types ([`LogQuery`], [`RetCodeFilter`], [`AsyncQuery`], [`AsyncEvent`]
 //!   …), validated as the API validates them, and [`StoreError`].
 //!
@@ -65,9 +68,11 @@ pub mod conformance;
 mod console;
 pub mod error;
 mod memory;
+pub mod packing;
 mod query;
 mod queue;
 mod slots;
+pub mod sql;
 
 pub use console::{
     duration_micros, minute_of, percentile_rank, ConsoleStore, MinuteStats, StatsQuery, TestEvent,

@@ -11,6 +11,7 @@ mod durability;
 mod key_collision;
 mod key_tables;
 mod lease_queue;
+mod packing;
 mod query;
 mod retention;
 mod schema_migration;

@@ -105,7 +105,7 @@ fn a_version_1_database_is_migrated_keeping_its_records() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 6);
+    assert_eq!(schema_version(&conn), 7);
     assert_keys_match_rows(&conn);
     // The insertion order (the id) is kept.
     let ids: Vec<(i64, String)> = rows(&conn, "SELECT id, request_id FROM logs ORDER BY id", |r| {
@@ -155,7 +155,7 @@ fn a_version_3_database_is_migrated_with_its_keys_in_the_key_table() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 6);
+    assert_eq!(schema_version(&conn), 7);
     assert_keys_match_rows(&conn);
     let index: i64 = conn
         .query_row(
@@ -235,7 +235,7 @@ fn a_version_2_database_is_migrated_even_with_colliding_keys() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 6);
+    assert_eq!(schema_version(&conn), 7);
     assert_keys_match_rows(&conn);
     let rows: Vec<(i64, String, i64, String)> = rows(
         &conn,
@@ -343,7 +343,7 @@ fn a_version_4_database_is_migrated_with_running_events_due_and_started_ones_int
     assert_migrated_events_claim(&store);
     drop(store);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 6);
+    assert_eq!(schema_version(&conn), 7);
     assert_keys_match_rows(&conn);
     let index: i64 = conn
         .query_row(
@@ -372,7 +372,7 @@ fn a_version_1_database_is_migrated_with_its_async_events_claimable() {
     assert_migrated_events_claim(&store);
     drop(store);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 6);
+    assert_eq!(schema_version(&conn), 7);
     assert_keys_match_rows(&conn);
 }
 
@@ -449,6 +449,6 @@ fn a_version_5_database_is_migrated_with_unknown_nodes_and_keeps_new_ones() {
     );
     drop(store);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 6);
+    assert_eq!(schema_version(&conn), 7);
     assert_keys_match_rows(&conn);
 }

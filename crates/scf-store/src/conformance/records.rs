@@ -41,3 +41,41 @@ pub fn bench_record(i: u64) -> LogRecord {
     );
     r
 }
+
+/// Record `i` as the invoker frames it (`scf-invoker`'s `run.rs`: [`LogFramer`] with a
+/// user line, the `Response` or `ERROR` line, `END` and `Report`): a UUID request id, a
+/// node id, 5% failures with SCF's error JSON as `RetMsg`, spread like [`bench_record`].
+/// What the bytes-per-record measurements store.
+///
+/// [`LogFramer`]: scf_logs::framing::LogFramer
+pub fn invoker_record(i: u64) -> LogRecord {
+    use scf_logs::framing::{user_line, LogFramer, Report};
+    let mut r = bench_record(i);
+    let id = format!(
+        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+        i.wrapping_mul(2_654_435_761) as u32,
+        (i >> 7) & 0xffff,
+        i & 0xfff,
+        (i >> 3) & 0xfff,
+        i.wrapping_mul(0x9e37_79b9_7f4a_7c15) & 0xffff_ffff_ffff
+    );
+    r.request_id = id.clone();
+    r.node = "devbox-41227".into();
+    let mut framer = LogFramer::new(id.as_str());
+    framer.user_line(&user_line(r.start_time, &id, "INFO", "handled the event"));
+    if r.ret_code == 0 {
+        r.ret_msg = "{\"statusCode\":200,\"body\":\"hello from scf\"}".into();
+        framer.response(&r.ret_msg);
+    } else {
+        r.ret_msg = format!(
+            "{{\"errorCode\":-1,\"errorMessage\":\"boom\",\"requestId\":\"{id}\",\"statusCode\":430}}"
+        );
+        framer.error(&r.ret_msg);
+    }
+    r.log = framer.finish(&Report {
+        duration_ms: r.duration_ms,
+        memory_mb: 128,
+        mem_usage_bytes: r.mem_usage_bytes,
+    });
+    r
+}
