@@ -196,7 +196,12 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         .with_routes(routes.clone());
     config.shutdown_invoker = true;
     config.replay_cache = opts.replay_cache;
-    let console = crate::console::console_for(&template, &invoker, &opts.credentials)?;
+    let console = crate::console::console_for(
+        &template,
+        &invoker,
+        shared.console.clone(),
+        &opts.credentials,
+    )?;
     config = config.with_mount(console.mount());
     let ops = opts.ops.unwrap_or_else(|| Ops::default_for(opts.listen));
     match ops {

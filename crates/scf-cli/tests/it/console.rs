@@ -166,10 +166,15 @@ async fn the_monitoring_chart_gains_points_when_the_function_runs() {
             &served.addr,
             "POST",
             "/",
-            &[("X-TC-Action", "Invoke"), ("Content-Type", "application/json")],
+            &[
+                ("X-TC-Action", "Invoke"),
+                ("X-TC-Version", "2018-04-16"),
+                ("Content-Type", "application/json"),
+            ],
             r#"{"FunctionName":"hello","ClientContext":"{\"key\":\"abctest\"}"}"#,
         );
         assert_eq!(status, 200, "{body}");
+        assert!(body.contains("abctest"), "{body}");
     }
     // The store commits in batches: refresh until the minute shows them.
     let mut invocations = String::new();
