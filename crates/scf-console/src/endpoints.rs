@@ -142,9 +142,17 @@ async fn functions(shared: &Shared) -> Response<ResponseBody> {
             let invoker = shared.invoker.clone();
             async move { invoker.get_logs(query).await.map(|p| p.total_count) }
         };
-        let (invocations, errors) = match (count(None).await, count(Some(RetCodeFilter::Not0)).await) {
-            (Ok(a), Ok(b)) => (json!(a), json!(b)),
-            (Err(e), _) | (_, Err(e)) => {
+        let counted = match &shared.store {
+            // From the per-minute aggregates (indexed), when the store has them.
+            Some(store) => crate::monitoring::last_hour(store, &namespace, &name).await,
+            None => match (count(None).await, count(Some(RetCodeFilter::Not0)).await) {
+                (Ok(a), Ok(b)) => Ok((a, b)),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            },
+        };
+        let (invocations, errors) = match counted {
+            Ok((a, b)) => (json!(a), json!(b)),
+            Err(e) => {
                 return json_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("the log store failed: {e}"))
             }
         };

@@ -214,3 +214,29 @@ pub(crate) async fn change_event(shared: &Shared, body: &[u8], delete: bool) -> 
         Err(r) => r,
     }
 }
+
+/// Invocations and errors of a function in the last 60 minutes (this one included), from
+/// the per-minute aggregates.
+pub(crate) async fn last_hour(
+    store: &Arc<dyn ConsoleStore>,
+    namespace: &str,
+    name: &str,
+) -> Result<(u64, u64), StoreError> {
+    let end = minute_of(OffsetDateTime::now_utc()) + Duration::minutes(1);
+    let query = StatsQuery {
+        namespace: namespace.to_string(),
+        function_name: Some(name.to_string()),
+        start: end - Duration::minutes(60),
+        end,
+    };
+    let store = store.clone();
+    let stats = tokio::task::spawn_blocking(move || store.minute_stats(&query))
+        .await
+        .map_err(|e| StoreError::Read {
+            what: "per-minute aggregates".into(),
+            detail: e.to_string(),
+        })??;
+    Ok(stats
+        .iter()
+        .fold((0, 0), |(i, e), m| (i + m.invocations, e + m.errors)))
+}
