@@ -141,6 +141,17 @@ impl Browser {
             .expect("sets the value");
     }
 
+    /// A form control's value.
+    pub(crate) async fn value(&self, css: &str) -> String {
+        self.wait_for(css).await;
+        let v = self
+            .client
+            .execute("return document.querySelector(arguments[0]).value;", vec![json!(css)])
+            .await
+            .expect("reads the value");
+        v.as_str().unwrap_or_default().to_string()
+    }
+
     pub(crate) async fn click(&self, css: &str) {
         self.wait_for(css).await.click().await.expect("clicks");
     }

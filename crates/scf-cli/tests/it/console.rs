@@ -59,6 +59,17 @@ async fn the_test_page_invokes_hello_and_shows_abctest_and_its_log() {
     assert!(b.wait_for_text("#result-memory", |t| t.contains('B')).await.contains('B'));
     b.screenshot("function.png").await;
 
+    // The event is saved (in the store), and after a reload loads back into the editor.
+    b.set_value("#saved-name", "abctest event").await;
+    b.click("#save-event").await;
+    let saved = "span.saved-event[data-name=\"abctest event\"]";
+    b.wait_for(saved).await;
+    b.goto(&format!("{base}/console/#/functions")).await;
+    b.goto(&format!("{base}/console/#/function/default/hello")).await;
+    b.set_value("#event-editor", "{}").await;
+    b.click(&format!("{saved} button.load-event")).await;
+    assert_eq!(b.value("#event-editor").await, r#"{"key":"abctest"}"#);
+
     // The functions page counts it.
     b.goto(&format!("{base}/console/#/functions")).await;
     let count = b
