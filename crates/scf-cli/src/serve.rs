@@ -236,7 +236,11 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         if opts.credentials.is_empty() { ", unauthenticated" } else { ", TC3-HMAC-SHA256" });
     println!(
         "  console: http://{addr}/console/{}",
-        if opts.credentials.is_empty() { " (loopback only)" } else { " (sign in with a SecretId and SecretKey)" }
+        if opts.credentials.is_empty() {
+            " (loopback only)"
+        } else {
+            " (sign in with a SecretId and SecretKey)"
+        }
     );
     for r in routes.iter() {
         println!(

@@ -144,7 +144,11 @@ impl Access {
 
     /// Signs in with a SecretId and SecretKey: the new session's token, or `None` when the
     /// pair is not one of the credentials.
-    pub(crate) fn sign_in(&self, secret_id: &str, secret_key: &str) -> Result<Option<String>, String> {
+    pub(crate) fn sign_in(
+        &self,
+        secret_id: &str,
+        secret_key: &str,
+    ) -> Result<Option<String>, String> {
         // An unknown SecretId is compared against a key of the same length as the one
         // given, so that the answer takes as long as for a known one.
         let known = self.credentials.secret_key(secret_id);
@@ -273,10 +277,22 @@ mod tests {
 
     #[test]
     fn loopback_hosts_are_told_from_others() {
-        for h in ["localhost", "localhost:9000", "127.0.0.1:1", "[::1]:80", "127.9.9.9"] {
+        for h in [
+            "localhost",
+            "localhost:9000",
+            "127.0.0.1:1",
+            "[::1]:80",
+            "127.9.9.9",
+        ] {
             assert!(is_loopback_host(h), "{h}");
         }
-        for h in ["", "evil.example", "evil.example:9000", "10.0.0.1", "localhost.evil"] {
+        for h in [
+            "",
+            "evil.example",
+            "evil.example:9000",
+            "10.0.0.1",
+            "localhost.evil",
+        ] {
             assert!(!is_loopback_host(h), "{h}");
         }
     }
@@ -284,7 +300,10 @@ mod tests {
     #[test]
     fn cookies_are_found_among_others() {
         let mut h = HeaderMap::new();
-        h.insert("cookie", "a=1; scf_console_session=abc; b=2".parse().unwrap());
+        h.insert(
+            "cookie",
+            "a=1; scf_console_session=abc; b=2".parse().unwrap(),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
         assert_eq!(cookie(&h, "c"), None);
     }

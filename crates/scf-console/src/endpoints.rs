@@ -92,7 +92,10 @@ pub(crate) async fn answer(
         }
         _ => json_error(
             StatusCode::NOT_FOUND,
-            &format!("the console has no endpoint {} /console/api/{path}", request.method()),
+            &format!(
+                "the console has no endpoint {} /console/api/{path}",
+                request.method()
+            ),
         ),
     }
 }
@@ -153,7 +156,10 @@ async fn functions(shared: &Shared) -> Response<ResponseBody> {
         let (invocations, errors) = match counted {
             Ok((a, b)) => (json!(a), json!(b)),
             Err(e) => {
-                return json_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("the log store failed: {e}"))
+                return json_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("the log store failed: {e}"),
+                )
             }
         };
         let variables: serde_json::Map<String, Value> = c

@@ -238,11 +238,14 @@ impl Console {
                 .map(|(_, v)| v.as_str())
                 .unwrap_or("")
         };
-        match self.shared.access.sign_in(field("secret_id"), field("secret_key")) {
-            Ok(Some(token)) => redirect(
-                "/console/",
-                Some(self.shared.access.session_cookie(&token)),
-            ),
+        match self
+            .shared
+            .access
+            .sign_in(field("secret_id"), field("secret_key"))
+        {
+            Ok(Some(token)) => {
+                redirect("/console/", Some(self.shared.access.session_cookie(&token)))
+            }
             Ok(None) => html(
                 StatusCode::UNAUTHORIZED,
                 &assets::login_page(Some("The SecretId or the SecretKey is wrong.")),

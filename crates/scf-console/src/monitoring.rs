@@ -20,33 +20,47 @@ use scf_store::{minute_of, ConsoleStore, MinuteStats, StatsQuery, StoreError, Te
 use crate::respond::{json, json_error};
 use crate::Shared;
 
+/// A refused request: its status and why, answered as `{"error": …}`.
+struct Fail(StatusCode, String);
+
+impl Fail {
+    fn response(self) -> Response<ResponseBody> {
+        json_error(self.0, &self.1)
+    }
+}
+
+/// The response of `r`, or of its failure.
+fn answer(r: Result<Response<ResponseBody>, Fail>) -> Response<ResponseBody> {
+    r.unwrap_or_else(Fail::response)
+}
+
 /// Runs a store call on tokio's blocking pool (the stores are synchronous).
 async fn blocking<T: Send + 'static>(
     store: &Arc<dyn ConsoleStore>,
     f: impl FnOnce(&dyn ConsoleStore) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, Response<ResponseBody>> {
+) -> Result<T, Fail> {
     let store = store.clone();
     match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e @ (StoreError::InvalidQuery { .. } | StoreError::TestEventsFull { .. }))) => {
-            Err(json_error(StatusCode::BAD_REQUEST, &e.to_string()))
+            Err(Fail(StatusCode::BAD_REQUEST, e.to_string()))
         }
-        Ok(Err(e)) => Err(json_error(
+        Ok(Err(e)) => Err(Fail(
             StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("the store failed: {e}"),
+            format!("the store failed: {e}"),
         )),
-        Err(e) => Err(json_error(
+        Err(e) => Err(Fail(
             StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("the store call failed: {e}"),
+            format!("the store call failed: {e}"),
         )),
     }
 }
 
-fn store(shared: &Shared) -> Result<&Arc<dyn ConsoleStore>, Response<ResponseBody>> {
+fn store(shared: &Shared) -> Result<&Arc<dyn ConsoleStore>, Fail> {
     shared.store.as_ref().ok_or_else(|| {
-        json_error(
+        Fail(
             StatusCode::NOT_IMPLEMENTED,
-            "this console was started without a store for its own queries (monitoring, saved test events)",
+            "this console was started without a store for its own queries (monitoring, saved test events)".into(),
         )
     })
 }
@@ -58,20 +72,26 @@ pub(crate) async fn metrics(
     function: Option<String>,
     minutes: Option<String>,
 ) -> Response<ResponseBody> {
+    answer(metrics_of(shared, namespace, function, minutes).await)
+}
+
+async fn metrics_of(
+    shared: &Shared,
+    namespace: String,
+    function: Option<String>,
+    minutes: Option<String>,
+) -> Result<Response<ResponseBody>, Fail> {
     let minutes = match minutes.as_deref().map(str::parse::<i64>) {
         None => 60,
         Some(Ok(m)) if (1..=10_080).contains(&m) => m,
         Some(_) => {
-            return json_error(
+            return Err(Fail(
                 StatusCode::BAD_REQUEST,
-                "Minutes must be a whole number from 1 to 10080 (7 days)",
-            )
+                "Minutes must be a whole number from 1 to 10080 (7 days)".into(),
+            ))
         }
     };
-    let store = match store(shared) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    let store = store(shared)?;
     let end = minute_of(OffsetDateTime::now_utc()) + Duration::minutes(1);
     let start = end - Duration::minutes(minutes);
     let query = StatsQuery {
@@ -80,15 +100,11 @@ pub(crate) async fn metrics(
         start,
         end,
     };
-    let stats = match blocking(store, move |s| {
+    let stats = blocking(store, move |s| {
         query.validate()?;
         s.minute_stats(&query)
     })
-    .await
-    {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    .await?;
     let limit_mb = function.as_ref().and_then(|name| {
         shared
             .invoker
@@ -97,7 +113,7 @@ pub(crate) async fn metrics(
             .find(|f| f.config.namespace == namespace && &f.config.name == name)
             .map(|f| f.config.memory_mb)
     });
-    json(
+    Ok(json(
         StatusCode::OK,
         &json!({
             "namespace": namespace,
@@ -106,7 +122,7 @@ pub(crate) async fn metrics(
             "start": start.unix_timestamp(),
             "minutes": fill(start, minutes, &stats),
         }),
-    )
+    ))
 }
 
 /// One entry per minute from `start`, the store's where it has one, zeros elsewhere.
@@ -149,70 +165,79 @@ pub(crate) async fn list_events(
     namespace: String,
     function: String,
 ) -> Response<ResponseBody> {
-    let store = match store(shared) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    match blocking(store, move |s| s.list_test_events(&namespace, &function)).await {
-        Ok(events) => {
+    answer(
+        async {
+            let events = blocking(store(shared)?, move |s| {
+                s.list_test_events(&namespace, &function)
+            })
+            .await?;
             let list: Vec<Value> = events
                 .iter()
                 .map(|e| json!({"name": e.name, "event": e.event}))
                 .collect();
-            json(StatusCode::OK, &json!({ "events": list }))
+            Ok(json(StatusCode::OK, &json!({ "events": list })))
         }
-        Err(r) => r,
-    }
+        .await,
+    )
 }
 
-fn field(body: &Value, name: &str) -> Result<String, Response<ResponseBody>> {
+fn field(body: &Value, name: &str) -> Result<String, Fail> {
     body.get(name)
         .and_then(Value::as_str)
         .map(str::to_string)
-        .ok_or_else(|| json_error(StatusCode::BAD_REQUEST, &format!("{name} (a string) is required")))
+        .ok_or_else(|| {
+            Fail(
+                StatusCode::BAD_REQUEST,
+                format!("{name} (a string) is required"),
+            )
+        })
 }
 
 /// `POST events` and `POST events/delete`.
-pub(crate) async fn change_event(shared: &Shared, body: &[u8], delete: bool) -> Response<ResponseBody> {
-    let store = match store(shared) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let body: Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) => return json_error(StatusCode::BAD_REQUEST, &format!("the body is not JSON: {e}")),
-    };
-    let (namespace, function, name) = match (
-        field(&body, "Namespace"),
-        field(&body, "FunctionName"),
-        field(&body, "Name"),
-    ) {
-        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-        (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
-    };
+pub(crate) async fn change_event(
+    shared: &Shared,
+    body: &[u8],
+    delete: bool,
+) -> Response<ResponseBody> {
+    answer(change(shared, body, delete).await)
+}
+
+async fn change(
+    shared: &Shared,
+    body: &[u8],
+    delete: bool,
+) -> Result<Response<ResponseBody>, Fail> {
+    let store = store(shared)?;
+    let body: Value = serde_json::from_slice(body).map_err(|e| {
+        Fail(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not JSON: {e}"),
+        )
+    })?;
+    let namespace = field(&body, "Namespace")?;
+    let function = field(&body, "FunctionName")?;
+    let name = field(&body, "Name")?;
     if delete {
-        return match blocking(store, move |s| s.delete_test_event(&namespace, &function, &name)).await {
-            Ok(deleted) => json(StatusCode::OK, &json!({ "deleted": deleted })),
-            Err(r) => r,
-        };
+        let deleted = blocking(store, move |s| {
+            s.delete_test_event(&namespace, &function, &name)
+        })
+        .await?;
+        return Ok(json(StatusCode::OK, &json!({ "deleted": deleted })));
     }
-    let event = match field(&body, "Event") {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+    let event = field(&body, "Event")?;
     if let Err(e) = serde_json::from_str::<Value>(&event) {
-        return json_error(StatusCode::BAD_REQUEST, &format!("Event is not JSON text: {e}"));
+        return Err(Fail(
+            StatusCode::BAD_REQUEST,
+            format!("Event is not JSON text: {e}"),
+        ));
     }
     let event = TestEvent::new(namespace, function, name, event);
-    match blocking(store, move |s| {
+    blocking(store, move |s| {
         event.validate()?;
         s.save_test_event(&event)
     })
-    .await
-    {
-        Ok(()) => json(StatusCode::OK, &json!({ "saved": true })),
-        Err(r) => r,
-    }
+    .await?;
+    Ok(json(StatusCode::OK, &json!({ "saved": true })))
 }
 
 /// Invocations and errors of a function in the last 60 minutes (this one included), from

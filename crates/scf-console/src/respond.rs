@@ -19,14 +19,21 @@ pub(crate) fn secure(response: &mut Response<ResponseBody>) {
         ),
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     if !h.contains_key(CACHE_CONTROL) {
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
 }
 
-fn with_type(status: StatusCode, body: impl Into<ResponseBody>, kind: &'static str) -> Response<ResponseBody> {
+fn with_type(
+    status: StatusCode,
+    body: impl Into<ResponseBody>,
+    kind: &'static str,
+) -> Response<ResponseBody> {
     let mut r = Response::new(body.into());
     *r.status_mut() = status;
     r.headers_mut()
@@ -48,8 +55,10 @@ pub(crate) fn json_error(status: StatusCode, message: &str) -> Response<Response
 
 pub(crate) fn asset(body: &'static [u8], kind: &'static str) -> Response<ResponseBody> {
     let mut r = with_type(StatusCode::OK, bytes::Bytes::from_static(body), kind);
-    r.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"));
+    r.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=300"),
+    );
     r
 }
 
@@ -57,7 +66,8 @@ pub(crate) fn asset(body: &'static [u8], kind: &'static str) -> Response<Respons
 pub(crate) fn redirect(to: &'static str, cookie: Option<String>) -> Response<ResponseBody> {
     let mut r = Response::new(ResponseBody::default());
     *r.status_mut() = StatusCode::SEE_OTHER;
-    r.headers_mut().insert(LOCATION, HeaderValue::from_static(to));
+    r.headers_mut()
+        .insert(LOCATION, HeaderValue::from_static(to));
     if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
         r.headers_mut().insert(SET_COOKIE, c);
     }
@@ -66,7 +76,9 @@ pub(crate) fn redirect(to: &'static str, cookie: Option<String>) -> Response<Res
 
 pub(crate) fn refusal(r: &Refusal) -> Response<ResponseBody> {
     match r {
-        Refusal::NotLoopback(why) | Refusal::Forbidden(why) => json_error(StatusCode::FORBIDDEN, why),
+        Refusal::NotLoopback(why) | Refusal::Forbidden(why) => {
+            json_error(StatusCode::FORBIDDEN, why)
+        }
         Refusal::SignIn => json_error(
             StatusCode::UNAUTHORIZED,
             "sign in first: POST /console/login with a SecretId and its SecretKey",
@@ -95,7 +107,9 @@ fn decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
                 match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     Some(b) => {
                         out.push(b);

@@ -37,7 +37,10 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on {port}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let profile = tempfile::tempdir().unwrap();
@@ -146,7 +149,10 @@ impl Browser {
         self.wait_for(css).await;
         let v = self
             .client
-            .execute("return document.querySelector(arguments[0]).value;", vec![json!(css)])
+            .execute(
+                "return document.querySelector(arguments[0]).value;",
+                vec![json!(css)],
+            )
             .await
             .expect("reads the value");
         v.as_str().unwrap_or_default().to_string()
@@ -157,7 +163,11 @@ impl Browser {
     }
 
     pub(crate) async fn attr(&self, css: &str, name: &str) -> Option<String> {
-        self.wait_for(css).await.attr(name).await.expect("reads the attribute")
+        self.wait_for(css)
+            .await
+            .attr(name)
+            .await
+            .expect("reads the attribute")
     }
 
     /// Saves a PNG of the page as `name` in the screenshot directory.

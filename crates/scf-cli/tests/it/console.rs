@@ -18,11 +18,13 @@ fn serve(data: &Path, extra: &[&str]) -> Served {
 
 /// Invokes `function` from its test page with `event`, synchronously; the result's text.
 async fn invoke_from_test_page(b: &Browser, base: &str, function: &str, event: &str) -> String {
-    b.goto(&format!("{base}/console/#/function/default/{function}")).await;
+    b.goto(&format!("{base}/console/#/function/default/{function}"))
+        .await;
     b.wait_for("#event-editor").await;
     b.set_value("#event-editor", event).await;
     b.click("#invoke-button").await;
-    b.wait_for_text("#invoke-result", |t| t.contains("Request id")).await
+    b.wait_for_text("#invoke-result", |t| t.contains("Request id"))
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,27 +38,52 @@ async fn the_test_page_invokes_hello_and_shows_abctest_and_its_log() {
     let b = Browser::start().await;
 
     // An event that is not JSON is refused before anything is sent.
-    b.goto(&format!("{base}/console/#/function/default/hello")).await;
+    b.goto(&format!("{base}/console/#/function/default/hello"))
+        .await;
     b.wait_for("#event-editor").await;
     b.set_value("#event-editor", "{\"key\": ").await;
-    let problem = b.wait_for_text("#event-error", |t| t.contains("not valid JSON")).await;
+    let problem = b
+        .wait_for_text("#event-error", |t| t.contains("not valid JSON"))
+        .await;
     assert!(problem.contains("not valid JSON"), "{problem}");
     b.click("#invoke-button").await;
-    assert_eq!(b.attr("#invoke-result", "hidden").await.as_deref(), Some("true"));
+    assert_eq!(
+        b.attr("#invoke-result", "hidden").await.as_deref(),
+        Some("true")
+    );
 
     // The templates of `scf generate-event` are offered.
-    let templates = b.wait_for_text("#event-template", |t| t.contains("cos put")).await;
-    assert!(templates.contains("Hello World") && templates.contains("apigateway proxy"), "{templates}");
+    let templates = b
+        .wait_for_text("#event-template", |t| t.contains("cos put"))
+        .await;
+    assert!(
+        templates.contains("Hello World") && templates.contains("apigateway proxy"),
+        "{templates}"
+    );
 
     let result = invoke_from_test_page(&b, &base, "hello", r#"{"key":"abctest"}"#).await;
     let retmsg = b.wait_for_text("#result-retmsg", |t| !t.is_empty()).await;
     assert_eq!(retmsg, "\"abctest\"", "{result}");
-    let log = b.wait_for_text("#result-log", |t| t.contains("Report RequestId")).await;
+    let log = b
+        .wait_for_text("#result-log", |t| t.contains("Report RequestId"))
+        .await;
     assert!(log.contains("START RequestId:"), "{log}");
-    assert!(log.contains("'key': 'abctest'"), "the function's print is in the log: {log}");
-    assert_eq!(b.wait_for_text("#result-status", |t| !t.is_empty()).await, "200");
-    assert!(b.wait_for_text("#result-billed", |t| t.ends_with(" ms")).await.ends_with(" ms"));
-    assert!(b.wait_for_text("#result-memory", |t| t.contains('B')).await.contains('B'));
+    assert!(
+        log.contains("'key': 'abctest'"),
+        "the function's print is in the log: {log}"
+    );
+    assert_eq!(
+        b.wait_for_text("#result-status", |t| !t.is_empty()).await,
+        "200"
+    );
+    assert!(b
+        .wait_for_text("#result-billed", |t| t.ends_with(" ms"))
+        .await
+        .ends_with(" ms"));
+    assert!(b
+        .wait_for_text("#result-memory", |t| t.contains('B'))
+        .await
+        .contains('B'));
     b.screenshot("function.png").await;
 
     // The event is saved (in the store), and after a reload loads back into the editor.
@@ -65,7 +92,8 @@ async fn the_test_page_invokes_hello_and_shows_abctest_and_its_log() {
     let saved = "span.saved-event[data-name=\"abctest event\"]";
     b.wait_for(saved).await;
     b.goto(&format!("{base}/console/#/functions")).await;
-    b.goto(&format!("{base}/console/#/function/default/hello")).await;
+    b.goto(&format!("{base}/console/#/function/default/hello"))
+        .await;
     b.set_value("#event-editor", "{}").await;
     b.click(&format!("{saved} button.load-event")).await;
     assert_eq!(b.value("#event-editor").await, r#"{"key":"abctest"}"#);
@@ -76,8 +104,13 @@ async fn the_test_page_invokes_hello_and_shows_abctest_and_its_log() {
         .wait_for_text("tr[data-function=hello] td.invocations", |t| t == "1")
         .await;
     assert_eq!(count, "1");
-    let row = b.wait_for_text("tr[data-function=hello]", |t| !t.is_empty()).await;
-    assert!(row.contains("Python3.9") && row.contains("API Gateway ANY"), "{row}");
+    let row = b
+        .wait_for_text("tr[data-function=hello]", |t| !t.is_empty())
+        .await;
+    assert!(
+        row.contains("Python3.9") && row.contains("API Gateway ANY"),
+        "{row}"
+    );
     b.screenshot("functions.png").await;
     b.close().await;
 }
@@ -95,7 +128,9 @@ async fn a_failing_invocation_is_found_with_the_failure_filter() {
     invoke_from_test_page(&b, &base, "failing", "{}").await;
     let status = b.wait_for_text("#result-status", |t| !t.is_empty()).await;
     assert_eq!(status, "430");
-    let failed_id = b.wait_for_text("#result-request-id", |t| !t.is_empty()).await;
+    let failed_id = b
+        .wait_for_text("#result-request-id", |t| !t.is_empty())
+        .await;
 
     // Filter the logs of the function on failures, through the form.
     b.goto(&format!("{base}/console/#/logs")).await;
@@ -108,7 +143,8 @@ async fn a_failing_invocation_is_found_with_the_failure_filter() {
     // The success filter does not show it.
     b.set_value("#logs-filter", "is0").await;
     b.click("#logs-search").await;
-    b.wait_for_text("#logs-total", |t| t.starts_with("0 record")).await;
+    b.wait_for_text("#logs-total", |t| t.starts_with("0 record"))
+        .await;
     // The keyword search finds it by its log text.
     b.set_value("#logs-filter", "").await;
     b.set_value("#logs-keyword", "I failed!").await;
@@ -120,7 +156,10 @@ async fn a_failing_invocation_is_found_with_the_failure_filter() {
     let full = b
         .wait_for_text("pre.full-log-text", |t| t.contains("I failed!"))
         .await;
-    assert!(full.contains(&format!("START RequestId:{failed_id}")), "{full}");
+    assert!(
+        full.contains(&format!("START RequestId:{failed_id}")),
+        "{full}"
+    );
     b.screenshot("log.png").await;
     b.close().await;
 }
@@ -135,7 +174,8 @@ async fn an_async_event_to_a_slow_function_is_terminated_from_the_console() {
     let base = format!("http://{}", served.addr);
     let b = Browser::start().await;
 
-    b.goto(&format!("{base}/console/#/function/default/slow")).await;
+    b.goto(&format!("{base}/console/#/function/default/slow"))
+        .await;
     b.set_value("#event-editor", "{}").await;
     b.set_value("#invocation-type", "Event").await;
     b.click("#invoke-button").await;
@@ -143,17 +183,29 @@ async fn an_async_event_to_a_slow_function_is_terminated_from_the_console() {
         .wait_for_text("code#result-request-id", |t| !t.is_empty())
         .await;
 
-    b.goto(&format!("{base}/console/#/async?fn=default%2Fslow&status=RUNNING")).await;
+    b.goto(&format!(
+        "{base}/console/#/async?fn=default%2Fslow&status=RUNNING"
+    ))
+    .await;
     let row = format!("tr.async-row[data-request-id=\"{id}\"]");
     b.wait_for(&row).await;
-    assert_eq!(b.attr(&row, "data-status").await.as_deref(), Some("RUNNING"));
+    assert_eq!(
+        b.attr(&row, "data-status").await.as_deref(),
+        Some("RUNNING")
+    );
     b.screenshot("async.png").await;
     b.click(&format!("{row} button.terminate")).await;
     // The page reloads the list: the RUNNING filter no longer shows it, the ABORTED one does.
     b.wait_until_gone(&row).await;
-    b.goto(&format!("{base}/console/#/async?fn=default%2Fslow&status=ABORTED")).await;
+    b.goto(&format!(
+        "{base}/console/#/async?fn=default%2Fslow&status=ABORTED"
+    ))
+    .await;
     b.wait_for(&row).await;
-    assert_eq!(b.attr(&row, "data-status").await.as_deref(), Some("ABORTED"));
+    assert_eq!(
+        b.attr(&row, "data-status").await.as_deref(),
+        Some("ABORTED")
+    );
     b.close().await;
 }
 
@@ -167,10 +219,19 @@ async fn the_monitoring_chart_gains_points_when_the_function_runs() {
     let base = format!("http://{}", served.addr);
     let b = Browser::start().await;
 
-    b.goto(&format!("{base}/console/#/monitoring?fn=default%2Fhello&minutes=15")).await;
+    b.goto(&format!(
+        "{base}/console/#/monitoring?fn=default%2Fhello&minutes=15"
+    ))
+    .await;
     b.wait_for("#chart-invocations .uplot").await;
-    assert_eq!(b.attr("#mon-summary", "data-invocations").await.as_deref(), Some("0"));
-    assert_eq!(b.attr("#chart-invocations", "data-points").await.as_deref(), Some("0"));
+    assert_eq!(
+        b.attr("#mon-summary", "data-invocations").await.as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        b.attr("#chart-invocations", "data-points").await.as_deref(),
+        Some("0")
+    );
 
     for _ in 0..3 {
         let (status, _, body) = http(
@@ -192,22 +253,39 @@ async fn the_monitoring_chart_gains_points_when_the_function_runs() {
     for _ in 0..50 {
         b.click("#mon-refresh").await;
         tokio::time::sleep(Duration::from_millis(200)).await;
-        invocations = b.attr("#mon-summary", "data-invocations").await.unwrap_or_default();
+        invocations = b
+            .attr("#mon-summary", "data-invocations")
+            .await
+            .unwrap_or_default();
         if invocations == "3" {
             break;
         }
     }
     assert_eq!(invocations, "3");
-    let points: u32 = b.attr("#chart-invocations", "data-points").await.unwrap().parse().unwrap();
+    let points: u32 = b
+        .attr("#chart-invocations", "data-points")
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(points >= 1, "{points}");
-    let duration_points: u32 = b.attr("#chart-duration", "data-points").await.unwrap().parse().unwrap();
+    let duration_points: u32 = b
+        .attr("#chart-duration", "data-points")
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(duration_points >= 1);
     b.screenshot("monitoring.png").await;
 
     // The whole deployment too.
-    b.goto(&format!("{base}/console/#/monitoring?fn=&minutes=60")).await;
+    b.goto(&format!("{base}/console/#/monitoring?fn=&minutes=60"))
+        .await;
     b.wait_for("#chart-invocations .uplot").await;
-    assert_eq!(b.attr("#mon-summary", "data-invocations").await.as_deref(), Some("3"));
+    assert_eq!(
+        b.attr("#mon-summary", "data-invocations").await.as_deref(),
+        Some("3")
+    );
     b.close().await;
 }
 
@@ -249,7 +327,12 @@ async fn with_credentials_the_console_needs_a_sign_in_and_refuses_a_forged_cross
     let dir = tempfile::tempdir().unwrap();
     let served = serve(
         dir.path(),
-        &["--secret-id", "AKIDconsoletest", "--secret-key", "console-secret-key"],
+        &[
+            "--secret-id",
+            "AKIDconsoletest",
+            "--secret-key",
+            "console-secret-key",
+        ],
     );
     let base = format!("http://{}", served.addr);
     let b = Browser::start().await;
@@ -257,7 +340,13 @@ async fn with_credentials_the_console_needs_a_sign_in_and_refuses_a_forged_cross
     // Nothing without signing in: the page sends to the sign-in form, the JSON is 401.
     b.goto(&format!("{base}/console/")).await;
     b.wait_for("#login-form").await;
-    assert!(b.client.current_url().await.unwrap().path().ends_with("/console/login"));
+    assert!(b
+        .client
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .ends_with("/console/login"));
     let (status, _, _) = http(&served.addr, "GET", "/console/api/functions", &[], "");
     assert_eq!(status, 401);
     b.screenshot("login.png").await;

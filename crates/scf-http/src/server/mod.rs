@@ -23,8 +23,8 @@ use crate::metrics::Metrics;
 use crate::service::{ApiService, GatewayService, HealthService, MetricsService, ScfService};
 
 pub use config::{Listen, ServerConfig, ServerError, Serves};
-pub use mount::{Mount, MountFn};
 use connection::{serve_connection, ConnectionParts, PeerCounts};
+pub use mount::{Mount, MountFn};
 use request_body::BodyBudget;
 
 /// The HTTP server: the cloud API and the API Gateway trigger over one [`Invoker`].

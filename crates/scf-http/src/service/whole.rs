@@ -14,7 +14,9 @@ use http_body::Body;
 use scf_invoker::Invoker;
 
 use super::{ApiService, GatewayService, HealthService, MetricsService, ResponseBody};
-use crate::body::{new_request_id, read_body, set_id_header, BodyError, BoxError, REQUEST_ID_HEADER};
+use crate::body::{
+    new_request_id, read_body, set_id_header, BodyError, BoxError, REQUEST_ID_HEADER,
+};
 use crate::error::{ApiError, ErrorCode};
 use crate::metrics::Metrics;
 use crate::peer::PeerAddr;
