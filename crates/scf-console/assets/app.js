@@ -183,7 +183,7 @@ const RET_FILTERS = [["", "All"], ["is0", "Success"], ["not0", "Failure"], ["Tim
   ["ResourceLimitExceeded", "Resource limit (432/434)"], ["UserCodeException", "User code exception (430/443)"]];
 
 async function logsPage(params) {
-  if (!state.functions.length) state.functions = (await getJson("functions")).functions;
+  if (!state.functions.length) state.functions = (await getJson("functions?Counts=false")).functions;
   const f = {
     fn: params.get("fn") || (state.functions[0] ? fnKey(state.functions[0]) : ""),
     filter: params.get("filter") || "", id: params.get("id") || "", start: params.get("start") || "",
@@ -259,7 +259,7 @@ async function logPage(id) {
 // ---- Async events ----
 
 async function asyncPage(params) {
-  if (!state.functions.length) state.functions = (await getJson("functions")).functions;
+  if (!state.functions.length) state.functions = (await getJson("functions?Counts=false")).functions;
   const fn = params.get("fn") || (state.functions[0] ? fnKey(state.functions[0]) : "");
   const status = params.get("status") || "";
   const fnSel = select("async-function", functionOptions(false), fn);
@@ -294,7 +294,7 @@ async function asyncPage(params) {
 // ---- Monitoring (charts drawn by monitoring.js) ----
 
 async function monitoringPage(params) {
-  if (!state.functions.length) state.functions = (await getJson("functions")).functions;
+  if (!state.functions.length) state.functions = (await getJson("functions?Counts=false")).functions;
   if (window.scfMonitoring) return window.scfMonitoring(params);
   view(el("h1", {}, "Monitoring"), el("p", {}, "Monitoring needs the store's per-minute aggregates."));
 }

@@ -4,9 +4,9 @@
 //! - Functions page: `GET /console/` + `api/session` + `api/functions` (the last hour's
 //!   invocations and errors of every function from the per-minute aggregates);
 //! - Function page: `api/templates` + `GetFunction` + `api/events`;
-//! - Logs page: `api/functions` + `GetFunctionLogs` (first page of 20; all records, the
+//! - Logs page: `api/functions?Counts=false` + `GetFunctionLogs` (first page of 20; all records, the
 //!   failure filter, a keyword);
-//! - Monitoring page: `api/functions` + `api/metrics` over the last hour and the last 24
+//! - Monitoring page: `api/functions?Counts=false` + `api/metrics` over the last hour and the last 24
 //!   hours, for one function and for the whole deployment.
 //!
 //! The records: 1,000,000 of two functions (`hello` 90 %, `failing` 10 %, which fails),
@@ -183,7 +183,7 @@ fn pages(c: &mut Criterion) {
     ];
     g.bench_function("function", |b| b.iter(page(function)));
     let logs: &[(&str, &str, &str)] = &[
-        ("GET", "/console/api/functions", ""),
+        ("GET", "/console/api/functions?Counts=false", ""),
         (
             "POST",
             "/console/api/action/GetFunctionLogs",
@@ -192,7 +192,7 @@ fn pages(c: &mut Criterion) {
     ];
     g.bench_function("logs", |b| b.iter(page(logs)));
     let failures: &[(&str, &str, &str)] = &[
-        ("GET", "/console/api/functions", ""),
+        ("GET", "/console/api/functions?Counts=false", ""),
         (
             "POST",
             "/console/api/action/GetFunctionLogs",
@@ -201,7 +201,7 @@ fn pages(c: &mut Criterion) {
     ];
     g.bench_function("logs_failure_filter", |b| b.iter(page(failures)));
     let keyword: &[(&str, &str, &str)] = &[
-        ("GET", "/console/api/functions", ""),
+        ("GET", "/console/api/functions?Counts=false", ""),
         (
             "POST",
             "/console/api/action/GetFunctionLogs",
@@ -210,7 +210,7 @@ fn pages(c: &mut Criterion) {
     ];
     g.bench_function("logs_keyword", |b| b.iter(page(keyword)));
     let monitoring: &[(&str, &str, &str)] = &[
-        ("GET", "/console/api/functions", ""),
+        ("GET", "/console/api/functions?Counts=false", ""),
         (
             "GET",
             "/console/api/metrics?FunctionName=hello&Minutes=60",
@@ -219,12 +219,12 @@ fn pages(c: &mut Criterion) {
     ];
     g.bench_function("monitoring_hour", |b| b.iter(page(monitoring)));
     let deployment: &[(&str, &str, &str)] = &[
-        ("GET", "/console/api/functions", ""),
+        ("GET", "/console/api/functions?Counts=false", ""),
         ("GET", "/console/api/metrics?Minutes=60", ""),
     ];
     g.bench_function("monitoring_hour_deployment", |b| b.iter(page(deployment)));
     let day: &[(&str, &str, &str)] = &[
-        ("GET", "/console/api/functions", ""),
+        ("GET", "/console/api/functions?Counts=false", ""),
         (
             "GET",
             "/console/api/metrics?FunctionName=hello&Minutes=1440",

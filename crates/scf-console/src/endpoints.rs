@@ -3,7 +3,7 @@
 //! | endpoint | what it answers |
 //! |---|---|
 //! | `GET session` | the CSRF token, and who signed in |
-//! | `GET functions` | every function: configuration, triggers, concurrency, busy instances, invocations and errors in the last hour |
+//! | `GET functions` | every function: configuration, triggers, concurrency, busy instances, invocations and errors in the last hour (`?Counts=false`: without those two) |
 //! | `GET templates` | the event templates (Hello World and those of `scf generate-event`) |
 //! | `GET request?RequestId=` | every attempt of one request, with its full log |
 //! | `GET metrics`, `GET events`, `POST events`, `POST events/delete` | the store's console queries (module `monitoring`) |
@@ -58,7 +58,7 @@ pub(crate) async fn answer(
                 "signIn": shared.access.needs_sign_in(),
             }),
         ),
-        ("functions", true) => functions(shared).await,
+        ("functions", true) => functions(shared, param("Counts").as_deref() != Some("false")).await,
         ("templates", true) => json(StatusCode::OK, &templates()),
         ("request", true) => match param("RequestId") {
             Some(id) => request_logs(shared, &id).await,
@@ -114,7 +114,9 @@ fn templates() -> Value {
     Value::Array(out)
 }
 
-async fn functions(shared: &Shared) -> Response<ResponseBody> {
+/// Every function; with `counts`, its invocations and errors of the last hour too (the
+/// other pages take the list without them).
+async fn functions(shared: &Shared, counts: bool) -> Response<ResponseBody> {
     let mut seen = std::collections::BTreeMap::new();
     for info in shared.invoker.functions() {
         let key = (info.config.namespace.clone(), info.config.name.clone());
@@ -146,6 +148,7 @@ async fn functions(shared: &Shared) -> Response<ResponseBody> {
             async move { invoker.get_logs(query).await.map(|p| p.total_count) }
         };
         let counted = match &shared.store {
+            _ if !counts => Ok((0, 0)),
             // From the per-minute aggregates (indexed), when the store has them.
             Some(store) => crate::monitoring::last_hour(store, &namespace, &name).await,
             None => match (count(None).await, count(Some(RetCodeFilter::Not0)).await) {
@@ -154,6 +157,7 @@ async fn functions(shared: &Shared) -> Response<ResponseBody> {
             },
         };
         let (invocations, errors) = match counted {
+            Ok(_) if !counts => (Value::Null, Value::Null),
             Ok((a, b)) => (json!(a), json!(b)),
             Err(e) => {
                 return json_error(
