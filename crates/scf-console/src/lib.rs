@@ -4,7 +4,7 @@
 //! [`Console`] is a `tower::Service<http::Request<B>>` for any body type (like
 //! `scf-http`'s `ApiService`), serving the pages under `/console` and their JSON endpoints
 //! under `/console/api/`; [`Console::mount`] gives it to `scf-http`'s `Server` as a
-//! [`Mount`](scf_http::Mount), which is how `scf serve` serves it on the API's listener.
+//! [`scf_http::Mount`], which is how `scf serve` serves it on the API's listener.
 //!
 //! - **Pages** (one page app, plain HTML, CSS and JavaScript embedded in the binary with
 //!   `include_str!`, no build step; `docs/console.md`): Functions, Function (configuration
