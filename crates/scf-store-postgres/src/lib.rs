@@ -86,6 +86,7 @@
 //! ```
 
 mod config;
+mod console;
 mod convert;
 mod partitions;
 mod queue;

@@ -6,13 +6,24 @@ use tokio_postgres::Row;
 
 use crate::convert::from_micros;
 
-/// A row's log text as SQL (bytea, UTF-8: what a keyword is searched in).
-pub(crate) const LOG_TEXT: &str = "log";
+/// Whether a row's log text holds the keyword (`$text`, and `$bytes` the same as bytea):
+/// packed rows (`log_form` 1, NUL-free) unpacked as text, the others searched as bytes.
+pub(crate) fn log_holds_sql(text: usize, bytes: usize) -> String {
+    format!(
+        "(CASE WHEN log_form = 1 THEN strpos({}, ${text}) > 0 ELSE position(${bytes} IN log) > 0 END)",
+        scf_store::packing::unpack_sql(
+            "convert_from(log, 'UTF8')",
+            "request_id",
+            "convert_from(ret_msg, 'UTF8')",
+            "chr"
+        )
+    )
+}
 
 /// The columns [`row_to_record`] reads, in its order.
 pub(crate) const LOG_COLS: &str = "request_id, retry_num, function_name, namespace, qualifier, \
     start_time, ret_code, status_code, invoke_finished, ret_msg, duration_ms, bill_duration_ms, \
-    mem_usage_bytes, log, level, source, invocation_type, node";
+    mem_usage_bytes, log, level, source, invocation_type, node, log_form";
 
 /// The columns [`row_to_event`] reads, in its order.
 pub(crate) const ASYNC_COLS: &str = "invoke_request_id, function_name, namespace, qualifier, \
@@ -37,6 +48,14 @@ pub(crate) fn row_to_record(row: &Row) -> Result<LogRecord, StoreError> {
     let bill: i64 = row.try_get(11).map_err(get)?;
     let mem: i64 = row.try_get(12).map_err(get)?;
     let inv: String = row.try_get(16).map_err(get)?;
+    let ret_msg = text(row.try_get(9).map_err(get)?, "ret_msg")?;
+    let stored_log = text(row.try_get(13).map_err(get)?, "log")?;
+    let log_form: i16 = row.try_get(18).map_err(get)?;
+    let log = match log_form {
+        0 => stored_log,
+        1 => scf_store::packing::unpack_log(&stored_log, &request_id, &ret_msg),
+        other => return Err(corrupt(format!("unknown log_form {other}"))),
+    };
     Ok(LogRecord {
         retry_num: u32::try_from(retry).map_err(|_| corrupt(format!("retry_num {retry}")))?,
         function_name: row.try_get(2).map_err(get)?,
@@ -46,12 +65,12 @@ pub(crate) fn row_to_record(row: &Row) -> Result<LogRecord, StoreError> {
         ret_code: row.try_get(6).map_err(get)?,
         status_code: u16::try_from(status).map_err(|_| corrupt(format!("status_code {status}")))?,
         invoke_finished: row.try_get(8).map_err(get)?,
-        ret_msg: text(row.try_get(9).map_err(get)?, "ret_msg")?,
+        ret_msg,
         duration_ms: row.try_get(10).map_err(get)?,
         // The u64 was stored as its bits.
         bill_duration_ms: bill as u64,
         mem_usage_bytes: mem as u64,
-        log: text(row.try_get(13).map_err(get)?, "log")?,
+        log,
         level: row.try_get(14).map_err(get)?,
         source: row.try_get(15).map_err(get)?,
         invocation_type: inv

@@ -11,6 +11,10 @@
 //! - Version 3: node ids (`logs.node`: the node that ran the attempt; `async_events.node`:
 //!   the node that accepted the event; empty on rows from before), and deployment-wide
 //!   concurrency slots (`concurrency_slots`).
+//! - Version 4: packed log text (`logs.log_form`: 1 when `log` holds the text packed by
+//!   `scf_store::packing`, its request id and return value stored once; 0, as every row
+//!   from before, when it holds the text as it is: rows are not rewritten), and the
+//!   console's saved test events (`test_events`).
 //!
 //! `schema_version` holds one row, the version the tables are at. A database at a newer
 //! version than this build knows is refused, never touched.
@@ -21,7 +25,7 @@ use scf_store::StoreError;
 use crate::convert::describe;
 
 /// The version this build creates and migrates to.
-pub(crate) const SCHEMA_VERSION: i32 = 3;
+pub(crate) const SCHEMA_VERSION: i32 = 4;
 
 /// Schema version 1: the log.
 ///
@@ -137,8 +141,22 @@ CREATE TABLE concurrency_slots (
 CREATE INDEX concurrency_slots_fn ON concurrency_slots (namespace, function_name, lease_until);
 "#;
 
+/// Schema version 4: packed log text, and saved test events (at most five per function:
+/// a save counts them under an advisory lock of the function). Adding a column with a
+/// constant default rewrites no table.
+const V4: &str = r#"
+ALTER TABLE logs ADD COLUMN log_form smallint NOT NULL DEFAULT 0;
+CREATE TABLE test_events (
+    namespace     text COLLATE "C" NOT NULL,
+    function_name text COLLATE "C" NOT NULL,
+    name          text COLLATE "C" NOT NULL,
+    event         text NOT NULL,
+    PRIMARY KEY (namespace, function_name, name)
+);
+"#;
+
 /// The step to each version, from 1: `MIGRATIONS[v - 1]` takes version `v - 1` to `v`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4];
 
 /// Brings `schema` to version `target` (creating it when missing), or says what failed.
 pub(crate) async fn migrate(

@@ -16,7 +16,7 @@ use tokio_postgres::NoTls;
 
 use crate::config::{redact, PgStoreConfig};
 use crate::convert::{read_err, to_micros};
-use crate::rows::{row_to_record, LOG_COLS, LOG_TEXT};
+use crate::rows::{log_holds_sql, row_to_record, LOG_COLS};
 use crate::schema::{migrate, SCHEMA_VERSION};
 use crate::writer::{self, Shared};
 use crate::{partitions, PurgeReport};
@@ -461,8 +461,9 @@ impl LogStore for PgStore {
             });
         }
         if let Some(k) = &q.keyword {
+            params.push(Box::new(k.clone()));
             params.push(Box::new(k.as_bytes().to_vec()));
-            conds.push(format!("position(${} IN {LOG_TEXT}) > 0", params.len()));
+            conds.push(log_holds_sql(params.len() - 1, params.len()));
         }
         let wh = if conds.is_empty() {
             String::new()

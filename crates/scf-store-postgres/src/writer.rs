@@ -29,11 +29,12 @@ use crate::partitions::{self, day_of};
 /// and the stored one is not (a late running write never undoes a finished one).
 const UPSERT: &str = "INSERT INTO logs (request_id, retry_num, function_name, namespace, \
     qualifier, start_time, ret_code, status_code, invoke_finished, ret_msg, duration_ms, \
-    bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type, node, seq) \
+    bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type, node, seq, \
+    log_form) \
     SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], \
     $6::int8[], $7::int8[], $8::int4[], $9::bool[], $10::bytea[], $11::float8[], \
     $12::int8[], $13::int8[], $14::bytea[], $15::text[], $16::text[], $17::text[], \
-    $18::text[], $19::int8[]) \
+    $18::text[], $19::int8[], $20::int2[]) \
     ON CONFLICT (request_id, retry_num, start_time) DO UPDATE SET \
     function_name = EXCLUDED.function_name, namespace = EXCLUDED.namespace, \
     qualifier = EXCLUDED.qualifier, ret_code = EXCLUDED.ret_code, \
@@ -41,7 +42,8 @@ const UPSERT: &str = "INSERT INTO logs (request_id, retry_num, function_name, na
     ret_msg = EXCLUDED.ret_msg, duration_ms = EXCLUDED.duration_ms, \
     bill_duration_ms = EXCLUDED.bill_duration_ms, mem_usage_bytes = EXCLUDED.mem_usage_bytes, \
     log = EXCLUDED.log, level = EXCLUDED.level, source = EXCLUDED.source, \
-    invocation_type = EXCLUDED.invocation_type, node = EXCLUDED.node \
+    invocation_type = EXCLUDED.invocation_type, node = EXCLUDED.node, \
+    log_form = EXCLUDED.log_form \
     WHERE EXCLUDED.ret_code <> 2 OR logs.ret_code = 2";
 
 /// What the writer has done, for `flush`.
@@ -150,6 +152,8 @@ struct Columns {
     node: Vec<String>,
     /// Insertion numbers (see [`next_seq`]), set by the writer.
     seq: Vec<i64>,
+    /// 1 where `log` is packed (`scf_store::packing`), 0 where it is the text as it is.
+    log_form: Vec<i16>,
 }
 
 impl Columns {
@@ -174,6 +178,8 @@ impl Columns {
         }
         let mut c = Columns::default();
         for r in kept {
+            // Packed when that is exact (NUL, which `pg_text` would change, is never packed).
+            let packed = scf_store::packing::pack_log(&r.log, &r.request_id, &r.ret_msg);
             c.request_id.push(pg_text(&r.request_id));
             c.retry_num.push(i64::from(r.retry_num));
             c.function_name.push(pg_text(&r.function_name));
@@ -188,7 +194,16 @@ impl Columns {
             // u64 kept as its bits (values past i64::MAX sort as negative).
             c.bill_duration_ms.push(r.bill_duration_ms as i64);
             c.mem_usage_bytes.push(r.mem_usage_bytes as i64);
-            c.log.push(r.log.into_bytes());
+            match packed {
+                Some(packed) => {
+                    c.log.push(packed.into_bytes());
+                    c.log_form.push(1);
+                }
+                None => {
+                    c.log.push(r.log.into_bytes());
+                    c.log_form.push(0);
+                }
+            }
             c.level.push(pg_text(&r.level));
             c.source.push(pg_text(&r.source));
             c.invocation_type
@@ -273,6 +288,7 @@ impl Writer {
                 &c.invocation_type,
                 &c.node,
                 &c.seq,
+                &c.log_form,
             ],
         )
         .await

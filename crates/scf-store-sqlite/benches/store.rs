@@ -81,6 +81,52 @@ fn query(c: &mut Criterion) {
         b.iter(|| store.query(&q).expect("query"));
     });
     g.finish();
+    minute_stats(c, &store);
+}
+
+/// The console's per-minute aggregates over the same 1M records (20 functions, all in
+/// the first 1,000 s of 2026-11-25: 1,000 records a second, a dense worst case): one
+/// function's hour (50,000 records in 17 minutes) and the whole namespace's hour (all
+/// 1,000,000), and a `GetFunctionLogs` page with a keyword over one function's hour.
+fn minute_stats(c: &mut Criterion, store: &SqliteStore) {
+    use scf_store::{ConsoleStore, StatsQuery};
+    let start = time::macros::datetime!(2026-11-25 00:00:00 UTC);
+    let hour = |function: Option<&str>| StatsQuery {
+        namespace: "default".into(),
+        function_name: function.map(str::to_owned),
+        start,
+        end: start + time::Duration::hours(1),
+    };
+    let one = hour(Some("fn-7"));
+    let all = hour(None);
+    for q in [&one, &all] {
+        let minutes = store.minute_stats(q).expect("minute stats");
+        let n: u64 = minutes.iter().map(|m| m.invocations).sum();
+        eprintln!(
+            "{:?}: {} minutes, {n} records",
+            q.function_name,
+            minutes.len()
+        );
+    }
+    let search = LogQuery {
+        function_name: Some("fn-7".into()),
+        keyword: Some("errorMessage".into()),
+        start_time: Some(start),
+        end_time: Some(start + time::Duration::hours(1)),
+        ..LogQuery::default()
+    };
+    let mut g = c.benchmark_group("sqlite_console_1m");
+    g.sample_size(10);
+    g.bench_function("minute_stats_one_function_hour_50k", |b| {
+        b.iter(|| store.minute_stats(&one).expect("minute stats"));
+    });
+    g.bench_function("minute_stats_namespace_hour_1m", |b| {
+        b.iter(|| store.minute_stats(&all).expect("minute stats"));
+    });
+    g.bench_function("keyword_one_function_hour_limit20", |b| {
+        b.iter(|| store.query(&search).expect("keyword query"));
+    });
+    g.finish();
 }
 
 /// Deleting 100k expired records (and their keys) with `purge`, in the default batches

@@ -24,6 +24,7 @@ mod axum_example;
 mod building_blocks;
 mod common;
 mod connection_limits;
+mod http2_limits;
 mod ops_endpoints;
 mod peer_rule;
 mod real_clients;

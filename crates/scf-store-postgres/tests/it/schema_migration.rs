@@ -10,7 +10,7 @@ use time::macros::datetime;
 use crate::common::TestDb;
 
 /// The version this build migrates to (`schema_version` after an open).
-const LATEST: i32 = 3;
+const LATEST: i32 = 4;
 
 fn version(db: &TestDb) -> i32 {
     db.sql("SELECT version FROM schema_version")[0].get(0)
@@ -60,6 +60,7 @@ fn every_earlier_version_migrates_to_the_latest_keeping_its_rows() {
             let kept = store.get("old-req").unwrap();
             assert_eq!(kept.len(), 1, "the version {from} log row");
             assert_eq!(kept[0].ret_msg, "\"ok\"");
+            assert_eq!(kept[0].log, "START\n", "the text as it was");
             assert_eq!(kept[0].node, "", "no node on a row from before version 3");
         }
         if from >= 2 {
@@ -134,4 +135,54 @@ fn nodes_opening_a_new_schema_at_once_migrate_it_once() {
         1
     );
     drop(stores);
+}
+
+/// A version 3 schema (log text as it is) keeps its rows' text exactly, while records
+/// written after the migration are packed (`log_form` 1) and read back exactly; a keyword
+/// finds old and new alike; saved test events work.
+#[test]
+fn a_version_3_schema_keeps_its_log_text_and_packs_new_records() {
+    use scf_store::conformance::records::invoker_record;
+    use scf_store::{ConsoleStore, LogQuery, TestEvent};
+    let Some(db) = TestDb::new() else { return };
+    PgStore::create_schema_at(db.config(), 3).unwrap();
+    fill(&db, 3);
+    let store = db.open();
+    assert_eq!(version(&db), 4);
+    assert_eq!(store.get("old-req").unwrap()[0].log, "START\n");
+    let new: Vec<LogRecord> = (0..20).map(invoker_record).collect();
+    for r in &new {
+        store.put(r.clone()).unwrap();
+    }
+    store.flush().unwrap();
+    for r in &new {
+        assert_eq!(store.get(&r.request_id).unwrap(), vec![r.clone()]);
+    }
+    let forms = db.sql("SELECT log_form, count(*) FROM logs GROUP BY log_form ORDER BY log_form");
+    let forms: Vec<(i16, i64)> = forms.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        forms,
+        vec![(0, 1), (1, 20)],
+        "the old row as it was, new ones packed"
+    );
+    for (keyword, id) in [
+        ("START\n".to_owned(), "old-req".to_owned()),
+        (
+            format!("END RequestId:{}", new[3].request_id),
+            new[3].request_id.clone(),
+        ),
+    ] {
+        let page = store
+            .query(&LogQuery {
+                keyword: Some(keyword.clone()),
+                ..LogQuery::default()
+            })
+            .unwrap();
+        let ids: Vec<&str> = page.records.iter().map(|r| r.request_id.as_str()).collect();
+        assert!(ids.contains(&id.as_str()), "keyword {keyword:?}: {ids:?}");
+    }
+    store
+        .save_test_event(&TestEvent::new("default", "f", "hello", "{}"))
+        .unwrap();
+    assert_eq!(store.list_test_events("default", "f").unwrap().len(), 1);
 }
