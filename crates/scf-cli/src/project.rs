@@ -90,8 +90,8 @@ pub fn open_store_url(
             Ok(SharedStore {
                 log: store.clone(),
                 queue: store.clone(),
-                slots: store,
-                console: None,
+                slots: store.clone(),
+                console: Some(store),
                 location: url.to_string(),
             })
         }
