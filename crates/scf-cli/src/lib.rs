@@ -31,6 +31,7 @@
 //! assert_eq!(err.key, "Resources.default.hello.Properties.MemorySize");
 //! ```
 
+pub mod console;
 pub mod cron;
 pub mod env_vars;
 pub mod generate_event;

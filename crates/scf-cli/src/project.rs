@@ -40,6 +40,9 @@ pub struct SharedStore {
     pub queue: Arc<dyn AsyncQueue>,
     /// Deployment-wide concurrency slots.
     pub slots: Arc<dyn ConcurrencySlots>,
+    /// The console's queries (monitoring aggregates, saved test events), where the store
+    /// has them.
+    pub console: Option<Arc<dyn scf_store::ConsoleStore>>,
     /// Where it is, for the start-up lines (a URL without its password).
     pub location: String,
 }
@@ -70,7 +73,8 @@ pub fn open_store_url(
             Ok(SharedStore {
                 log: store.clone(),
                 queue: store.clone(),
-                slots: store,
+                slots: store.clone(),
+                console: Some(store),
                 location: url.to_string(),
             })
         }
@@ -86,7 +90,8 @@ pub fn open_store_url(
             Ok(SharedStore {
                 log: store.clone(),
                 queue: store.clone(),
-                slots: store,
+                slots: store.clone(),
+                console: Some(store),
                 location: url.to_string(),
             })
         }

@@ -208,6 +208,13 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     config.live_routes = opts.watch.then(|| live_routes.clone());
     config.shutdown_invoker = true;
     config.replay_cache = opts.replay_cache;
+    let console = crate::console::console_for(
+        &template,
+        &invoker,
+        shared.console.clone(),
+        &opts.credentials,
+    )?;
+    config = config.with_mount(console.mount());
     let ops = opts.ops.unwrap_or_else(|| Ops::default_for(opts.listen));
     match ops {
         Ops::Same => {}
@@ -239,6 +246,14 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     }
     println!("  cloud API: POST http://{addr}/ (X-TC-Action: Invoke, GetFunctionLogs, …; version 2018-04-16){}",
         if opts.credentials.is_empty() { ", unauthenticated" } else { ", TC3-HMAC-SHA256" });
+    println!(
+        "  console: http://{addr}/console/{}",
+        if opts.credentials.is_empty() {
+            " (loopback only)"
+        } else {
+            " (sign in with a SecretId and SecretKey)"
+        }
+    );
     for r in routes.iter() {
         println!(
             "  route: {} http://{addr}{} -> {}",

@@ -71,6 +71,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod headers;
+pub mod samples;
 
 pub use headers::{HeaderValue, Headers};
 

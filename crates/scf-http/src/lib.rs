@@ -186,7 +186,8 @@ pub use metrics::{Metrics, DURATION_BUCKETS};
 pub use peer::PeerAddr;
 #[cfg(feature = "server")]
 pub use server::{
-    Listen, RunningServer, Server, ServerConfig, ServerError, Serves, ShutdownHandle,
+    Listen, Mount, MountFn, RunningServer, Server, ServerConfig, ServerError, Serves,
+    ShutdownHandle,
 };
 #[cfg(feature = "api")]
 pub use service::ApiService;

@@ -169,8 +169,43 @@ pub static GO: Requirement = Requirement {
     check: || on_path("go").map(drop),
 };
 
+/// Chromium, the browser the console's tests drive (`chromium`, or `SCF_CHROMIUM`).
+pub static CHROMIUM: Requirement = Requirement {
+    name: "chromium",
+    install: "apt-get install chromium",
+    skippable: true,
+    check: || chromium().map(drop),
+};
+
+/// `chromedriver`, the WebDriver server that drives Chromium (`SCF_CHROMEDRIVER` names
+/// another).
+pub static CHROMEDRIVER: Requirement = Requirement {
+    name: "chromedriver",
+    install: "apt-get install chromium-driver",
+    skippable: true,
+    check: || chromedriver().map(drop),
+};
+
+/// The Chromium binary: `SCF_CHROMIUM`, else `chromium` on the `PATH`.
+pub fn chromium() -> Result<PathBuf, String> {
+    program_or_env("SCF_CHROMIUM", "chromium")
+}
+
+/// The chromedriver binary: `SCF_CHROMEDRIVER`, else `chromedriver` on the `PATH`.
+pub fn chromedriver() -> Result<PathBuf, String> {
+    program_or_env("SCF_CHROMEDRIVER", "chromedriver")
+}
+
+fn program_or_env(var: &str, name: &str) -> Result<PathBuf, String> {
+    match std::env::var_os(var) {
+        Some(p) if Path::new(&p).is_file() => Ok(PathBuf::from(p)),
+        Some(p) => Err(format!("{var}={} is not a file", Path::new(&p).display())),
+        None => on_path(name),
+    }
+}
+
 /// Everything in this list, in the order `cargo xtask ci` reports it.
-pub static ALL: [&Requirement; 9] = [
+pub static ALL: [&Requirement; 11] = [
     &PYTHON3,
     &NODE,
     &CURL,
@@ -180,6 +215,8 @@ pub static ALL: [&Requirement; 9] = [
     &SLIRP4NETNS,
     &PHP,
     &GO,
+    &CHROMIUM,
+    &CHROMEDRIVER,
 ];
 
 /// Where the official clients are installed: `<repo>/.venv-clients` and

@@ -4,8 +4,10 @@
 // A test fails by panicking: unwrap is how these files say "this cannot fail here".
 #![allow(clippy::unwrap_used)]
 
+mod browser;
 mod commands;
 mod common;
+mod console;
 mod cron;
 mod deployment;
 mod env_vars;

@@ -75,8 +75,17 @@ pub(super) async fn get_function_logs(
             parse_enum::<RetCodeFilter>("Filter.RetCode", value)?
         }
     };
-    // Marked offline by SCF; checked and ignored.
-    let _ = p.object("SearchContext")?;
+    // SCF marks it offline; its `Keyword` (a text the log must contain) is searched in
+    // the store, the rest of it is checked and ignored.
+    let keyword = match p.object("SearchContext")? {
+        None => None,
+        Some(ctx) => match ctx.get("Keyword") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(k)) if k.is_empty() => None,
+            Some(Value::String(k)) => Some(k.clone()),
+            Some(_) => return Err(ApiError::wrong_type("SearchContext.Keyword", "a string")),
+        },
+    };
     let (start_time, end_time) = time_range(&p)?;
     let mut query = LogQuery::default();
     query.function_name = function_name.clone();
@@ -86,6 +95,7 @@ pub(super) async fn get_function_logs(
     query.start_time = start_time;
     query.end_time = end_time;
     query.ret_code = ret_code;
+    query.keyword = keyword;
     query.order = parse_enum::<Order>("Order", p.string("Order")?)?.unwrap_or_default();
     query.order_by = parse_enum::<OrderBy>("OrderBy", p.string("OrderBy")?)?.unwrap_or_default();
     query.offset = p.u32("Offset")?.unwrap_or(0);

@@ -7,6 +7,8 @@ use crate::apigw::{Route, Routes};
 use crate::auth::Credentials;
 use crate::limits::Limits;
 
+use super::Mount;
+
 /// Which endpoints a listener serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -90,6 +92,9 @@ pub struct ServerConfig {
     /// Whether shutting down the server also shuts down the invoker (after in-flight
     /// requests end). Default true.
     pub shutdown_invoker: bool,
+    /// Services of the host's own under path prefixes of the API's listeners (`scf
+    /// serve`'s console at `/console`). Default none.
+    pub mounts: Vec<Mount>,
 }
 
 impl Default for ServerConfig {
@@ -113,6 +118,7 @@ impl ServerConfig {
             http2: true,
             handle_signals: true,
             shutdown_invoker: true,
+            mounts: Vec::new(),
         }
     }
 
@@ -149,6 +155,12 @@ impl ServerConfig {
     /// Sets the limits; for chaining.
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Mounts `mount` on the API's listeners; for chaining.
+    pub fn with_mount(mut self, mount: Mount) -> Self {
+        self.mounts.push(mount);
         self
     }
 

@@ -3,6 +3,7 @@
 
 mod config;
 mod connection;
+mod mount;
 mod request_body;
 
 use std::net::SocketAddr;
@@ -23,6 +24,7 @@ use crate::service::{ApiService, GatewayService, HealthService, MetricsService, 
 
 pub use config::{Listen, ServerConfig, ServerError, Serves};
 use connection::{serve_connection, ConnectionParts, PeerCounts};
+pub use mount::{Mount, MountFn};
 use request_body::BodyBudget;
 
 /// The HTTP server: the cloud API and the API Gateway trigger over one [`Invoker`].
@@ -170,6 +172,7 @@ impl Server {
             ops_endpoints: config.ops_endpoints
                 && !config.listen.iter().any(|l| l.serves == Serves::Ops),
             ops_listener: config.ops_endpoints,
+            mounts: config.mounts.clone().into(),
         };
         Ok(Self { config, service })
     }

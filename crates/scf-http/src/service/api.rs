@@ -176,6 +176,31 @@ impl ApiService {
         response
     }
 
+    /// Its limits.
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// Runs `action` with the JSON `body` for a caller the host has already let in (the
+    /// console of `scf serve`, behind its own sign-in), without the peer rule or a
+    /// signature; otherwise exactly as [`handle`](Self::handle): the same parameters,
+    /// validation and `{"Response": {…}}` answer.
+    pub async fn handle_authorized(&self, action: &str, body: &[u8]) -> Response<ResponseBody> {
+        let _in_flight = self.shared.metrics.start_request(Endpoint::Api);
+        let request_id = new_request_id();
+        let ctx = ApiContext {
+            invoker: &self.shared.invoker,
+            metrics: &self.shared.metrics,
+            started: self.shared.started,
+        };
+        let mut response = match api::dispatch(ctx, action, body).await {
+            Ok(output) => crate::error::api_response(&output, &request_id),
+            Err(error) => error.to_response(&request_id),
+        };
+        set_id_header(&mut response, REQUEST_ID_HEADER, &request_id);
+        response
+    }
+
     async fn answer<B>(
         &self,
         request: Request<B>,

@@ -14,11 +14,13 @@ use http_body::Body;
 use scf_invoker::Invoker;
 
 use super::{ApiService, GatewayService, HealthService, MetricsService, ResponseBody};
-use crate::body::{new_request_id, set_id_header, BoxError, REQUEST_ID_HEADER};
+use crate::body::{
+    new_request_id, read_body, set_id_header, BodyError, BoxError, REQUEST_ID_HEADER,
+};
 use crate::error::{ApiError, ErrorCode};
 use crate::metrics::Metrics;
 use crate::peer::PeerAddr;
-use crate::server::Serves;
+use crate::server::{Mount, Serves};
 
 /// The cloud API, the gateway routes, `/healthz` and `/metrics` in one service: what a
 /// [`Server`](crate::Server) listener serves. As a `tower::Service` it serves both
@@ -36,6 +38,8 @@ pub struct ScfService {
     pub(crate) ops_endpoints: bool,
     /// Whether [`Serves::Ops`] listeners do (false: switched off).
     pub(crate) ops_listener: bool,
+    /// Services mounted under path prefixes of the API's listeners.
+    pub(crate) mounts: Arc<[Mount]>,
 }
 
 impl std::fmt::Debug for ScfService {
@@ -135,6 +139,11 @@ impl ScfService {
                 return self.metrics.response();
             }
         }
+        if serves.includes_api() {
+            if let Some(mount) = self.mounts.iter().find(|m| m.matches(path)) {
+                return self.mounted(request, mount).await;
+            }
+        }
         let is_api = match serves {
             Serves::Api => true,
             Serves::Gateway => false,
@@ -161,6 +170,34 @@ impl ScfService {
             self.api.handle(request).await
         } else {
             self.gateway.handle(request).await
+        }
+    }
+}
+
+impl ScfService {
+    /// Reads the body whole (within the API's limit and read timeout) and hands the
+    /// request to `mount`.
+    async fn mounted<B>(&self, request: Request<B>, mount: &Mount) -> Response<ResponseBody>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = request.into_parts();
+        let limits = self.api.limits();
+        match read_body(body, limits.max_api_body_bytes, limits.body_read_timeout).await {
+            Ok(bytes) => mount.call(Request::from_parts(parts, bytes)).await,
+            Err(e) => {
+                let status = match e {
+                    BodyError::TooLarge { .. } => http::StatusCode::PAYLOAD_TOO_LARGE,
+                    BodyError::Timeout => http::StatusCode::REQUEST_TIMEOUT,
+                    _ => http::StatusCode::BAD_REQUEST,
+                };
+                let mut response = Response::new(ResponseBody::from(format!(
+                    "the request body was not read: {e}\n"
+                )));
+                *response.status_mut() = status;
+                response
+            }
         }
     }
 }

@@ -274,3 +274,31 @@ async fn get_request_status_needs_function_and_request_id() {
         &api_error("ResourceNotFound.Function", "Function nope does not exist."),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_context_keyword_finds_the_records_whose_log_contains_it() {
+    let s = service();
+    let id = invoke(&s, "hello", r#"{"key":"abctest"}"#).await;
+    invoke(&s, "hello", "{}").await;
+    let body = logs(
+        &s,
+        json!({"FunctionName": "hello", "SearchContext": {"Keyword": id}}),
+    )
+    .await;
+    assert_eq!(ids(&body), std::slice::from_ref(&id));
+    let all = logs(
+        &s,
+        json!({"FunctionName": "hello", "SearchContext": {"Keyword": ""}}),
+    )
+    .await;
+    assert_eq!(ids(&all).len(), 2, "an empty keyword selects nothing out");
+    let bad = logs(
+        &s,
+        json!({"FunctionName": "hello", "SearchContext": {"Keyword": 1}}),
+    )
+    .await;
+    assert_eq!(
+        bad["Response"]["Error"]["Code"], "InvalidParameter",
+        "{bad}"
+    );
+}
