@@ -133,7 +133,9 @@ function call(fn, event, context) {
     }
     if (out && typeof out.then === 'function') {
       out.then((v) => done(null, v), (e) => done(e === undefined || e === null ? new Error(String(e)) : e));
-    } else if (fn.length < 3) {
+    } else if (fn.length < 3 || out !== undefined) {
+      // A handler that declares `callback` but returns a value instead (as Tencent's
+      // Nodejs6.10/8.9 demos do) answers with that value (docs/runtimes.md).
       done(null, out);
     }
   });

@@ -127,6 +127,11 @@ async fn sync_callback_succeed_and_error_styles_all_work() {
             Ok(json!({"doubled": 42})),
         ),
         (
+            "index.returning_callback_handler",
+            json!({"n": 7}),
+            Ok(json!({"returned": 7})),
+        ),
+        (
             "index.context_succeed_handler",
             json!({}),
             Ok(json!({"via": "succeed"})),
