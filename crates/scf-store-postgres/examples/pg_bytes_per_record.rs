@@ -5,7 +5,7 @@
 //! both tables compacted (`VACUUM FULL`), then the size of `logs` with its partitions,
 //! TOAST and indexes (`pg_total_relation_size`) and of its heap alone, per record.
 //!
-//! `cargo run --release -p scf-store-postgres --example bytes_per_record -- URL [RECORDS]`
+//! `cargo run --release -p scf-store-postgres --example pg_bytes_per_record -- URL [RECORDS]`
 
 #![allow(clippy::unwrap_used)]
 
