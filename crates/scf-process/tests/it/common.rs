@@ -24,6 +24,17 @@ pub(crate) fn example(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The runtime for `name` (`runtime_or_skip!("Python3.9")`), or `return` from the test
+/// when [`runtime`] says its interpreter is missing and skips are allowed.
+macro_rules! runtime_or_skip {
+    ($name:literal) => {
+        match $crate::common::runtime($name) {
+            Some(kind) => kind,
+            None => return,
+        }
+    };
+}
+
 /// The runtime for `name`; `None` only when its interpreter is missing and skips are
 /// allowed (`scf_testkit::require` fails the test otherwise). An interpreter that is
 /// there but that scf-process refuses fails the test.

@@ -5,21 +5,12 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{alive, call, config, eventually, fixture, function, runtime};
+use common::{alive, call, config, eventually, fixture, function};
 use scf_context::CancelReason;
 use scf_handler::Handler;
 use scf_logs::LogBuffer;
 use scf_process::RuntimeKind;
 use serde_json::json;
-
-macro_rules! python_or_skip {
-    () => {
-        match runtime("Python3.9") {
-            Some(kind) => kind,
-            None => return,
-        }
-    };
-}
 
 fn read_pid(path: &std::path::Path) -> i64 {
     std::fs::read_to_string(path)
@@ -31,7 +22,7 @@ fn read_pid(path: &std::path::Path) -> i64 {
 
 #[tokio::test]
 async fn timeout_kills_the_whole_process_group_and_replaces_the_instance() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let mut cfg = config("timeout-fn", "index.multi");
     cfg.timeout = Duration::from_secs(1);
     let f = common::unsandboxed(&cfg, &fixture("python"), python);
@@ -82,7 +73,7 @@ async fn timeout_kills_the_whole_process_group_and_replaces_the_instance() {
 
 #[tokio::test]
 async fn a_host_that_drops_the_invocation_leaves_no_busy_instance_behind() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("dropped-fn", "index.multi");
     let f = common::unsandboxed(&cfg, &fixture("python"), python);
     let dir = tempfile::tempdir().unwrap();
@@ -105,7 +96,7 @@ async fn a_host_that_drops_the_invocation_leaves_no_busy_instance_behind() {
 
 #[tokio::test]
 async fn termination_cancels_the_invocation_and_kills_the_instance() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("terminated-fn", "index.multi");
     let f = common::unsandboxed(&cfg, &fixture("python"), python);
     let dir = tempfile::tempdir().unwrap();
@@ -133,7 +124,7 @@ async fn termination_cancels_the_invocation_and_kills_the_instance() {
 
 #[tokio::test]
 async fn process_exit_is_439_with_its_stderr_in_the_log() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("crash-fn", "index.multi");
     let f = common::unsandboxed(&cfg, &fixture("python"), python);
     let before = call(&f, &cfg, json!({"op": "pid_handler"}))
@@ -161,7 +152,7 @@ async fn process_exit_is_439_with_its_stderr_in_the_log() {
 
 #[tokio::test]
 async fn memory_over_the_limit_is_434_and_replaces_the_instance() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let mut cfg = config("memory-fn", "index.multi");
     cfg.memory_mb = 128;
     let f = common::unsandboxed(&cfg, &fixture("python"), python);
@@ -196,7 +187,7 @@ async fn memory_over_the_limit_is_434_and_replaces_the_instance() {
 
 #[tokio::test]
 async fn a_short_spike_over_the_limit_is_caught_by_the_peak() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let mut cfg = config("spike-fn", "index.multi");
     cfg.memory_mb = 128;
     let f = function(&cfg, &fixture("python"), python);
@@ -211,7 +202,7 @@ async fn a_short_spike_over_the_limit_is_caught_by_the_peak() {
 
 #[tokio::test]
 async fn mem_usage_is_the_instance_peak_during_that_invocation() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let mut cfg = config("memusage-fn", "index.multi");
     cfg.memory_mb = 256;
     let f = function(&cfg, &fixture("python"), python);
@@ -304,7 +295,7 @@ async fn an_event_never_fetched_times_out_and_says_so() {
 
 #[tokio::test]
 async fn with_a_delegated_cgroup_each_instance_gets_memory_max_and_joins_it() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     // A stand-in for a delegated cgroup v2 directory: the files the kernel would offer.
     let parent = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -5,20 +5,11 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{alive, config, eventually, example, fixture, runtime};
+use common::{alive, config, eventually, example, fixture};
 use scf_handler::FunctionStatus;
 use scf_invoker::{InvokeRequest, Invoker, InvokerConfig, LogType, MemSource};
 use scf_process::{ProcessFunction, ProcessSpec};
 use serde_json::{json, Value};
-
-macro_rules! python_or_skip {
-    () => {
-        match runtime("Python3.9") {
-            Some(kind) => kind,
-            None => return,
-        }
-    };
-}
 
 fn invoker() -> Invoker {
     Invoker::new(InvokerConfig::default()).expect("inside a runtime")
@@ -31,7 +22,7 @@ async fn full_log(invoker: &Invoker, request_id: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_python_function_runs_through_invoke_with_scf_framing() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("python-seed", "index.main_handler");
     let invoker = invoker();
     let f = ProcessFunction::new(ProcessSpec::new(
@@ -82,7 +73,7 @@ async fn the_seed_python_function_runs_through_invoke_with_scf_framing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unhandled_exception_is_scf_error_json_in_err_msg() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("python-fail", "index.always_failed_handler");
     let invoker = invoker();
     invoker
@@ -110,7 +101,7 @@ async fn an_unhandled_exception_is_scf_error_json_in_err_msg() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_invoker_timeout_kills_the_instance() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let mut cfg = config("python-slow", "index.multi");
     cfg.timeout = Duration::from_secs(1);
     let invoker = invoker();
@@ -154,7 +145,7 @@ async fn the_invoker_timeout_kills_the_instance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_events_run_on_process_functions() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("python-async", "index.main_handler");
     let invoker = invoker();
     invoker
@@ -219,7 +210,7 @@ async fn the_bash_custom_runtime_runs_through_invoke() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_is_timed_by_init_timeout_not_by_the_functions_timeout() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let mut cfg = config("slow-init", "index.main_handler");
     cfg.timeout = Duration::from_secs(1);
     let invoker = invoker();

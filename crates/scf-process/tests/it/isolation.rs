@@ -6,22 +6,13 @@ use crate::common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{call, config, eventually, fixture, runtime};
+use common::{call, config, eventually, fixture};
 use scf_process::{PoolConfig, ProcessFunction, ProcessSpec};
 use serde_json::json;
 
-macro_rules! python_or_skip {
-    () => {
-        match runtime("Python3.9") {
-            Some(kind) => kind,
-            None => return,
-        }
-    };
-}
-
 #[tokio::test]
 async fn the_instance_sees_scf_variables_and_its_own_but_nothing_of_the_host() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     // Edition 2021: setting a variable is safe; the name is unique to this test.
     std::env::set_var("SCF_PROCESS_TEST_HOST_SECRET", "do-not-leak");
     std::env::set_var("TENCENTCLOUD_SECRETKEY", "host-credential");
@@ -72,7 +63,7 @@ async fn the_instance_sees_scf_variables_and_its_own_but_nothing_of_the_host() {
 
 #[tokio::test]
 async fn local_state_lives_as_long_as_the_instance_and_no_longer() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("tmp-fn", "index.tmp_state_handler");
     let scratch = tempfile::tempdir().unwrap();
     let f = ProcessFunction::new(
@@ -109,7 +100,7 @@ async fn local_state_lives_as_long_as_the_instance_and_no_longer() {
 
 #[tokio::test]
 async fn concurrent_instances_get_separate_scratch_directories() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("tmp-concurrent", "index.multi");
     let scratch = tempfile::tempdir().unwrap();
     let f = ProcessFunction::new(
@@ -157,7 +148,7 @@ async fn concurrent_instances_get_separate_scratch_directories() {
 
 #[tokio::test]
 async fn a_crashed_instance_leaves_no_scratch_directory() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("tmp-crash", "index.exit_handler");
     let scratch = tempfile::tempdir().unwrap();
     let f = ProcessFunction::new(
@@ -178,7 +169,7 @@ async fn a_crashed_instance_leaves_no_scratch_directory() {
 
 #[tokio::test]
 async fn dropping_the_function_stops_its_instances_and_removes_their_scratch() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("tmp-drop", "index.pid_handler");
     let scratch = tempfile::tempdir().unwrap();
     let f = ProcessFunction::new(

@@ -4,6 +4,7 @@
 // A test fails by panicking: unwrap is how these files say "this cannot fail here".
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 mod custom_runtime_api;
 mod faults;

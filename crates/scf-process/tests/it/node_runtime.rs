@@ -3,21 +3,12 @@
 
 use crate::common;
 
-use common::{call, config, example, fixture, function, runtime};
+use common::{call, config, example, fixture, function};
 use serde_json::json;
-
-macro_rules! node_or_skip {
-    () => {
-        match runtime("Nodejs16.13") {
-            Some(kind) => kind,
-            None => return,
-        }
-    };
-}
 
 #[tokio::test]
 async fn seed_async_handler_returns_the_key_and_logs_the_event() {
-    let node = node_or_skip!();
+    let node = runtime_or_skip!("Nodejs16.13");
     let cfg = config("node-seed", "index.main_handler");
     let f = function(&cfg, &example("node-seed"), node);
     let (out, log) = call(&f, &cfg, json!({"key": "abctest"})).await;
@@ -30,7 +21,7 @@ async fn seed_async_handler_returns_the_key_and_logs_the_event() {
 
 #[tokio::test]
 async fn seed_callback_handler_returns_through_the_callback() {
-    let node = node_or_skip!();
+    let node = runtime_or_skip!("Nodejs16.13");
     let cfg = config("node-seed", "index.callback_handler");
     let f = function(&cfg, &example("node-seed"), node);
     let (out, _) = call(&f, &cfg, json!({"key": "abctest"})).await;
@@ -39,7 +30,7 @@ async fn seed_callback_handler_returns_through_the_callback() {
 
 #[tokio::test]
 async fn seed_failing_handler_reports_error_message_and_stack() {
-    let node = node_or_skip!();
+    let node = runtime_or_skip!("Nodejs16.13");
     let cfg = config("node-seed", "index.always_failed_handler");
     let f = function(&cfg, &example("node-seed"), node);
     let err = call(&f, &cfg, json!({})).await.0.unwrap_err();
@@ -53,7 +44,7 @@ async fn seed_failing_handler_reports_error_message_and_stack() {
 
 #[tokio::test]
 async fn user_defined_error_class_keeps_its_name() {
-    let node = node_or_skip!();
+    let node = runtime_or_skip!("Nodejs16.13");
     let cfg = config("node-seed", "index.register_handler");
     let f = function(&cfg, &example("node-seed"), node);
     let err = call(&f, &cfg, json!({"username": "alice"}))
@@ -66,7 +57,7 @@ async fn user_defined_error_class_keeps_its_name() {
 
 #[tokio::test]
 async fn missing_export_is_437_and_a_missing_file_too() {
-    let node = node_or_skip!();
+    let node = runtime_or_skip!("Nodejs16.13");
     let cfg = config("node-seed", "index.xxx");
     let f = function(&cfg, &example("node-seed"), node.clone());
     let err = call(&f, &cfg, json!({})).await.0.unwrap_err();
@@ -82,7 +73,7 @@ async fn missing_export_is_437_and_a_missing_file_too() {
 
 #[tokio::test]
 async fn context_has_the_platform_fields_and_node_extras() {
-    let node = node_or_skip!();
+    let node = runtime_or_skip!("Nodejs16.13");
     let cfg = config("node-ctx", "index.context_handler");
     let f = function(&cfg, &fixture("node"), node);
     let ctx = common::ctx(&cfg);
@@ -98,7 +89,7 @@ async fn context_has_the_platform_fields_and_node_extras() {
 
 #[tokio::test]
 async fn console_output_lands_in_the_log() {
-    let node = node_or_skip!();
+    let node = runtime_or_skip!("Nodejs16.13");
     let cfg = config("node-log", "index.log_handler");
     let f = function(&cfg, &fixture("node"), node);
     let (out, log) = call(&f, &cfg, json!({})).await;
@@ -119,7 +110,7 @@ async fn console_output_lands_in_the_log() {
 
 #[tokio::test]
 async fn sync_callback_succeed_and_error_styles_all_work() {
-    let node = node_or_skip!();
+    let node = runtime_or_skip!("Nodejs16.13");
     for (handler, event, expect) in [
         (
             "index.sync_handler",
@@ -170,7 +161,7 @@ async fn sync_callback_succeed_and_error_styles_all_work() {
 
 #[tokio::test]
 async fn unencodable_return_and_process_exit_fail_clearly() {
-    let node = node_or_skip!();
+    let node = runtime_or_skip!("Nodejs16.13");
     let cfg = config("node-circular", "index.circular_handler");
     let f = function(&cfg, &fixture("node"), node.clone());
     let err = call(&f, &cfg, json!({})).await.0.unwrap_err();
@@ -190,7 +181,7 @@ async fn unencodable_return_and_process_exit_fail_clearly() {
 
 #[tokio::test]
 async fn an_es_module_is_imported_when_there_is_no_commonjs_file() {
-    let node = node_or_skip!();
+    let node = runtime_or_skip!("Nodejs16.13");
     let cfg = config("node-esm", "index.main_handler");
     let f = function(&cfg, &fixture("node-esm"), node);
     let out = call(&f, &cfg, json!({"key": "abctest"})).await.0.unwrap();

@@ -8,18 +8,9 @@ use std::time::Duration;
 use common::{call, config, example, fixture, function, runtime};
 use serde_json::json;
 
-macro_rules! php_or_skip {
-    () => {
-        match runtime("Php7.4") {
-            Some(kind) => kind,
-            None => return,
-        }
-    };
-}
-
 #[tokio::test]
 async fn seed_main_handler_returns_the_key_and_echoes_the_event() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let cfg = config("php-seed", "index.main_handler");
     let f = function(&cfg, &example("php-seed"), php);
     let (out, log) = call(&f, &cfg, json!({"key": "abctest"})).await;
@@ -43,7 +34,7 @@ async fn every_php_version_name_runs_on_the_machine_s_php() {
 
 #[tokio::test]
 async fn seed_always_failed_handler_shows_the_exception_its_file_and_line() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let cfg = config("php-seed", "index.always_failed_handler");
     let f = function(&cfg, &example("php-seed"), php);
     let err = call(&f, &cfg, json!({})).await.0.unwrap_err();
@@ -67,7 +58,7 @@ async fn seed_always_failed_handler_shows_the_exception_its_file_and_line() {
 
 #[tokio::test]
 async fn user_defined_exception_keeps_its_class_name() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let cfg = config("php-seed", "index.register_handler");
     let f = function(&cfg, &example("php-seed"), php);
     let err = call(&f, &cfg, json!({"username": "alice"}))
@@ -85,7 +76,7 @@ async fn user_defined_exception_keeps_its_class_name() {
 
 #[tokio::test]
 async fn a_caught_exception_is_a_normal_return() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let cfg = config("php-seed", "index.try_catch_handler");
     let f = function(&cfg, &example("php-seed"), php);
     let (out, log) = call(&f, &cfg, json!({})).await;
@@ -95,7 +86,7 @@ async fn a_caught_exception_is_a_normal_return() {
 
 #[tokio::test]
 async fn nested_frames_and_the_previous_exception_are_in_the_trace() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let cfg = config("php-nested", "index.nested_failure_handler");
     let f = function(&cfg, &fixture("php"), php);
     let err = call(&f, &cfg, json!({})).await.0.unwrap_err();
@@ -111,7 +102,7 @@ async fn nested_frames_and_the_previous_exception_are_in_the_trace() {
 
 #[tokio::test]
 async fn missing_handler_function_and_file_are_437() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let cfg = config("php-seed", "index.xxx");
     let f = function(&cfg, &example("php-seed"), php.clone());
     for _ in 0..2 {
@@ -128,7 +119,7 @@ async fn missing_handler_function_and_file_are_437() {
 
 #[tokio::test]
 async fn a_file_that_does_not_parse_reports_its_parse_error_on_every_invocation() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let cfg = config("php-parse", "index.main_handler");
     let f = function(&cfg, &fixture("php-parse-error"), php);
     for _ in 0..2 {
@@ -144,7 +135,7 @@ async fn a_file_that_does_not_parse_reports_its_parse_error_on_every_invocation(
 
 #[tokio::test]
 async fn event_and_context_are_objects_with_the_platform_fields() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let mut cfg = config("php-ctx", "index.context_handler");
     cfg.environment.insert("GREETING".into(), "héllo".into());
     cfg.memory_mb = 256;
@@ -164,7 +155,7 @@ async fn event_and_context_are_objects_with_the_platform_fields() {
 
 #[tokio::test]
 async fn echo_print_error_log_and_stderr_land_in_the_log_in_order() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let cfg = config("php-log", "index.log_handler");
     let f = function(&cfg, &fixture("php"), php);
     let (out, log) = call(&f, &cfg, json!({})).await;
@@ -190,7 +181,7 @@ async fn echo_print_error_log_and_stderr_land_in_the_log_in_order() {
 
 #[tokio::test]
 async fn arrays_are_json_lists_or_objects_as_json_encode_makes_them() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let cfg = config("php-values", "index.values_handler");
     let f = function(&cfg, &fixture("php"), php);
     let out = call(&f, &cfg, json!({"k": "ü", "list": [1, {"x": []}]}))
@@ -215,7 +206,7 @@ async fn arrays_are_json_lists_or_objects_as_json_encode_makes_them() {
 
 #[tokio::test]
 async fn a_return_value_json_encode_refuses_fails_with_a_message_that_says_so() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     for (handler, reason) in [
         ("index.resource_handler", "Type is not supported"),
         ("index.nan_handler", "Inf and NaN cannot be JSON encoded"),
@@ -240,7 +231,7 @@ async fn a_return_value_json_encode_refuses_fails_with_a_message_that_says_so() 
 
 #[tokio::test]
 async fn an_error_thrown_by_php_itself_is_reported_like_an_exception() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let cfg = config("php-undefined", "index.undefined_function_handler");
     let f = function(&cfg, &fixture("php"), php);
     let err = call(&f, &cfg, json!({})).await.0.unwrap_err();
@@ -255,7 +246,7 @@ async fn an_error_thrown_by_php_itself_is_reported_like_an_exception() {
 
 #[tokio::test]
 async fn a_fatal_error_is_reported_with_its_file_and_line_and_the_instance_replaced() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let cfg = config("php-fatal", "index.fatal_handler");
     let f = function(&cfg, &fixture("php"), php);
     let err = call(&f, &cfg, json!({})).await.0.unwrap_err();
@@ -276,7 +267,7 @@ async fn a_fatal_error_is_reported_with_its_file_and_line_and_the_instance_repla
 
 #[tokio::test]
 async fn die_fails_the_invocation_and_its_output_is_in_the_log() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let cfg = config("php-exit", "index.exit_handler");
     let f = function(&cfg, &fixture("php"), php);
     let (out, log) = call(&f, &cfg, json!({})).await;
@@ -289,7 +280,7 @@ async fn die_fails_the_invocation_and_its_output_is_in_the_log() {
 
 #[tokio::test]
 async fn the_instance_is_reused_between_invocations() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let cfg = config("php-counter", "index.counter_handler");
     let f = function(&cfg, &fixture("php"), php);
     assert_eq!(call(&f, &cfg, json!({})).await.0.unwrap(), json!(1));
@@ -298,7 +289,7 @@ async fn the_instance_is_reused_between_invocations() {
 
 #[tokio::test]
 async fn a_handler_past_its_timeout_is_time_out_and_the_instance_replaced() {
-    let php = php_or_skip!();
+    let php = runtime_or_skip!("Php7.4");
     let mut cfg = config("php-sleep", "index.sleep_handler");
     cfg.timeout = Duration::from_secs(1);
     let f = function(&cfg, &fixture("php"), php);

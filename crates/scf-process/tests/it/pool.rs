@@ -5,18 +5,9 @@ use crate::common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::{alive, call, config, eventually, fixture, runtime};
+use common::{alive, call, config, eventually, fixture};
 use scf_process::{PoolConfig, ProcessFunction, ProcessSpec};
 use serde_json::json;
-
-macro_rules! python_or_skip {
-    () => {
-        match runtime("Python3.9") {
-            Some(kind) => kind,
-            None => return,
-        }
-    };
-}
 
 fn pooled(
     cfg: &scf_context::FunctionConfig,
@@ -48,7 +39,7 @@ fn pooled_unsandboxed(
 
 #[tokio::test]
 async fn a_warm_instance_is_reused() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("warm-fn", "index.pid_handler");
     let f = pooled(&cfg, python, 4, Duration::from_secs(60));
     let a = call(&f, &cfg, json!({})).await.0.unwrap();
@@ -60,7 +51,7 @@ async fn a_warm_instance_is_reused() {
 
 #[tokio::test]
 async fn the_pool_grows_on_demand_up_to_its_limit() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("grow-fn", "index.multi");
     let f = pooled(&cfg, python, 3, Duration::from_secs(60));
     let mut tasks = Vec::new();
@@ -102,7 +93,7 @@ async fn the_pool_grows_on_demand_up_to_its_limit() {
 
 #[tokio::test]
 async fn idle_instances_are_stopped_after_the_idle_timeout() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("idle-fn", "index.pid_handler");
     let f = pooled_unsandboxed(&cfg, python, 2, Duration::from_millis(300));
     let pid = call(&f, &cfg, json!({})).await.0.unwrap().as_i64().unwrap();
@@ -119,7 +110,7 @@ async fn idle_instances_are_stopped_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn an_idle_instance_that_died_is_replaced_transparently() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("dead-idle-fn", "index.pid_handler");
     let f = pooled_unsandboxed(&cfg, python, 2, Duration::from_secs(60));
     let pid = call(&f, &cfg, json!({})).await.0.unwrap().as_i64().unwrap();

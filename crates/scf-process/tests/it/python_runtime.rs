@@ -2,21 +2,12 @@
 
 use crate::common;
 
-use common::{call, config, example, fixture, function, runtime};
+use common::{call, config, example, fixture, function};
 use serde_json::json;
-
-macro_rules! python_or_skip {
-    () => {
-        match runtime("Python3.9") {
-            Some(kind) => kind,
-            None => return,
-        }
-    };
-}
 
 #[tokio::test]
 async fn seed_main_handler_returns_the_key_and_prints_the_event() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("python-seed", "index.main_handler");
     let f = function(&cfg, &example("python-seed"), python);
     let (out, log) = call(&f, &cfg, json!({"key": "abctest"})).await;
@@ -29,7 +20,7 @@ async fn seed_main_handler_returns_the_key_and_prints_the_event() {
 
 #[tokio::test]
 async fn seed_always_failed_handler_shows_the_exception_and_its_line() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("python-seed", "index.always_failed_handler");
     let f = function(&cfg, &example("python-seed"), python);
     let (out, _log) = call(&f, &cfg, json!({})).await;
@@ -70,7 +61,7 @@ async fn seed_always_failed_handler_shows_the_exception_and_its_line() {
 
 #[tokio::test]
 async fn user_defined_exception_keeps_its_class_name() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("python-seed", "index.register_handler");
     let f = function(&cfg, &example("python-seed"), python);
     let (out, _) = call(&f, &cfg, json!({"username": "alice"})).await;
@@ -86,7 +77,7 @@ async fn user_defined_exception_keeps_its_class_name() {
 
 #[tokio::test]
 async fn missing_handler_function_is_437_with_the_seed_message() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("python-seed", "index.xxx");
     let f = function(&cfg, &example("python-seed"), python);
     for _ in 0..2 {
@@ -99,7 +90,7 @@ async fn missing_handler_function_is_437_with_the_seed_message() {
 
 #[tokio::test]
 async fn missing_handler_file_is_437() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("python-seed", "nofile.main_handler");
     let f = function(&cfg, &example("python-seed"), python);
     let (out, _) = call(&f, &cfg, json!({})).await;
@@ -110,7 +101,7 @@ async fn missing_handler_file_is_437() {
 
 #[tokio::test]
 async fn module_that_fails_to_import_reports_its_import_error_on_every_invocation() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("import-error", "index.main_handler");
     let f = function(&cfg, &fixture("python-import-error"), python);
     let (out, log) = call(&f, &cfg, json!({})).await;
@@ -138,7 +129,7 @@ async fn module_that_fails_to_import_reports_its_import_error_on_every_invocatio
 
 #[tokio::test]
 async fn context_is_a_dict_with_exactly_the_platform_fields() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let mut cfg = config("ctx-fn", "index.context_handler");
     cfg.environment.insert("GREETING".into(), "héllo".into());
     cfg.memory_mb = 256;
@@ -178,7 +169,7 @@ async fn context_is_a_dict_with_exactly_the_platform_fields() {
 
 #[tokio::test]
 async fn print_logging_and_stderr_all_land_in_the_invocation_log_in_order() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("log-fn", "index.log_handler");
     let f = function(&cfg, &fixture("python"), python);
     let (out, log) = call(&f, &cfg, json!({})).await;
@@ -212,7 +203,7 @@ async fn print_logging_and_stderr_all_land_in_the_invocation_log_in_order() {
 
 #[tokio::test]
 async fn first_invocation_carries_the_init_log_and_init_report() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("init-fn", "index.echo");
     let f = function(&cfg, &fixture("python"), python);
     let (out, log) = call(&f, &cfg, json!({"n": 1})).await;
@@ -241,7 +232,7 @@ async fn first_invocation_carries_the_init_log_and_init_report() {
 
 #[tokio::test]
 async fn return_values_are_json_encoded_without_ascii_escapes() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("unicode-fn", "index.unicode_handler");
     let f = function(&cfg, &fixture("python"), python);
     let (out, log) = call(&f, &cfg, json!({"k": "ü"})).await;
@@ -254,7 +245,7 @@ async fn return_values_are_json_encoded_without_ascii_escapes() {
 
 #[tokio::test]
 async fn return_value_that_is_not_json_fails_with_a_clear_message() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("bad-return", "index.bad_return_handler");
     let f = function(&cfg, &fixture("python"), python.clone());
     let (out, _) = call(&f, &cfg, json!({})).await;
@@ -281,7 +272,7 @@ async fn return_value_that_is_not_json_fails_with_a_clear_message() {
 
 #[tokio::test]
 async fn chained_exceptions_keep_the_whole_traceback() {
-    let python = python_or_skip!();
+    let python = runtime_or_skip!("Python3.9");
     let cfg = config("chained", "index.chained_handler");
     let f = function(&cfg, &fixture("python"), python);
     let err = call(&f, &cfg, json!({})).await.0.unwrap_err();
