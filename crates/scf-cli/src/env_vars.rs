@@ -113,6 +113,7 @@ impl EnvOverrides {
 /// `scf serve` and `scf invoke` run.
 pub fn load_template(path: &Path, env_vars: Option<&Path>) -> Result<Template, String> {
     let mut template = Template::load(path).map_err(|e| e.to_string())?;
+    template.print_warnings();
     if let Some(file) = env_vars {
         EnvOverrides::load(file)?.apply(&mut template)?;
     }

@@ -151,7 +151,7 @@ async fn print_sync(
 ) -> Result<(), String> {
     if opts.json {
         let json = response.to_api();
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?
         );
@@ -164,11 +164,11 @@ async fn print_sync(
         .await
         .unwrap_or_default();
     match records.last() {
-        Some(r) => eprintln!("{}", r.log.trim_end()),
-        None => eprintln!("{}", response.log.trim_end()),
+        Some(r) => crate::errln!("{}", r.log.trim_end()),
+        None => crate::errln!("{}", response.log.trim_end()),
     }
-    eprintln!();
-    println!("{}", response.ret_msg);
+    crate::errln!();
+    crate::outln!("{}", response.ret_msg);
     Ok(())
 }
 
@@ -177,7 +177,7 @@ async fn wait_async(
     response: &InvokeResponse,
     limit: Duration,
 ) -> Result<bool, String> {
-    println!("FunctionRequestId: {}", response.request_id);
+    crate::outln!("FunctionRequestId: {}", response.request_id);
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let ev = invoker
@@ -192,10 +192,10 @@ async fn wait_async(
                     .await
                     .unwrap_or_default()
                 {
-                    eprintln!("{}", r.log.trim_end());
-                    eprintln!();
+                    crate::errln!("{}", r.log.trim_end());
+                    crate::errln!();
                 }
-                println!(
+                crate::outln!(
                     "Status: {} (StatusCode {}, attempts {})",
                     ev.status, ev.status_code, ev.attempts
                 );

@@ -39,6 +39,7 @@ pub mod init;
 pub mod invoke;
 pub mod layer;
 pub mod logs;
+pub mod out;
 pub mod project;
 pub mod serve;
 pub mod serverless;

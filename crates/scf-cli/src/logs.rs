@@ -93,7 +93,7 @@ pub fn logs(opts: &LogsOptions) -> Result<usize, String> {
     }
     let page = store.query(&q).map_err(|e| e.to_string())?;
     for r in &page.records {
-        println!(
+        crate::outln!(
             "{} {} RetCode:{} StatusCode:{} Duration:{}ms BillDuration:{}ms MemUsage:{} RetryNum:{}",
             scf_logs::record::format_api_datetime(r.start_time),
             r.request_id,
@@ -104,9 +104,9 @@ pub fn logs(opts: &LogsOptions) -> Result<usize, String> {
             r.mem_usage_bytes,
             r.retry_num
         );
-        println!("{}", r.log.trim_end());
-        println!();
+        crate::outln!("{}", r.log.trim_end());
+        crate::outln!();
     }
-    eprintln!("{} of {} record(s)", page.records.len(), page.total_count);
+    crate::errln!("{} of {} record(s)", page.records.len(), page.total_count);
     Ok(page.records.len())
 }

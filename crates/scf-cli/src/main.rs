@@ -188,7 +188,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("error: {message}");
+            scf_cli::errln!("error: {message}");
             ExitCode::FAILURE
         }
     }
@@ -336,17 +336,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Validate { template } => {
             let template = find_project(template.as_deref())?;
             let t = Template::load(&template).map_err(|e| e.to_string())?;
-            println!("{}: {} function(s)", template.display(), t.functions.len());
+            t.print_warnings();
+            scf_cli::outln!("{}: {} function(s)", template.display(), t.functions.len());
             let mut failed = Vec::new();
             for f in &t.functions {
-                println!("  {}", f.summary());
+                scf_cli::outln!("  {}", f.summary());
                 for (i, l) in f.layers.iter().enumerate() {
                     let version = l
                         .version
                         .map(|v| format!(" version {v}"))
                         .unwrap_or_default();
                     let kind = if l.is_zip() { "zip" } else { "directory" };
-                    println!(
+                    scf_cli::outln!(
                         "    layer {}: {}{version} ({kind} {})",
                         i + 1,
                         l.name,
@@ -365,18 +366,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                             path,
                             stage,
                         } => {
-                            println!("    {name}: API {method} {path} (stage {stage})")
+                            scf_cli::outln!("    {name}: API {method} {path} (stage {stage})")
                         }
                         Trigger::Timer {
                             name, cron, enable, ..
                         } => {
-                            println!(
+                            scf_cli::outln!(
                                 "    {name}: Timer {cron}{}",
                                 if *enable { "" } else { " (disabled)" }
                             )
                         }
                         Trigger::Other { name, kind } => {
-                            println!("    {name}: {kind} (not served locally)")
+                            scf_cli::outln!("    {name}: {kind} (not served locally)")
                         }
                         _ => {}
                     }
@@ -401,7 +402,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             p.message = message;
             let event =
                 generate_event::generate(&service, &action, &p).map_err(|e| e.to_string())?;
-            println!(
+            scf_cli::outln!(
                 "{}",
                 serde_json::to_string_pretty(&event).map_err(|e| e.to_string())?
             );
@@ -410,7 +411,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Init { dir, name } => {
             let written = scf_cli::init::init(&dir, &name).map_err(|e| e.to_string())?;
             for path in written {
-                println!("wrote {}", path.display());
+                scf_cli::outln!("wrote {}", path.display());
             }
             Ok(ExitCode::SUCCESS)
         }

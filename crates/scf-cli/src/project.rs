@@ -180,13 +180,22 @@ pub fn check_function(def: &FunctionDef) -> Result<(), String> {
 
 /// The files a function's handler may name in `dir`, by runtime, and what they are.
 fn handler_candidates(def: &FunctionDef, dir: &Path) -> (Vec<PathBuf>, &'static str) {
-    let runtime = def
-        .config
-        .runtime
-        .as_deref()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let Some((file, _)) = def.config.handler.rsplit_once('.') else {
+    handler_files(
+        def.config.runtime.as_deref().unwrap_or_default(),
+        &def.config.handler,
+        dir,
+    )
+}
+
+/// The files `handler` (`file.method`) may name in `dir` for `runtime`, and what they
+/// are (`a Python module`); none for the runtimes whose handler is not a source file.
+pub(crate) fn handler_files(
+    runtime: &str,
+    handler: &str,
+    dir: &Path,
+) -> (Vec<PathBuf>, &'static str) {
+    let runtime = runtime.to_ascii_lowercase();
+    let Some((file, _)) = handler.rsplit_once('.') else {
         return (Vec::new(), "");
     };
     let base = dir.join(file);
@@ -341,7 +350,7 @@ pub fn invocation_line(r: &LogRecord) -> String {
 impl LogStore for PrintingStore {
     fn put(&self, record: LogRecord) -> Result<(), StoreError> {
         if !record.is_running() {
-            println!("{}", invocation_line(&record));
+            crate::outln!("{}", invocation_line(&record));
         }
         self.inner.put(record)
     }

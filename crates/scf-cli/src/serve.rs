@@ -232,21 +232,21 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         }
     };
 
-    println!(
+    crate::outln!(
         "scf serve: {} function(s) from {}",
         template.functions.len(),
         template.path.display()
     );
     for f in &template.functions {
-        println!("  function {}", f.summary());
+        crate::outln!("  function {}", f.summary());
     }
     // One line per guarantee of the instances' sandbox: which hold on this host.
     for guarantee in scf_process::Sandbox::detected().guarantees() {
-        println!("  sandbox {guarantee}");
+        crate::outln!("  sandbox {guarantee}");
     }
-    println!("  cloud API: POST http://{addr}/ (X-TC-Action: Invoke, GetFunctionLogs, …; version 2018-04-16){}",
+    crate::outln!("  cloud API: POST http://{addr}/ (X-TC-Action: Invoke, GetFunctionLogs, …; version 2018-04-16){}",
         if opts.credentials.is_empty() { ", unauthenticated" } else { ", TC3-HMAC-SHA256" });
-    println!(
+    crate::outln!(
         "  console: http://{addr}/console/{}",
         if opts.credentials.is_empty() {
             " (loopback only)"
@@ -255,7 +255,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         }
     );
     for r in routes.iter() {
-        println!(
+        crate::outln!(
             "  route: {} http://{addr}{} -> {}",
             r.method.as_str(),
             r.path.as_str(),
@@ -264,10 +264,10 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     }
     match (ops, running.local_addrs().get(1)) {
         (Ops::Listen(_), Some(ops_addr)) => {
-            println!("  health and metrics: GET http://{ops_addr}/healthz, /metrics")
+            crate::outln!("  health and metrics: GET http://{ops_addr}/healthz, /metrics")
         }
-        (Ops::Off, _) => println!("  health and metrics: off"),
-        _ => println!("  health and metrics: GET http://{addr}/healthz, /metrics"),
+        (Ops::Off, _) => crate::outln!("  health and metrics: off"),
+        _ => crate::outln!("  health and metrics: GET http://{addr}/healthz, /metrics"),
     }
     let mut timers = Vec::new();
     for f in &template.functions {
@@ -279,7 +279,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
                 message,
             } = t
             {
-                println!("  timer: {name} {cron} -> {}", f.config.name);
+                crate::outln!("  timer: {name} {cron} -> {}", f.config.name);
                 timers.push(tokio::spawn(run_timer(
                     invoker.clone(),
                     f.config.namespace.clone(),
@@ -292,7 +292,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         }
     }
     if !recovered.requeued.is_empty() {
-        println!(
+        crate::outln!(
             "  recovered {} unfinished async event(s) from the last run",
             recovered.requeued.len()
         );
@@ -301,11 +301,11 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         Some(keep) => format!("records kept {}", short_duration(keep)),
         None => "records kept until deleted: --log-retention off".to_string(),
     };
-    println!(
+    crate::outln!(
         "  logs: {} ({kept}; async event statuses 3 days after they end)",
         shared.location
     );
-    println!(
+    crate::outln!(
         "  node: {node_id} (concurrency limits {}; leases {})",
         match opts.concurrency {
             ConcurrencyMode::Node => "per node",
@@ -330,16 +330,16 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         None
     };
     if opts.watch {
-        println!("  watching: the template, each function's code and layers (--watch)");
+        crate::outln!("  watching: the template, each function's code and layers (--watch)");
     }
-    println!("ready: http://{addr}");
+    crate::outln!("ready: http://{addr}");
     let watcher = tokio::spawn(watch_records(invoker.clone()));
     running.wait().await;
     watcher.abort();
     for t in timers {
         t.abort();
     }
-    println!("scf serve: stopped");
+    crate::outln!("scf serve: stopped");
     Ok(())
 }
 
@@ -352,19 +352,19 @@ async fn watch_records(invoker: Invoker) {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let now = invoker.record_stats();
         if now.lost > last.lost {
-            eprintln!(
+            crate::errln!(
                 "scf serve: {} log record(s) lost ({} in all): the store refused them and the buffer of {capacity} was full",
                 now.lost - last.lost,
                 now.lost
             );
         }
         if now.buffered > 0 && last.buffered == 0 {
-            eprintln!(
+            crate::errln!(
                 "scf serve: the store refuses log records; {} wait in memory (at most {capacity})",
                 now.buffered
             );
         } else if now.buffered == 0 && last.buffered > 0 {
-            eprintln!(
+            crate::errln!(
                 "scf serve: the store takes log records again; {} written late in all",
                 now.delayed
             );
@@ -413,7 +413,7 @@ async fn run_timer(
             Ok(true) => {}
             Ok(false) => continue,
             Err(e) => {
-                eprintln!("timer {trigger} of {function}: cannot claim its tick: {e}");
+                crate::errln!("timer {trigger} of {function}: cannot claim its tick: {e}");
                 continue;
             }
         }
@@ -425,7 +425,7 @@ async fn run_timer(
         .with_invocation_type(InvocationType::Event)
         .with_invoke_type("TRIGGER_TIMER");
         if let Err(e) = invoker.invoke(request).await {
-            eprintln!("timer {trigger} of {function}: {e}");
+            crate::errln!("timer {trigger} of {function}: {e}");
         }
     }
 }

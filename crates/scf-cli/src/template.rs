@@ -27,6 +27,9 @@ pub struct Template {
     pub path: PathBuf,
     /// Its functions, in namespace then name order.
     pub functions: Vec<FunctionDef>,
+    /// What was read differently from how it is written, one line each, to be shown to
+    /// the user (`scf serve`, `invoke` and `validate` print them as `warning: …`).
+    pub warnings: Vec<String>,
 }
 
 /// One function of a template.
@@ -454,7 +457,15 @@ impl Template {
         Ok(Self {
             path: path.to_path_buf(),
             functions,
+            warnings: Vec::new(),
         })
+    }
+
+    /// Prints [`Template::warnings`] to standard error, one `warning: …` line each.
+    pub fn print_warnings(&self) {
+        for w in &self.warnings {
+            crate::out::errln(format_args!("warning: {w}"));
+        }
     }
 
     /// The function named `name` (in any namespace; the first found).

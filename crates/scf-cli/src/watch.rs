@@ -191,7 +191,7 @@ mod imp {
                     RecursiveMode::NonRecursive
                 };
                 if let Err(e) = watcher.watch(new, mode) {
-                    println!("reload: cannot watch {}: {e}", new.display());
+                    crate::outln!("reload: cannot watch {}: {e}", new.display());
                 }
             }
             self.watched = want;
@@ -235,7 +235,7 @@ mod imp {
             self.config.routes.set(routes);
             self.rewatch();
             if announce {
-                println!(
+                crate::outln!(
                     "reload: {}: {} function(s), {} route(s)",
                     template.path.display(),
                     template.functions.len(),
@@ -267,7 +267,7 @@ mod imp {
                 let mut paths = Vec::new();
                 let mut take = |res: notify::Result<notify::Event>| match res {
                     Ok(event) => paths.extend(event.paths),
-                    Err(e) => println!("reload: watching failed: {e}"),
+                    Err(e) => crate::outln!("reload: watching failed: {e}"),
                 };
                 take(first);
                 // Everything until a quiet DEBOUNCE is one change (an editor's save is
@@ -285,7 +285,7 @@ mod imp {
                     .any(|p| *p == self.template_file || Some(p) == self.env_file.as_ref());
                 if template_changed {
                     if let Err(e) = self.reload_template(true).await {
-                        println!(
+                        crate::outln!(
                             "reload: {} is broken, the previous one keeps serving: {e}",
                             self.config.template.display()
                         );
@@ -309,7 +309,7 @@ mod imp {
                 for key in &keys {
                     match self.reload_function(key).await {
                         Ok(()) => done.push(format!("{}/{}", key.0, key.1)),
-                        Err(e) => println!(
+                        Err(e) => crate::outln!(
                             "reload: function {}/{}: {e}; the previous code keeps serving",
                             key.0, key.1
                         ),
@@ -326,7 +326,7 @@ mod imp {
                     } else {
                         String::new()
                     };
-                    println!(
+                    crate::outln!(
                         "reload: {} ({}{more} changed)",
                         done.join(", "),
                         names.join(", ")

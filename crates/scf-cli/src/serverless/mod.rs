@@ -21,6 +21,8 @@
 //!   instance per directory, as multi-function projects are laid out) is one project:
 //!   [`load_dir`].
 
+pub mod console_app;
+mod fallback;
 mod raw;
 mod vars;
 
@@ -110,9 +112,11 @@ pub fn load_dir(dir: &Path) -> Result<Template, TemplateError> {
         ));
     }
     let mut functions: Vec<(PathBuf, FunctionDef)> = Vec::new();
+    let mut warnings = Vec::new();
     for file in files {
         let text = read(&file)?;
         let project = parse_with(&text, &file, &[dir])?;
+        warnings.extend(project.warnings);
         for f in project.functions {
             if let Some((other, _)) = functions.iter().find(|(_, g)| {
                 g.config.name == f.config.name && g.config.namespace == f.config.namespace
@@ -135,6 +139,7 @@ pub fn load_dir(dir: &Path) -> Result<Template, TemplateError> {
     Ok(Template {
         path: dir.to_path_buf(),
         functions: functions.into_iter().map(|(_, f)| f).collect(),
+        warnings,
     })
 }
 
@@ -231,10 +236,11 @@ fn parse_with(text: &str, path: &Path, more_env_dirs: &[&Path]) -> Result<Templa
             "is missing: the function is described under `inputs:` (name, src, handler, runtime…)",
         ));
     };
-    let def = f.function(inputs, &instance, &stage, &app)?;
+    let (def, warnings) = f.function(inputs, &instance, &stage, &app)?;
     Ok(Template {
         path: path.to_path_buf(),
         functions: vec![def],
+        warnings,
     })
 }
 
@@ -304,7 +310,7 @@ impl File<'_> {
         instance: &str,
         stage: &str,
         app: &str,
-    ) -> Result<FunctionDef, TemplateError> {
+    ) -> Result<(FunctionDef, Vec<String>), TemplateError> {
         let name = self
             .opt_text(&inputs.name, "inputs.name")?
             .filter(|n| !n.is_empty())
@@ -391,7 +397,24 @@ impl File<'_> {
                 ));
             }
         };
-        let code_dir = self.code_dir(&inputs, &name)?;
+        let mut code_dir = self.code_dir(&inputs, &name)?;
+        let mut warnings = Vec::new();
+        let declared = fallback::Declared {
+            file: self.path,
+            name: &name,
+            runtime: config.runtime.as_deref().unwrap_or_default(),
+            handler: (&config.handler, span(&inputs.handler).map_or(0, |l| l.line())),
+            code_dir: (&code_dir, inputs.src.as_ref().map_or(0, |s| s.referenced.line())),
+        };
+        match fallback::console_fallback(&declared, self.base) {
+            Ok(Some(f)) => {
+                warnings.push(f.warning);
+                config.handler = f.handler;
+                code_dir = f.code_dir;
+            }
+            Ok(None) => {}
+            Err(w) => warnings.push(w),
+        }
         let description = self
             .opt_text(&inputs.description, "inputs.description")?
             .unwrap_or_default();
@@ -433,14 +456,17 @@ impl File<'_> {
                 stage,
             )?;
         }
-        Ok(FunctionDef {
-            config,
-            code_dir,
-            function_type,
-            description,
-            triggers,
-            layers,
-        })
+        Ok((
+            FunctionDef {
+                config,
+                code_dir,
+                function_type,
+                description,
+                triggers,
+                layers,
+            },
+            warnings,
+        ))
     }
 
     /// `layers: [{name, version}]`: a cloud layer is a name and a version, which scf does

@@ -16,6 +16,10 @@ A module that cannot be imported is reported on every invocation (the instance s
 so the error is fast and the same each time): a missing handler file is 437
 "No module named 'x'", any other import failure is a user error (430) with its traceback.
 A missing function is 437 "'module' object has no attribute 'x'".
+
+SCF's Python 3.6 runtime has the COS SDK built in as `qcloud_cos_v5`: under
+SCF_RUNTIME=Python3.6 that name is the installed `qcloud_cos` (PyPI's
+cos-python-sdk-v5, installed by the user: nothing is bundled), see _builtin_aliases.
 """
 
 import _socket
@@ -178,6 +182,44 @@ def _setup_logging():
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(logging.NOTSET)
+
+
+def _builtin_aliases():
+    """Under Python3.6, `qcloud_cos_v5` (and its submodules) is `qcloud_cos`.
+
+    SCF's Python 3.6 (and 2.7) images ship cos-python-sdk-v5 under the package name
+    qcloud_cos_v5; PyPI's package is qcloud_cos. Nothing is imported until the function
+    imports the name; without qcloud_cos installed it is "No module named 'qcloud_cos_v5'".
+    """
+    if os.environ.get("SCF_RUNTIME") != "Python3.6":
+        return
+    import importlib
+    import importlib.util
+
+    alias, real = "qcloud_cos_v5", "qcloud_cos"
+
+    class Alias:
+        def find_spec(self, name, path=None, target=None):
+            if name != alias and not name.startswith(alias + "."):
+                return None
+            target_name = real + name[len(alias):]
+            try:
+                found = importlib.util.find_spec(target_name)
+            except ImportError:
+                return None
+            if found is None:
+                return None
+            return importlib.util.spec_from_loader(name, self)
+
+        def create_module(self, spec):
+            # The real module itself, so that qcloud_cos_v5.X is qcloud_cos.X.
+            return importlib.import_module(real + spec.name[len(alias):])
+
+        def exec_module(self, module):
+            pass
+
+    # First, so that submodules are not loaded a second time under the alias's name.
+    sys.meta_path.insert(0, Alias())
 
 
 def _skip_host_frames(tb):
@@ -357,6 +399,7 @@ def main():
     except AttributeError:
         pass
     _setup_logging()
+    _builtin_aliases()
     function, load_error = _load()
     _flush()
     _api.request("POST", "/runtime/init/ready", b" ")
