@@ -56,7 +56,10 @@ pub(super) fn console_fallback(d: &Declared<'_>, dir: &Path) -> Result<Option<Fa
     let app = match ConsoleApp::load(&dir.join(FILE)) {
         Ok(Some(app)) => app,
         Ok(None) => return Ok(None),
-        Err(e) => return Err(format!("{problem}; {e}: not used")),
+        Err(mut e) => {
+            e.file = PathBuf::from(shown(&e.file));
+            return Err(format!("{problem}; {e}: not used"));
+        }
     };
     let f = match app.functions.as_slice() {
         [only] => only,

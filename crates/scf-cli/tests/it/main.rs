@@ -7,7 +7,9 @@
 mod browser;
 mod commands;
 mod common;
+mod compat;
 mod console;
+mod console_app;
 mod cron;
 mod deployment;
 mod env_vars;
@@ -15,6 +17,7 @@ mod front_door;
 mod generate_event;
 mod init;
 mod layers;
+mod output;
 mod rust_hello;
 mod sandbox;
 mod serve;

@@ -26,6 +26,18 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 let requestId = '';
 
+// Before Node.js 15 an unhandled promise rejection was a warning, not the end of the
+// process: a function of a runtime of those versions (Nodejs6.10 to Nodejs14.18) goes on
+// after one, its warning in the log, as on SCF. From Nodejs16 on, Node's own rule holds
+// (the process exits: 439).
+const RUNTIME_MAJOR = Number((/^nodejs(\d+)/i.exec(process.env.SCF_RUNTIME || '') || [])[1]);
+if (RUNTIME_MAJOR > 0 && RUNTIME_MAJOR < 15) {
+  process.on('unhandledRejection', (reason) => {
+    const text = reason && reason.stack ? reason.stack : String(reason);
+    process.stderr.write(`(node:${process.pid}) UnhandledPromiseRejectionWarning: ${text}\n`);
+  });
+}
+
 function api(method, p, body) {
   return new Promise((resolve, reject) => {
     const headers = {};
