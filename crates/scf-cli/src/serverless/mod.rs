@@ -20,6 +20,10 @@
 //! - A directory whose subdirectories hold one `serverless.yml` each (one component
 //!   instance per directory, as multi-function projects are laid out) is one project:
 //!   [`load_dir`].
+//! - A `src` that is not a directory, or a handler whose file is not in it, gives way to
+//!   the `config.json` beside the file when that is Tencent's console template
+//!   ([`console_app`]) describing the function with a handler that is there (as the
+//!   console deploys it), with a warning in [`Template::warnings`].
 
 pub mod console_app;
 mod fallback;

@@ -66,3 +66,11 @@ fn nodejs_before_15_goes_on_after_an_unhandled_rejection_and_16_exits() {
     let err: Value = serde_json::from_str(r["ErrMsg"].as_str().unwrap()).unwrap();
     assert_eq!(err["statusCode"], 439, "{r}");
 }
+
+#[test]
+fn a_callback_never_called_times_out_instead_of_ending_the_instance() {
+    let r = invoke("forgotten");
+    let err: Value = serde_json::from_str(r["ErrMsg"].as_str().unwrap()).unwrap();
+    assert_eq!(err["statusCode"], 433, "{r}");
+    assert_eq!(err["errorMessage"], "time out", "{r}");
+}

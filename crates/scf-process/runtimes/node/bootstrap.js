@@ -127,9 +127,14 @@ async function load() {
 function call(fn, event, context) {
   return new Promise((resolve, reject) => {
     let settled = false;
+    // Until it settles the instance stays up, even when nothing of the function's own
+    // keeps Node's event loop alive (a callback never called): it answers later or
+    // times out (433), as on SCF, instead of Node exiting with the invocation pending.
+    const pending = setInterval(() => {}, 1 << 30);
     const done = (err, data) => {
       if (settled) return;
       settled = true;
+      clearInterval(pending);
       if (err !== undefined && err !== null) reject(err);
       else resolve(data);
     };
