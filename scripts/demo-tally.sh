@@ -11,11 +11,12 @@
 # SCF: the scf binary (default: target/debug/scf of this checkout).
 # OUT: where the per-demo lines go (default: a temporary file, printed at the end).
 #
-# A demo "runs" when its handler was reached: it returned (ok) or failed inside its own
-# code (a 430 user error or a 433 timeout that is not an import failure), as an event it
-# was not written for makes most demos do. Anything before that (a project refused, a
-# runtime missing, a module that cannot be imported, a handler not found, a crash at
-# start) is a cause, named on its line. Needs python3 with PyYAML (for the function names).
+# A demo "runs" when its code was reached: it returned (ok) or failed inside its own
+# code (a 430 user error in the handler or in its module's own top-level code, or a 433
+# timeout), as an event it was not written for, or configuration left to fill in, makes
+# most demos do. Anything before that (a project refused, a runtime missing, a module
+# that cannot be loaded: a syntax error, an import error, a dependency that fails to
+# load; a handler not found, a crash at start) is a cause, named on its line. Needs python3 with PyYAML (for the function names).
 set -u
 demos=${1:?usage: scripts/demo-tally.sh DEMOS [SCF] [OUT]}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -100,6 +101,25 @@ if status == 437:
 m = re.search(r"No module named '?([\w.]+)'?|Cannot find module '([^']+)'", text)
 if m:
     print("not run\tmissing module " + (m.group(1) or m.group(2))); sys.exit()
+# Raised while the code was loaded (a Python module's top level, a Node.js `require`),
+# before the handler: a module that cannot be loaded (a syntax error, an import error, a
+# dependency that fails to load) has not run; the function's own top-level code raising
+# (a placeholder left in it, configuration it reads) has run, as it would on SCF.
+trace = e.get("stackTrace") or ""
+lines = trace.strip().splitlines()
+last = lines[-1].strip() if lines else ""
+frame = re.search(r'File "[^"]*", line \d+, in (\S+)', trace)
+at = re.search(r"^\s*at .*$", trace, re.M)
+python = re.search(r'^\s*File "[^"]*", line \d+', trace, re.M)
+if status == 430 and python and (frame is None or frame.group(1) == "<module>"):
+    kind = re.split(r"[:(\s]", last, maxsplit=1)[0]
+    if kind in ("SyntaxError", "IndentationError", "TabError", "ImportError", "ModuleNotFoundError"):
+        print(f"not run\tthe code cannot be loaded ({kind})"); sys.exit()
+    print("ran\terror in its top-level code"); sys.exit()
+if status == 430 and "Module._compile" in trace:
+    if at and "/node_modules/" in at.group(0):
+        print("not run\tthe code cannot be loaded (a dependency in node_modules fails to load)"); sys.exit()
+    print("ran\terror in its top-level code"); sys.exit()
 if status == 433 or msg == "time out":
     print("ran\ttime out"); sys.exit()
 if status == 430 or "user code exception" in msg:

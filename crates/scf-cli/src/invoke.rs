@@ -197,7 +197,9 @@ async fn wait_async(
                 }
                 crate::outln!(
                     "Status: {} (StatusCode {}, attempts {})",
-                    ev.status, ev.status_code, ev.attempts
+                    ev.status,
+                    ev.status_code,
+                    ev.attempts
                 );
                 return Ok(ev.status == AsyncStatus::Finished);
             }

@@ -311,7 +311,8 @@ mod imp {
                         Ok(()) => done.push(format!("{}/{}", key.0, key.1)),
                         Err(e) => crate::outln!(
                             "reload: function {}/{}: {e}; the previous code keeps serving",
-                            key.0, key.1
+                            key.0,
+                            key.1
                         ),
                     }
                 }

@@ -9,10 +9,11 @@
 //! function's `name`, `runtime` and `handler`, with the line of its `handler` key.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+
+use crate::template::TemplateError;
 
 /// The file name of the descriptor, beside the code.
 pub const FILE: &str = "config.json";
@@ -42,37 +43,12 @@ pub struct ConsoleApp {
     pub functions: Vec<ConsoleFunction>,
 }
 
-/// A descriptor that could not be read: the file, 1-based line and column (0 when
-/// unknown), and what was wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsoleAppError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column.
-    pub column: usize,
-    /// What was wrong.
-    pub message: String,
-}
-
-impl fmt::Display for ConsoleAppError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if self.line > 0 {
-            write!(f, ":{}:{}", self.line, self.column)?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-impl std::error::Error for ConsoleAppError {}
-
 impl ConsoleApp {
-    /// Reads `path`: `Ok(None)` when it is not there or is JSON without [`KEY`] (a
+    /// Reads `path` (errors as [`TemplateError`]s: the file, line, column, key and rule):
+    /// `Ok(None)` when it is not there or is JSON without [`KEY`] (a
     /// project's own `config.json`), an error when it cannot be read or, naming
     /// [`KEY`], is malformed.
-    pub fn load(path: &Path) -> Result<Option<Self>, ConsoleAppError> {
+    pub fn load(path: &Path) -> Result<Option<Self>, TemplateError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -87,16 +63,20 @@ impl ConsoleApp {
 
     /// Parses a descriptor's text; `path` names it in errors. `Ok(None)` when the text
     /// is JSON without [`KEY`].
-    pub fn parse(text: &str, path: &Path) -> Result<Option<Self>, ConsoleAppError> {
+    pub fn parse(text: &str, path: &Path) -> Result<Option<Self>, TemplateError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let scan = strip_comments(text).map_err(|(line, column, m)| error(path, line, column, m))?;
+        let scan =
+            strip_comments(text).map_err(|(line, column, m)| error(path, line, column, m))?;
         let doc: Value = serde_json::from_str(&scan.json)
             .map_err(|e| error(path, e.line(), e.column(), format!("is not JSON: {e}")))?;
         let Some(app) = doc.get(KEY) else {
             return Ok(None);
         };
         let line_of = |key: &str| scan.key_lines.get(key).copied().unwrap_or(0);
-        let wrong = |key: &str, what: &str| error(path, line_of(key), 1, format!("{key}: {what}"));
+        let wrong = |key: &str, what: &str| TemplateError {
+            key: key.into(),
+            ..error(path, line_of(key), 1, what)
+        };
         if !app.is_object() {
             return Err(wrong(KEY, "must be an object"));
         }
@@ -116,7 +96,7 @@ impl ConsoleApp {
             if !f.is_object() {
                 return Err(wrong(&key, "must be an object"));
             }
-            let field = |name: &str| -> Result<Option<String>, ConsoleAppError> {
+            let field = |name: &str| -> Result<Option<String>, TemplateError> {
                 match f.get(name) {
                     None | Some(Value::Null) => Ok(None),
                     Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -137,11 +117,12 @@ impl ConsoleApp {
     }
 }
 
-fn error(file: &Path, line: usize, column: usize, message: impl Into<String>) -> ConsoleAppError {
-    ConsoleAppError {
+fn error(file: &Path, line: usize, column: usize, message: impl Into<String>) -> TemplateError {
+    TemplateError {
         file: file.to_path_buf(),
-        line,
-        column,
+        line: line as u64,
+        column: column as u64,
+        key: String::new(),
         message: message.into(),
     }
 }
@@ -198,7 +179,11 @@ fn strip_comments(text: &str) -> Result<Scan, (usize, usize, String)> {
                 let start = i;
                 i += 1;
                 while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' && bytes.get(i + 1) != Some(&b'\n') { 2 } else { 1 };
+                    i += if bytes[i] == b'\\' && bytes.get(i + 1) != Some(&b'\n') {
+                        2
+                    } else {
+                        1
+                    };
                 }
                 // Past the closing quote; an unclosed string ends before its newline
                 // (the JSON parser reports it).
@@ -222,7 +207,11 @@ fn strip_comments(text: &str) -> Result<Scan, (usize, usize, String)> {
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
                 let (open_line, open_column) = (line, i - line_start + 1);
                 let Some(len) = text.get(i + 2..).and_then(|t| t.find("*/")) else {
-                    return Err((open_line, open_column, "a `/*` comment is not closed".into()));
+                    return Err((
+                        open_line,
+                        open_column,
+                        "a `/*` comment is not closed".into(),
+                    ));
                 };
                 for j in i..i + len + 4 {
                     if bytes[j] == b'\n' {

@@ -47,6 +47,11 @@ pub(super) fn console_fallback(d: &Declared<'_>, dir: &Path) -> Result<Option<Fa
     } else {
         match missing(d.runtime, handler, code_dir) {
             None => return Ok(None),
+            // A handler not written in the file is the component's default.
+            Some(files) if handler_line == 0 => format!(
+                "{file}: handler {handler} (the default): no {files} in {}/",
+                shown(code_dir)
+            ),
             Some(files) => format!(
                 "{file}:{handler_line}: handler {handler}: no {files} in {}/",
                 shown(code_dir)
@@ -68,8 +73,7 @@ pub(super) fn console_fallback(d: &Declared<'_>, dir: &Path) -> Result<Option<Fa
             None => return Ok(None),
         },
     };
-    if f
-        .runtime
+    if f.runtime
         .as_deref()
         .is_some_and(|r| language(r) != language(d.runtime))
     {

@@ -407,8 +407,14 @@ impl File<'_> {
             file: self.path,
             name: &name,
             runtime: config.runtime.as_deref().unwrap_or_default(),
-            handler: (&config.handler, span(&inputs.handler).map_or(0, |l| l.line())),
-            code_dir: (&code_dir, inputs.src.as_ref().map_or(0, |s| s.referenced.line())),
+            handler: (
+                &config.handler,
+                span(&inputs.handler).map_or(0, |l| l.line()),
+            ),
+            code_dir: (
+                &code_dir,
+                inputs.src.as_ref().map_or(0, |s| s.referenced.line()),
+            ),
         };
         match fallback::console_fallback(&declared, self.base) {
             Ok(Some(f)) => {

@@ -17,7 +17,10 @@ fn parse(name: &str) -> Result<Option<ConsoleApp>, String> {
 }
 
 fn warnings(stderr: &str) -> Vec<&str> {
-    stderr.lines().filter(|l| l.starts_with("warning: ")).collect()
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect()
 }
 
 #[test]
@@ -108,7 +111,13 @@ fn a_missing_handler_file_runs_config_json_handler_with_one_warning_naming_both_
     let data = tempfile::tempdir().unwrap();
     let out = run(scf()
         .current_dir(&dir)
-        .args(["invoke", "greeter", "--event", r#"{"who":"scf"}"#, "--data-dir"])
+        .args([
+            "invoke",
+            "greeter",
+            "--event",
+            r#"{"who":"scf"}"#,
+            "--data-dir",
+        ])
         .arg(data.path()));
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -160,9 +169,7 @@ fn a_config_json_of_another_language_or_format_is_not_used_and_the_error_stands(
 
 #[test]
 fn a_broken_console_template_is_named_in_a_warning_and_the_error_stands() {
-    let out = run(scf()
-        .arg("validate")
-        .current_dir(fixtures().join("broken")));
+    let out = run(scf().arg("validate").current_dir(fixtures().join("broken")));
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(
@@ -170,5 +177,26 @@ fn a_broken_console_template_is_named_in_a_warning_and_the_error_stands() {
         ["warning: serverless.yml:6: handler api.main_handler: no api.py or api/__init__.py in ./; config.json:6:5: a `/*` comment is not closed: not used"],
         "{stderr}"
     );
-    assert!(stderr.contains("names a Python module that is not in the code directory"), "{stderr}");
+    assert!(
+        stderr.contains("names a Python module that is not in the code directory"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_components_default_handler_gives_way_too_and_the_warning_says_it_is_the_default() {
+    let dir = fixtures().join("default_handler");
+    let data = tempfile::tempdir().unwrap();
+    let out = run(scf()
+        .current_dir(&dir)
+        .args(["invoke", "greeter", "--data-dir"])
+        .arg(data.path()));
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(text(&out.stdout).trim(), r#""hello from app.php""#);
+    assert_eq!(
+        warnings(&stderr),
+        ["warning: serverless.yml: handler index.main_handler (the default): no index.php in ./; using config.json:6's app.main_handler, as Tencent's console deploys this template"],
+        "{stderr}"
+    );
 }
