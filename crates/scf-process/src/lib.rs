@@ -164,6 +164,7 @@
 
 mod cgroup;
 mod context_json;
+mod frames;
 mod function;
 mod go;
 mod instance;

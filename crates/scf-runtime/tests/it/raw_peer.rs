@@ -64,6 +64,8 @@ fn malformed_events_and_capitalised_headers_over_one_kept_alive_connection() {
         "SCF_RUNTIME_API_PORT" => Some(port.to_string()),
         "_HANDLER" => Some("index.main_handler".into()),
         "SCF_FUNCTIONNAME" => Some("raw".into()),
+        // A socket that cannot be reached: the runtime falls back to the HTTP API.
+        "SCF_RUNTIME_SOCKET" => Some("/nonexistent/scf-runtime.sock".into()),
         _ => None,
     })
     .unwrap();
