@@ -25,16 +25,25 @@
 //! | `O` | instance → host | the response body (as `POST /runtime/invocation/response`) |
 //! | `E` | instance → host | the error body (as `POST /runtime/invocation/error`) |
 //!
+//! The connection is registered with the reactor for readability only (and for
+//! writability only while an event larger than the socket's buffer waits for room): a Unix
+//! stream socket signals "writable" to its registered waiters each time the other end
+//! reads (TCP does only after it was full), which would wake a runtime thread once per
+//! invocation for nothing.
+//!
 //! A frame over [`MAX_PUSH_BYTES`] is refused (407, as an oversized push) and anything
 //! else unexpected (an unknown kind, a second ready, bytes before the event) ends the
 //! invocation with a message naming what came; either way the instance is not reused,
 //! since the connection can no longer be trusted to be in step.
 
+use std::io::Read;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::net::UnixListener;
 
 use crate::runtime_api::{Dispatch, Outcome, MAX_PUSH_BYTES};
 
@@ -112,6 +121,10 @@ impl FrameListener {
             .await
             .map_err(|_| FrameError::Closed)?;
         drop(self);
+        let stream = stream
+            .into_std()
+            .and_then(|s| register(s, Interest::READABLE))
+            .map_err(|_| FrameError::Closed)?;
         let mut conn = FrameConn {
             stream,
             buf: BytesMut::with_capacity(16 * 1024),
@@ -131,7 +144,7 @@ impl FrameListener {
 /// The bootstrap's connection, after its ready frame.
 #[derive(Debug)]
 pub(crate) struct FrameConn {
-    stream: UnixStream,
+    stream: AsyncFd<UnixStream>,
     buf: BytesMut,
     out: Vec<u8>,
     /// Whether the current invocation's event was written in full.
@@ -173,10 +186,7 @@ impl FrameConn {
         let len = u32::try_from(out.len() - HEAD)
             .map_err(|_| FrameError::Invalid("an event over 4 GiB".into()))?;
         out[1..HEAD].copy_from_slice(&len.to_be_bytes());
-        self.stream
-            .write_all(out)
-            .await
-            .map_err(|_| FrameError::Closed)?;
+        write_all(&self.stream, out).await?;
         self.fetched = true;
         match self.read_frame().await {
             Ok((b'O', body)) => Ok(Outcome::Response(body)),
@@ -212,12 +222,59 @@ impl FrameConn {
 
     async fn fill_to(&mut self, n: usize) -> Result<(), FrameError> {
         while self.buf.len() < n {
-            self.buf.reserve((n - self.buf.len()).max(4096));
-            match self.stream.read_buf(&mut self.buf).await {
-                Ok(0) | Err(_) => return Err(FrameError::Closed),
-                Ok(_) => {}
+            let have = self.buf.len();
+            let want = (n - have).clamp(4096, 1 << 20);
+            self.buf.resize(have + want, 0);
+            let read = loop {
+                let Ok(mut ready) = self.stream.readable().await else {
+                    break Err(());
+                };
+                let buf = &mut self.buf[have..];
+                match ready.try_io(|s| (&*s.get_ref()).read(buf)) {
+                    Ok(Ok(0) | Err(_)) => break Err(()),
+                    Ok(Ok(got)) => break Ok(got),
+                    Err(_would_block) => {}
+                }
+            };
+            match read {
+                Ok(got) => self.buf.truncate(have + got),
+                Err(()) => {
+                    self.buf.truncate(have);
+                    return Err(FrameError::Closed);
+                }
             }
         }
         Ok(())
     }
+}
+
+/// Registers `stream` with the reactor for `interest` only.
+// The safe constructor is deprecated in favour of an `unsafe` one whose condition (the fd
+// stays open and the same while registered) a `UnixStream`, which owns its fd, always meets.
+#[allow(deprecated)]
+fn register(stream: UnixStream, interest: Interest) -> std::io::Result<AsyncFd<UnixStream>> {
+    AsyncFd::with_interest(stream, interest)
+}
+
+/// Writes all of `data`; when the socket's buffer is full, waits for room on a second
+/// registration of it, for writability, made for that wait only.
+async fn write_all(stream: &AsyncFd<UnixStream>, mut data: &[u8]) -> Result<(), FrameError> {
+    while !data.is_empty() {
+        // MSG_NOSIGNAL: a bootstrap that is gone is an error here, never a SIGPIPE.
+        match rustix::net::send(stream.get_ref(), data, rustix::net::SendFlags::NOSIGNAL) {
+            Ok(0) => return Err(FrameError::Closed),
+            Ok(n) => data = &data[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(rustix::io::Errno::AGAIN) => {
+                let room = stream
+                    .get_ref()
+                    .try_clone()
+                    .and_then(|s| register(s, Interest::WRITABLE))
+                    .map_err(|_| FrameError::Closed)?;
+                let _ = room.writable().await.map_err(|_| FrameError::Closed)?;
+            }
+            Err(_) => return Err(FrameError::Closed),
+        }
+    }
+    Ok(())
 }

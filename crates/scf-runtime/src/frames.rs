@@ -5,10 +5,18 @@
 //! time limit and `context` JSON, each ended by `\n`, then the event) answered by `O`
 //! (the response) or `E` (the error body). On SCF, where the variable is not set, the
 //! runtime speaks the standard HTTP API.
+//!
+//! The socket is registered with the reactor for readability only (for writability only
+//! while a result larger than the socket's buffer waits for room): a Unix stream socket
+//! tells its registered waiters "writable" each time the host reads, which would wake the
+//! runtime once per invocation for nothing.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixStream;
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 
 use crate::Next;
 
@@ -17,7 +25,7 @@ const HEAD: usize = 5;
 /// The connection to the host's socket.
 #[derive(Debug)]
 pub(crate) struct FrameClient {
-    stream: UnixStream,
+    stream: AsyncFd<UnixStream>,
     buf: BytesMut,
     out: Vec<u8>,
 }
@@ -28,8 +36,10 @@ fn bad(what: String) -> std::io::Error {
 
 impl FrameClient {
     pub(crate) async fn connect(path: &str) -> std::io::Result<Self> {
+        let stream = UnixStream::connect(path)?;
+        stream.set_nonblocking(true)?;
         Ok(Self {
-            stream: UnixStream::connect(path).await?,
+            stream: register(stream, Interest::READABLE)?,
             buf: BytesMut::with_capacity(16 * 1024),
             out: Vec::with_capacity(4096),
         })
@@ -41,7 +51,20 @@ impl FrameClient {
         self.out.push(kind);
         self.out.extend_from_slice(&len.to_be_bytes());
         self.out.extend_from_slice(body);
-        self.stream.write_all(&self.out).await
+        let mut data = &self.out[..];
+        while !data.is_empty() {
+            match (&*self.stream.get_ref()).write(data) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    let room = register(self.stream.get_ref().try_clone()?, Interest::WRITABLE)?;
+                    let _ = room.writable().await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Says the init is done.
@@ -99,11 +122,29 @@ impl FrameClient {
 
     async fn fill_to(&mut self, n: usize) -> std::io::Result<()> {
         while self.buf.len() < n {
-            self.buf.reserve((n - self.buf.len()).clamp(4096, 1 << 20));
-            if self.stream.read_buf(&mut self.buf).await? == 0 {
+            let have = self.buf.len();
+            self.buf.resize(have + (n - have).clamp(4096, 1 << 20), 0);
+            let read = loop {
+                let mut ready = self.stream.readable().await?;
+                let buf = &mut self.buf[have..];
+                if let Ok(read) = ready.try_io(|s| (&*s.get_ref()).read(buf)) {
+                    break read;
+                }
+            };
+            let got = read.inspect_err(|_| self.buf.truncate(have))?;
+            self.buf.truncate(have + got);
+            if got == 0 {
                 return Err(std::io::ErrorKind::UnexpectedEof.into());
             }
         }
         Ok(())
     }
+}
+
+/// Registers `stream` with the reactor for `interest` only.
+// The safe constructor is deprecated in favour of an `unsafe` one whose condition (the fd
+// stays open and the same while registered) a `UnixStream`, which owns its fd, always meets.
+#[allow(deprecated)]
+fn register(stream: UnixStream, interest: Interest) -> std::io::Result<AsyncFd<UnixStream>> {
+    AsyncFd::with_interest(stream, interest)
 }
