@@ -194,8 +194,5 @@ async fn the_bundled_bootstrap_talks_frames_on_the_socket_scf_serve_offers() {
     let node = runtime_or_skip!("Nodejs16.13");
     let cfg = config("node-transport", "index.transport_handler");
     let f = function(&cfg, &fixture("node"), node);
-    for _ in 0..2 {
-        let (out, _) = call(&f, &cfg, json!({})).await;
-        assert_eq!(out.unwrap(), json!("unix"));
-    }
+    common::answers_twice(&f, &cfg, json!("unix")).await;
 }

@@ -316,8 +316,5 @@ async fn the_bundled_bootstrap_talks_frames_on_the_socket_scf_serve_offers() {
     let php = runtime_or_skip!("Php7.4");
     let cfg = config("php-transport", "index.transport_handler");
     let f = function(&cfg, &fixture("php"), php);
-    for _ in 0..2 {
-        let (out, _) = call(&f, &cfg, json!({})).await;
-        assert_eq!(out.unwrap(), json!("frames"));
-    }
+    common::answers_twice(&f, &cfg, json!("frames")).await;
 }

@@ -292,8 +292,5 @@ async fn the_bundled_bootstrap_talks_frames_on_the_socket_scf_serve_offers() {
     let python = runtime_or_skip!("Python3.9");
     let cfg = config("transport-fn", "index.transport_handler");
     let f = function(&cfg, &fixture("python"), python);
-    for _ in 0..2 {
-        let (out, _) = call(&f, &cfg, json!({})).await;
-        assert_eq!(out.unwrap(), json!("_Frames"));
-    }
+    common::answers_twice(&f, &cfg, json!("_Frames")).await;
 }

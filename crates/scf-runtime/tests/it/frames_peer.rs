@@ -6,8 +6,6 @@ use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::Duration;
 
-use scf_context::Context;
-use scf_handler::{handler_fn, FunctionError};
 use scf_runtime::RuntimeConfig;
 use serde_json::{json, Value};
 
@@ -43,18 +41,7 @@ fn ready_once_then_each_event_frame_is_answered_on_the_same_connection() {
         _ => None,
     })
     .unwrap();
-    let handler = handler_fn(|e: Value, ctx: Context| async move {
-        Ok::<_, FunctionError>(
-            json!({"e": e, "rid": ctx.request_id, "mem": ctx.memory_limit_in_mb, "ms": ctx.time_limit_in_ms}),
-        )
-    });
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let _ = rt.block_on(scf_runtime::serve(config, Ok(std::sync::Arc::new(handler))));
-    });
+    crate::common::serve_echo_in_background(config);
     let (mut s, _) = listener.accept().unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     assert_eq!(read_frame(&mut s).0, b'R', "a ready frame first");

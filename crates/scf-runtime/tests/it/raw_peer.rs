@@ -5,8 +5,6 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use scf_context::Context;
-use scf_handler::{handler_fn, FunctionError};
 use scf_runtime::RuntimeConfig;
 use serde_json::{json, Value};
 
@@ -69,18 +67,7 @@ fn malformed_events_and_capitalised_headers_over_one_kept_alive_connection() {
         _ => None,
     })
     .unwrap();
-    let handler = handler_fn(|e: Value, ctx: Context| async move {
-        Ok::<_, FunctionError>(
-            json!({"e": e, "rid": ctx.request_id, "mem": ctx.memory_limit_in_mb, "ms": ctx.time_limit_in_ms}),
-        )
-    });
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let _ = rt.block_on(scf_runtime::serve(config, Ok(std::sync::Arc::new(handler))));
-    });
+    crate::common::serve_echo_in_background(config);
     let (stream, _) = listener.accept().unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
