@@ -230,7 +230,7 @@ impl FrameConn {
                     break Err(());
                 };
                 let buf = &mut self.buf[have..];
-                match ready.try_io(|s| (&*s.get_ref()).read(buf)) {
+                match ready.try_io(|s| s.get_ref().read(buf)) {
                     Ok(Ok(0) | Err(_)) => break Err(()),
                     Ok(Ok(got)) => break Ok(got),
                     Err(_would_block) => {}

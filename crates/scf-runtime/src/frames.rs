@@ -53,7 +53,7 @@ impl FrameClient {
         self.out.extend_from_slice(body);
         let mut data = &self.out[..];
         while !data.is_empty() {
-            match (&*self.stream.get_ref()).write(data) {
+            match self.stream.get_ref().write(data) {
                 Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
                 Ok(n) => data = &data[n..],
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -127,7 +127,7 @@ impl FrameClient {
             let read = loop {
                 let mut ready = self.stream.readable().await?;
                 let buf = &mut self.buf[have..];
-                if let Ok(read) = ready.try_io(|s| (&*s.get_ref()).read(buf)) {
+                if let Ok(read) = ready.try_io(|s| s.get_ref().read(buf)) {
                     break read;
                 }
             };
