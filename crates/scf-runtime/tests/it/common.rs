@@ -103,3 +103,15 @@ pub(crate) fn serve_echo_in_background(config: scf_runtime::RuntimeConfig) {
         let _ = rt.block_on(scf_runtime::serve(config, Ok(std::sync::Arc::new(handler))));
     });
 }
+
+/// Checks that `err` is the SCF error JSON of a malformed event of request `request_id`.
+pub(crate) fn assert_parse_error(err: &Value, request_id: &str) {
+    assert_eq!(err["requestId"], request_id);
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with("parse event error: "),
+        "{err}"
+    );
+}

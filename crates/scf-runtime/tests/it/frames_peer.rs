@@ -49,14 +49,7 @@ fn ready_once_then_each_event_frame_is_answered_on_the_same_connection() {
     let (kind, body) = read_frame(&mut s);
     assert_eq!(kind, b'E', "a malformed event is an error frame");
     let err: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(err["requestId"], "r1");
-    assert!(
-        err["errorMessage"]
-            .as_str()
-            .unwrap()
-            .starts_with("parse event error: "),
-        "{err}"
-    );
+    crate::common::assert_parse_error(&err, "r1");
     send_event(&mut s, "r2", 64, 1000, r#"{"key":"abctest"}"#);
     let (kind, body) = read_frame(&mut s);
     assert_eq!(kind, b'O');

@@ -109,14 +109,7 @@ fn malformed_events_and_capitalised_headers_over_one_kept_alive_connection() {
     assert_eq!(readies, 1, "init/ready is posted once");
     assert_eq!(pushes[0].0, "/runtime/invocation/error");
     let err: Value = serde_json::from_str(&pushes[0].1).unwrap();
-    assert_eq!(err["requestId"], "r1");
-    assert!(
-        err["errorMessage"]
-            .as_str()
-            .unwrap()
-            .starts_with("parse event error: "),
-        "{err}"
-    );
+    crate::common::assert_parse_error(&err, "r1");
     assert_eq!(pushes[1].0, "/runtime/invocation/response");
     let ok: Value = serde_json::from_str(&pushes[1].1).unwrap();
     assert_eq!(
