@@ -77,6 +77,14 @@ struct InitFailure {
     lines: Vec<String>,
 }
 
+/// Why an instance's init ended without it being ready.
+enum InitEnd {
+    Exited(Exit),
+    TimedOut,
+    /// It wrote something other than a ready frame on the lean transport.
+    BadFrame(String),
+}
+
 enum Checkout {
     Warm(Box<Instance>),
     Cold(OwnedSemaphorePermit),
@@ -85,6 +93,10 @@ enum Checkout {
 /// How many times an invocation moves on to another instance when a warm one turns out
 /// to have died before it could take the event.
 const MAX_RETRIES: u32 = 2;
+
+/// How long a bootstrap that closed its lean-transport connection mid-invocation is given
+/// to exit, so that its fault is named by its exit (439, or 434 for the OOM killer).
+const CLOSED_EXIT_WAIT: Duration = Duration::from_secs(1);
 
 /// What one attempt on an instance gave.
 enum Attempt {
@@ -101,6 +113,25 @@ enum Ended {
     OverMemory(u64),
     TimedOut,
     Cancelled(CancelReason),
+    /// The lean transport broke (`crate::frames`): what came instead of a result.
+    Broken(String),
+}
+
+/// How a pending invocation's result comes back.
+enum Pending<'a> {
+    /// Through the standard Runtime API's server (or a web function's forwarder).
+    Api(oneshot::Receiver<Outcome>),
+    /// Read by this task on the bootstrap's own connection.
+    Frames(&'a mut crate::frames::FrameConn, Dispatch),
+}
+
+/// A pending invocation's end: its outcome, or why none came (`None`: the API server
+/// dropped it, so it is stopping).
+async fn pushed(pending: Pending<'_>) -> Result<Outcome, Option<crate::frames::FrameError>> {
+    match pending {
+        Pending::Api(rx) => rx.await.map_err(|_| None),
+        Pending::Frames(conn, dispatch) => conn.invoke(&dispatch).await.map_err(Some),
+    }
 }
 
 impl ProcessFunction {
@@ -282,7 +313,10 @@ async fn watch_memory(probe: &mut MemoryProbe, limit_bytes: u64) -> u64 {
 fn fetched(instance: &Instance) -> bool {
     match &instance.web {
         Some(port) => port.was_sent(),
-        None => instance.api.fetched(),
+        None => match &instance.conn {
+            Some(conn) => conn.fetched,
+            None => instance.api.fetched(),
+        },
     }
 }
 
@@ -408,13 +442,35 @@ impl Shared {
             };
             shared.started_total.fetch_add(1, Ordering::Relaxed);
             let exit = instance.wait_exit();
+            let frames = instance.frames.take();
+            // Ready on the lean transport (a connection that closes without a ready frame
+            // leaves the choice to the standard API, the exit or the init timeout).
+            let frames_ready = async move {
+                let Some(frames) = frames else {
+                    return std::future::pending().await;
+                };
+                match frames.accept_ready().await {
+                    Ok(conn) => Ok(conn),
+                    Err(crate::frames::FrameError::Closed) => std::future::pending().await,
+                    Err(crate::frames::FrameError::TooLarge) => Err(format!(
+                        "a ready frame over {} bytes",
+                        crate::runtime_api::MAX_PUSH_BYTES
+                    )),
+                    Err(crate::frames::FrameError::Invalid(what)) => Err(what),
+                }
+            };
             let ready = tokio::select! {
-                () = crate::web::ready(&instance) => Ok(()),
-                exit = exit => Err(Some(exit)),
-                () = tokio::time::sleep(shared.init_timeout) => Err(None),
+                () = crate::web::ready(&instance) => Ok(None),
+                conn = frames_ready => match conn {
+                    Ok(conn) => Ok(Some(conn)),
+                    Err(what) => Err(InitEnd::BadFrame(what)),
+                },
+                exit = exit => Err(InitEnd::Exited(exit)),
+                () = tokio::time::sleep(shared.init_timeout) => Err(InitEnd::TimedOut),
             };
             match ready {
-                Ok(()) => {
+                Ok(conn) => {
+                    instance.conn = conn;
                     let mem_usage_bytes = instance.memory.sample();
                     instance.init = Some(InitInfo {
                         duration: instance.started.elapsed(),
@@ -424,10 +480,26 @@ impl Shared {
                         shared.checkin(instance);
                     }
                 }
-                Err(exit) => {
+                Err(end) => {
                     instance.kill();
                     instance.drain_output();
                     let lines = instance.sink.take_pending();
+                    let exit = match end {
+                        InitEnd::Exited(exit) => Some(exit),
+                        InitEnd::TimedOut => None,
+                        InitEnd::BadFrame(what) => {
+                            let error = FunctionError::platform(
+                                FunctionStatus::ContainerInitError,
+                                format!(
+                                    "the instance's bootstrap wrote {what} on {}; it was stopped",
+                                    crate::frames::SOCKET_VAR
+                                ),
+                            );
+                            let _ = tx.send(Err(InitFailure { error, lines }));
+                            instance.stop().await;
+                            return;
+                        }
+                    };
                     let error = match exit {
                         _ if instance.web.is_some() => {
                             crate::web::init_error(exit, shared.init_timeout, instance.web.as_deref())
@@ -547,18 +619,26 @@ impl Shared {
         let init_lines = instance.sink.attach(log.clone());
         instance.memory.reset();
         let oom_before = instance.cgroup.as_ref().map_or(0, |c| c.oom_kills());
-        let (outcome, _forwarding) = match instance.web.clone() {
-            Some(port) => crate::web::dispatch(port, event, ctx.request_id.clone()),
-            None => (
-                instance.api.dispatch(Dispatch {
+        let exit = instance.wait_exit();
+        let fast = instance.web.is_none() && instance.conn.is_some();
+        let (pending, _forwarding) = match instance.web.clone() {
+            Some(port) => {
+                let (rx, forwarding) = crate::web::dispatch(port, event, ctx.request_id.clone());
+                (Pending::Api(rx), forwarding)
+            }
+            None => {
+                let dispatch = Dispatch {
                     request_id: ctx.request_id.clone(),
                     event,
                     memory_limit_in_mb: ctx.memory_limit_in_mb,
                     time_limit_in_ms: ctx.time_limit_in_ms,
                     context_json: self.context_json(ctx),
-                }),
-                None,
-            ),
+                };
+                match instance.conn.as_mut() {
+                    Some(conn) => (Pending::Frames(conn, dispatch), None),
+                    None => (Pending::Api(instance.api.dispatch(dispatch)), None),
+                }
+            }
         };
         let dispatched = Instant::now();
         // SCF times execution from the event's delivery; a host that started the clock
@@ -566,21 +646,42 @@ impl Shared {
         let deadline = ctx.deadline().max(dispatched + ctx.time_limit());
         let limit = ctx.memory_limit_in_mb.saturating_mul(MIB);
         let cancellation = ctx.cancellation().clone();
-        let exit = instance.wait_exit();
         let ended = tokio::select! {
             biased;
-            pushed = outcome => match pushed {
+            pushed = pushed(pending) => match pushed {
                 Ok(pushed) => Ended::Pushed(pushed),
                 // The server dropped the invocation: it is stopping.
-                Err(_) => Ended::Exited(Exit { status: None }),
+                Err(None) => Ended::Exited(Exit { status: None }),
+                Err(Some(crate::frames::FrameError::Closed)) => Ended::Broken(String::new()),
+                Err(Some(crate::frames::FrameError::TooLarge)) => Ended::Pushed(Outcome::TooLarge),
+                Err(Some(crate::frames::FrameError::Invalid(what))) => Ended::Broken(what),
             },
             exit = exit => Ended::Exited(exit),
             used = watch_memory(&mut instance.memory, limit) => Ended::OverMemory(used),
             () = tokio::time::sleep_until(deadline.into()) => Ended::TimedOut,
             reason = cancellation.cancelled() => Ended::Cancelled(reason),
         };
+        let ended = match ended {
+            // The bootstrap's end of its connection closed: it is ending (its own exit,
+            // or the OOM killer); its exit names the fault.
+            Ended::Broken(what) if what.is_empty() => {
+                let wait = deadline.min(Instant::now() + CLOSED_EXIT_WAIT);
+                match tokio::time::timeout_at(wait.into(), instance.wait_exit()).await {
+                    Ok(exit) => Ended::Exited(exit),
+                    Err(_) if Instant::now() >= deadline => Ended::TimedOut,
+                    Err(_) => Ended::Broken(format!(
+                        "nothing: it closed its connection on {} during the invocation",
+                        crate::frames::SOCKET_VAR
+                    )),
+                }
+            }
+            ended => ended,
+        };
+        // A result frame that was refused leaves the connection out of step.
+        let out_of_step = fast && matches!(ended, Ended::Pushed(Outcome::TooLarge));
         let died_before_fetch = matches!(ended, Ended::Exited(_)) && !fetched(instance);
         let (result, healthy, peak) = self.judge(instance, ended, limit, oom_before);
+        let healthy = healthy && !out_of_step;
         if let Some(init) = init {
             let split = lines_before + init_lines;
             let lines = log.take();
@@ -678,6 +779,13 @@ impl Shared {
                 "the runtime never fetched the event (GET /runtime/invocation/next) before the time limit; the instance was stopped"
             })),
             Ended::Cancelled(reason) => Err(cancelled(reason)),
+            Ended::Broken(what) => Err(FunctionError::platform(
+                FunctionStatus::UserCodeError,
+                format!(
+                    "the runtime broke the protocol of {}: it wrote {what} where a result was due; the instance was stopped",
+                    crate::frames::SOCKET_VAR
+                ),
+            )),
         };
         (result, pushed, peak)
     }

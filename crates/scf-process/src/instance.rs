@@ -53,6 +53,9 @@ pub(crate) struct Launch {
     layers: Option<crate::layers::MergedLayers>,
     /// A web function: `scf_bootstrap` serves HTTP on port 9000 (`crate::web`).
     pub(crate) web: bool,
+    /// Whether instances are offered the lean transport (`crate::frames`): every runtime
+    /// whose bootstrap speaks the Runtime API (not Go's driver, not web functions).
+    frames: bool,
 }
 
 impl Launch {
@@ -151,6 +154,7 @@ impl Launch {
             go: spec.runtime == RuntimeKind::Go,
             layers,
             web: spec.web,
+            frames: !spec.web && spec.runtime != RuntimeKind::Go,
         }
     }
 }
@@ -192,6 +196,10 @@ pub(crate) struct Instance {
     /// process, never another one that reused its pid after it was reaped.
     ns_init: Option<std::os::fd::OwnedFd>,
     pub(crate) api: RuntimeApi,
+    /// The lean transport's socket until init ends (`crate::frames`).
+    pub(crate) frames: Option<crate::frames::FrameListener>,
+    /// The bootstrap's connection on it, when it said ready there.
+    pub(crate) conn: Option<crate::frames::FrameConn>,
     pub(crate) sink: Arc<OutputSink>,
     output: OutputReader,
     exit: watch::Receiver<Option<Exit>>,
@@ -236,6 +244,11 @@ impl Instance {
         let home = scratch.path().join("home");
         std::fs::create_dir(&tmp)?;
         std::fs::create_dir(&home)?;
+        let frames = if launch.frames {
+            crate::frames::FrameListener::bind(&tmp, sandboxed)
+        } else {
+            None
+        };
         let mut args: Vec<OsString> = Vec::new();
         let mut runtime_dir = None;
         if let Some((name, source)) = launch.bootstrap {
@@ -309,6 +322,11 @@ impl Instance {
             .env("SCF_RUNTIME_API", "127.0.0.1")
             .env("SCF_RUNTIME_API_PORT", port.to_string())
             .env("_HANDLER", &launch.handler)
+            .envs(
+                frames
+                    .as_ref()
+                    .map(|f| (crate::frames::SOCKET_VAR, f.announced.as_str())),
+            )
             .envs(go_port.map(|p| ("_LAMBDA_SERVER_PORT", p.to_string())))
             .envs(web_port.map(|p| ("PORT", p.to_string())))
             // In a sandbox, bwrap waits for a byte on stdin (`--block-fd 0`) before it
@@ -452,6 +470,8 @@ impl Instance {
             pid,
             ns_init,
             api,
+            frames,
+            conn: None,
             sink,
             output,
             exit,

@@ -45,6 +45,15 @@
 //! invocation that gives up first leaves the instance initializing for the next one. The
 //! first invocation of an instance gets the init log and an `Init Report` line.
 //!
+//! The bundled runtimes (and scf-runtime's Custom Runtimes) are also offered a leaner
+//! transport: `SCF_RUNTIME_SOCKET` names a Unix socket of the instance's own (in its
+//! scratch `/tmp`, removed once connected) on which the same exchange goes as
+//! length-prefixed frames, written and read by the invoking task itself, with no Runtime
+//! API task in between and no HTTP (the wire is in the `frames` module's docs). A
+//! bootstrap that ignores the variable speaks the standard API; the one that says ready
+//! first is the one used. A frame that does not belong there (an unknown kind, one over
+//! 32 MiB) ends the invocation with a message naming it, and the instance is replaced.
+//!
 //! # Web functions
 //!
 //! [`ProcessSpec::web`] makes a web function (`Type: HTTP`): its instance is the
@@ -88,6 +97,7 @@
 //! | resident memory over `memory_limit_in_mb` (watchdog, or the cgroup's OOM killer) | 434 | `memory limit reached: …` |
 //! | no `POST /runtime/init/ready` within `InitTimeout`: killed | 450 | `init timeout: …` |
 //! | the bootstrap exited before it was ready | 445 | `the instance's bootstrap exited …` |
+//! | a frame on `SCF_RUNTIME_SOCKET` that does not belong there, or its connection closed mid-invocation (the process still up) | 443 (445 before ready; 407 over 32 MiB) | `the runtime broke the protocol of SCF_RUNTIME_SOCKET: …` |
 //! | `POST /runtime/invocation/error` | 430, or the `statusCode` of an SCF error JSON body (437 for a missing handler) | from the body |
 //!
 //! A faulty instance is never reused. A warm instance found dead when an invocation starts
@@ -164,6 +174,7 @@
 
 mod cgroup;
 mod context_json;
+mod frames;
 mod function;
 mod go;
 mod instance;

@@ -150,15 +150,20 @@ impl ReaderShared {
 
     /// Reads what is in the pipe without waiting and flushes a partial line; `true` at end
     /// of file.
+    ///
+    /// It reads the pipe itself rather than through tokio's `try_read`, which answers
+    /// "would block" without a `read` while the reactor has not yet seen the pipe's
+    /// readiness: a result that arrives first (on another socket, handled by another
+    /// worker) would otherwise close the log before lines already in the pipe.
     fn read_available(&self) -> bool {
         let mut guard = self.lock();
         let state = &mut *guard;
         while !state.eof {
-            match self.pipe.try_read(&mut state.buf) {
+            match rustix::io::read(&self.pipe, &mut state.buf) {
                 Ok(0) => state.eof = true,
                 Ok(n) => state.lines.feed(&state.buf[..n], &self.sink),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(rustix::io::Errno::AGAIN) => break,
+                Err(rustix::io::Errno::INTR) => {}
                 Err(_) => state.eof = true,
             }
         }

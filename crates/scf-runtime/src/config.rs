@@ -12,6 +12,10 @@ pub struct RuntimeConfig {
     pub api_port: u16,
     /// The configured handler string (`_HANDLER`).
     pub handler: String,
+    /// The lean transport's Unix socket, when the host offers one (`SCF_RUNTIME_SOCKET`,
+    /// set by `scf serve`, not by SCF); the HTTP API is used when it is absent or cannot
+    /// be reached.
+    pub socket: Option<String>,
     /// The function as the platform describes it in the environment (name, version,
     /// namespace, region, appid, uin); memory and timeout come with each event.
     pub function: FunctionConfig,
@@ -78,6 +82,7 @@ impl RuntimeConfig {
         Ok(Self {
             api_host,
             api_port,
+            socket: get("SCF_RUNTIME_SOCKET").filter(|v| !v.is_empty()),
             handler,
             function,
         })

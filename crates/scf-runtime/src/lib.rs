@@ -17,6 +17,10 @@
 //!
 //! Each result goes out in the same write as the next long poll (HTTP/1.1 pipelining
 //! on the one kept-alive connection), so an invocation costs the instance one round trip.
+//! Under `scf serve`, which names a Unix socket of the instance's own in
+//! `SCF_RUNTIME_SOCKET`, the runtime speaks length-prefixed frames there instead (one
+//! write and one read per invocation, no HTTP on either side); without the variable, or
+//! when the socket cannot be reached, it speaks the standard HTTP API.
 //!
 //! Dependencies, kept small so the bootstrap binary stays small: a hand-written HTTP/1.1
 //! client over one kept-alive TCP connection (no TLS: the API is on loopback) with
@@ -40,6 +44,7 @@
 
 mod client;
 mod config;
+mod frames;
 
 use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
@@ -118,11 +123,10 @@ pub async fn serve(
     config: RuntimeConfig,
     handler: Result<SharedHandler, FunctionError>,
 ) -> Result<(), RuntimeError> {
-    let mut api = client::Client::new(&config.api_host, config.api_port);
-    api.send("POST", "/runtime/init/ready", Some(b" ")).await?;
-    let mut next = api.send("GET", client::NEXT, None).await?;
+    let mut api = Api::connect(&config).await;
+    let mut next = api.ready_then_next().await?;
     loop {
-        let ctx = context_from(&config, &next.headers);
+        let ctx = context_from(&config, &next);
         let request_id = ctx.request_id.clone();
         let outcome = match (&handler, serde_json::from_slice::<Value>(&next.body)) {
             (_, Err(e)) => Err(FunctionError::platform(
@@ -135,14 +139,92 @@ pub async fn serve(
                 .await
                 .unwrap_or_else(|payload| Err(FunctionError::from_panic(payload.as_ref()))),
         };
-        let (path, body) = match outcome {
-            Ok(value) => ("/runtime/invocation/response", value.to_string()),
+        let (error, body) = match outcome {
+            Ok(value) => (false, value.to_string()),
             Err(e) => (
-                "/runtime/invocation/error",
+                true,
                 serde_json::to_string(&e.to_scf_json(&request_id)).unwrap_or_default(),
             ),
         };
-        next = api.push_then_next(path, body.as_bytes()).await?;
+        next = api.push_then_next(error, body.as_bytes()).await?;
+    }
+}
+
+/// One invocation as fetched: what the context is made from, and the event.
+#[derive(Debug)]
+pub(crate) struct Next {
+    pub(crate) request_id: String,
+    pub(crate) memory_limit_in_mb: Option<u32>,
+    pub(crate) time_limit_in_ms: Option<u64>,
+    pub(crate) body: bytes::Bytes,
+}
+
+impl From<client::Reply> for Next {
+    fn from(reply: client::Reply) -> Self {
+        let headers = &reply.headers;
+        Self {
+            request_id: header(headers, "request_id").unwrap_or_default().to_owned(),
+            memory_limit_in_mb: header(headers, "memory_limit_in_mb")
+                .and_then(|v| v.trim().parse().ok()),
+            time_limit_in_ms: header(headers, "time_limit_in_ms")
+                .and_then(|v| v.trim().parse().ok()),
+            body: reply.body,
+        }
+    }
+}
+
+/// The way to the host: the standard HTTP API, or the lean transport of `scf serve`.
+enum Api {
+    Http(client::Client),
+    Frames(frames::FrameClient),
+}
+
+const SOCKET_PATH: &str = "SCF_RUNTIME_SOCKET";
+
+fn socket_error(source: std::io::Error) -> ApiError {
+    ApiError::Io {
+        path: SOCKET_PATH.into(),
+        source,
+    }
+}
+
+impl Api {
+    async fn connect(config: &RuntimeConfig) -> Self {
+        if let Some(path) = &config.socket {
+            if let Ok(frames) = frames::FrameClient::connect(path).await {
+                return Self::Frames(frames);
+            }
+        }
+        Self::Http(client::Client::new(&config.api_host, config.api_port))
+    }
+
+    /// Reports the init done and waits for the first event.
+    async fn ready_then_next(&mut self) -> Result<Next, ApiError> {
+        match self {
+            Self::Http(api) => {
+                api.send("POST", "/runtime/init/ready", Some(b" ")).await?;
+                Ok(api.send("GET", client::NEXT, None).await?.into())
+            }
+            Self::Frames(api) => {
+                api.ready().await.map_err(socket_error)?;
+                api.next().await.map_err(socket_error)
+            }
+        }
+    }
+
+    /// Sends a result (`error`: an error body) and waits for the next event.
+    async fn push_then_next(&mut self, error: bool, body: &[u8]) -> Result<Next, ApiError> {
+        match self {
+            Self::Http(api) => {
+                let path = if error {
+                    "/runtime/invocation/error"
+                } else {
+                    "/runtime/invocation/response"
+                };
+                Ok(api.push_then_next(path, body).await?.into())
+            }
+            Self::Frames(api) => api.push_then_next(error, body).await.map_err(socket_error),
+        }
     }
 }
 
@@ -151,16 +233,15 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn context_from(config: &RuntimeConfig, headers: &HeaderMap) -> Context {
+fn context_from(config: &RuntimeConfig, next: &Next) -> Context {
     let mut function = config.function.clone();
-    if let Some(mb) = header(headers, "memory_limit_in_mb").and_then(|v| v.trim().parse().ok()) {
+    if let Some(mb) = next.memory_limit_in_mb {
         function.memory_mb = mb;
     }
-    if let Some(ms) = header(headers, "time_limit_in_ms").and_then(|v| v.trim().parse().ok()) {
+    if let Some(ms) = next.time_limit_in_ms {
         function.timeout = Duration::from_millis(ms);
     }
-    let request_id = header(headers, "request_id").unwrap_or_default();
-    Context::new(&function, request_id)
+    Context::new(&function, &next.request_id)
 }
 
 // The README's example is compiled and run as a doctest.

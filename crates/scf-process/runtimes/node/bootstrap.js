@@ -15,6 +15,7 @@
 'use strict';
 
 const http = require('http');
+const net = require('net');
 const path = require('path');
 const fs = require('fs');
 const url = require('url');
@@ -38,7 +39,83 @@ if (RUNTIME_MAJOR > 0 && RUNTIME_MAJOR < 15) {
   });
 }
 
+// Under `scf serve`, SCF_RUNTIME_SOCKET names a Unix socket of the instance's own on which
+// the same exchange goes as frames (scf-process's `frames` module): a kind byte, a 4-byte
+// big-endian length, that many bytes. `R` says ready, the host's `I` is an event
+// (request id, memory limit, time limit, context JSON, each ended by a newline, then the
+// event), `O`/`E` answer it. Without the variable (as on SCF) the HTTP API is used.
+let frames = null;
+
+function connectFrames() {
+  const socketPath = process.env.SCF_RUNTIME_SOCKET;
+  return new Promise((resolve) => {
+    if (!socketPath) return resolve(null);
+    const sock = net.connect(socketPath);
+    sock.once('error', () => resolve(null));
+    sock.once('connect', () => {
+      sock.removeAllListeners('error');
+      const state = { sock, buf: Buffer.alloc(0), waiter: null };
+      const pump = () => {
+        if (!state.waiter || state.buf.length < 5) return;
+        const size = state.buf.readUInt32BE(1);
+        if (state.buf.length < 5 + size) return;
+        const kind = state.buf[0];
+        const frame = state.buf.subarray(5, 5 + size);
+        state.buf = state.buf.subarray(5 + size);
+        const { resolve: done, reject } = state.waiter;
+        state.waiter = null;
+        if (kind !== 0x49) return reject(new Error(`the host sent a frame of kind ${kind} where an event was due`));
+        const fields = [];
+        let at = 0;
+        for (let i = 0; i < 4; i += 1) {
+          const end = frame.indexOf(10, at);
+          if (end < 0) return reject(new Error('an event frame with fewer than four header fields'));
+          fields.push(frame.toString('utf8', at, end));
+          at = end + 1;
+        }
+        done({
+          headers: {
+            request_id: fields[0], memory_limit_in_mb: fields[1], time_limit_in_ms: fields[2], 'x-scf-context': fields[3],
+          },
+          body: frame.toString('utf8', at),
+        });
+      };
+      sock.on('data', (chunk) => {
+        state.buf = state.buf.length ? Buffer.concat([state.buf, chunk]) : chunk;
+        pump();
+      });
+      const fail = (e) => {
+        state.closed = true;
+        if (state.waiter) state.waiter.reject(e || new Error('the host closed SCF_RUNTIME_SOCKET'));
+        state.waiter = null;
+      };
+      sock.on('error', fail);
+      sock.on('close', () => fail());
+      state.pump = pump;
+      resolve(state);
+    });
+  });
+}
+
+function frameApi(method, p, body) {
+  if (p === '/runtime/invocation/next') {
+    return new Promise((resolve, reject) => {
+      if (frames.closed) return reject(new Error('the host closed SCF_RUNTIME_SOCKET'));
+      frames.waiter = { resolve, reject };
+      frames.pump();
+    });
+  }
+  const kind = p === '/runtime/init/ready' ? 'R' : (p === '/runtime/invocation/error' ? 'E' : 'O');
+  const payload = Buffer.from(kind === 'R' ? '' : body, 'utf8');
+  const head = Buffer.alloc(5);
+  head.write(kind, 0, 'latin1');
+  head.writeUInt32BE(payload.length, 1);
+  frames.sock.write(Buffer.concat([head, payload]));
+  return Promise.resolve({ headers: {}, body: '' });
+}
+
 function api(method, p, body) {
+  if (frames) return frameApi(method, p, body);
   return new Promise((resolve, reject) => {
     const headers = {};
     if (body !== undefined) {
@@ -223,6 +300,7 @@ async function invokeOnce(fn) {
 
 async function main() {
   const { fn, error } = await load();
+  frames = await connectFrames();
   await api('POST', '/runtime/init/ready', ' ');
   for (;;) {
     if (error) {

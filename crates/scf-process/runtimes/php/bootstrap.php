@@ -33,6 +33,8 @@ $GLOBALS['__scf'] = array(
     'self' => __FILE__,
     'sock' => null,
     'buf' => '',
+    // Whether the lean transport of SCF_RUNTIME_SOCKET is in use (null: not tried yet).
+    'frames' => null,
     'request_id' => '',
     'ready' => false,
     // true between handing the event to the function and posting its result
@@ -40,10 +42,68 @@ $GLOBALS['__scf'] = array(
     'load_error' => null,
 );
 
+/**
+ * Under `scf serve`, SCF_RUNTIME_SOCKET names a Unix socket of the instance's own on which
+ * the exchange goes as frames (scf-process's `frames` module): a kind byte, a 4-byte
+ * big-endian length, that many bytes. `R` says ready, the host's `I` is an event (request
+ * id, memory limit, time limit, context JSON, each ended by "\n", then the event), `O`/`E`
+ * answer it. Connected at the first request; without the variable the HTTP API is used.
+ */
+function __scf_frames()
+{
+    $s = &$GLOBALS['__scf'];
+    if ($s['frames'] === null) {
+        $s['frames'] = false;
+        $path = getenv('SCF_RUNTIME_SOCKET');
+        if ($path) {
+            $sock = @stream_socket_client('unix://' . $path, $errno, $errstr, 30);
+            if ($sock !== false) {
+                stream_set_timeout($sock, 86400 * 365);
+                $s['sock'] = $sock;
+                $s['buf'] = '';
+                $s['frames'] = true;
+            }
+        }
+    }
+    return $s['frames'];
+}
+
+/** __scf_request on the lean transport. */
+function __scf_frame_request($path, $body)
+{
+    $s = &$GLOBALS['__scf'];
+    if ($path !== '/runtime/invocation/next') {
+        $kind = $path === '/runtime/init/ready' ? 'R' : ($path === '/runtime/invocation/error' ? 'E' : 'O');
+        $payload = $kind === 'R' ? '' : (string) $body;
+        if (!__scf_write($s['sock'], $kind . pack('N', strlen($payload)) . $payload)) {
+            fwrite(STDERR, "scf php runtime: the host closed SCF_RUNTIME_SOCKET\n");
+            exit(1);
+        }
+        return array(200, array(), '');
+    }
+    $head = __scf_take(5);
+    $frame = ($head !== false && $head[0] === 'I') ? __scf_take(unpack('N', substr($head, 1))[1]) : false;
+    $parts = $frame === false ? array() : explode("\n", $frame, 5);
+    if (count($parts) < 5) {
+        fwrite(STDERR, "scf php runtime: the host closed SCF_RUNTIME_SOCKET or sent a frame that is not an event\n");
+        exit(1);
+    }
+    $headers = array(
+        'request_id' => $parts[0],
+        'memory_limit_in_mb' => $parts[1],
+        'time_limit_in_ms' => $parts[2],
+        'x-scf-context' => $parts[3],
+    );
+    return array(200, $headers, $parts[4]);
+}
+
 /** One request on the kept-alive connection; returns array(status, headers, body). */
 function __scf_request($method, $path, $body = null)
 {
     $s = &$GLOBALS['__scf'];
+    if (__scf_frames()) {
+        return __scf_frame_request($path, $body);
+    }
     for ($attempt = 0; $attempt < 2; $attempt++) {
         if ($s['sock'] === null) {
             $ctx = stream_context_create(array('socket' => array('tcp_nodelay' => true)));

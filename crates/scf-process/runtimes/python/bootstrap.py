@@ -8,6 +8,10 @@ the init log), then reports POST /runtime/init/ready. Each invocation: GET
 JSON-encoded return value to /runtime/invocation/response, or SCF's error JSON to
 /runtime/invocation/error.
 
+Under `scf serve`, SCF_RUNTIME_SOCKET names a Unix socket of the instance's own on which
+the same exchange goes as length-prefixed frames (scf-process's `frames` module): one
+write and one read per invocation, no HTTP. Without it (as on SCF) the HTTP API is used.
+
 Error bodies carry SCF's fields (errorCode, errorMessage, requestId, stackTrace,
 statusCode) plus errorType (the exception's class name), errorValue (its message) and
 trace (the traceback without its last "Type: message" line) for the host.
@@ -153,8 +157,70 @@ class _Api:
         return status, headers, body
 
 
+class _Frames:
+    """The lean transport of `scf serve`: frames of a kind byte, a 4-byte big-endian
+    length and that many bytes on the Unix socket SCF_RUNTIME_SOCKET. The same calls as
+    _Api, so the loop below does not know which one it has."""
+
+    def __init__(self, path):
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+        except OSError:
+            sock.close()
+            raise
+        self._sock = sock
+        self._buf = b""
+
+    def _send(self, kind, body):
+        self._sock.sendall(kind + len(body).to_bytes(4, "big") + body)
+
+    def _fill_to(self, n):
+        while len(self._buf) < n:
+            chunk = self._sock.recv(max(65536, n - len(self._buf)))
+            if not chunk:
+                raise ConnectionError("the host closed SCF_RUNTIME_SOCKET")
+            self._buf += chunk
+
+    def _next(self):
+        self._fill_to(5)
+        kind, size = self._buf[:1], int.from_bytes(self._buf[1:5], "big")
+        if kind != b"I":
+            raise ValueError("the host sent a frame of kind %r where an event was due" % kind)
+        self._fill_to(5 + size)
+        frame, self._buf = self._buf[5 : 5 + size], self._buf[5 + size :]
+        request_id, memory, time_limit, context, event = frame.split(b"\n", 4)
+        headers = {
+            "request_id": request_id.decode("utf-8", "replace"),
+            "memory_limit_in_mb": memory.decode("ascii", "replace"),
+            "time_limit_in_ms": time_limit.decode("ascii", "replace"),
+            "x-scf-context": context.decode("utf-8", "replace"),
+        }
+        return 200, headers, event
+
+    def request(self, method, path, body=None):
+        if path == _NEXT:
+            return self._next()
+        self._send(b"R", b"")
+        return 200, {}, b""
+
+    def push_then_next(self, path, body):
+        self._send(b"E" if path.endswith("/error") else b"O", body)
+        return self._next()
+
+
+def _connect():
+    path = os.environ.get("SCF_RUNTIME_SOCKET")
+    if path:
+        try:
+            return _Frames(path)
+        except OSError:
+            pass
+    return _Api(_HOST, _PORT)
+
+
 _NEXT = "/runtime/invocation/next"
-_api = _Api(_HOST, _PORT)
+_api = None
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
@@ -392,7 +458,7 @@ def _invoke(function, next_reply):
 
 
 def main():
-    global _request_id
+    global _request_id, _api
     sys.path[0] = os.getcwd()
     try:
         sys.stdout.reconfigure(line_buffering=True)
@@ -402,6 +468,7 @@ def main():
     _builtin_aliases()
     function, load_error = _load()
     _flush()
+    _api = _connect()
     _api.request("POST", "/runtime/init/ready", b" ")
     reply = _api.request("GET", _NEXT)
     while True:

@@ -142,3 +142,12 @@ pub(crate) async fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool
 pub(crate) fn has_curl() -> bool {
     scf_testkit::require(&scf_testkit::CURL)
 }
+
+/// Calls `f` twice and checks each answer is `expected` (the transport tests of the
+/// bundled bootstraps).
+pub(crate) async fn answers_twice(f: &ProcessFunction, config: &FunctionConfig, expected: Value) {
+    for _ in 0..2 {
+        let (out, _) = call(f, config, serde_json::json!({})).await;
+        assert_eq!(out.unwrap(), expected);
+    }
+}

@@ -8,6 +8,7 @@
 mod common;
 mod custom_runtime_api;
 mod faults;
+mod frames;
 mod go_runtime;
 mod invoker;
 mod isolation;

@@ -188,3 +188,11 @@ async fn an_es_module_is_imported_when_there_is_no_commonjs_file() {
     assert_eq!(out["esm"], json!(true));
     assert_eq!(out["key"], json!("abctest"));
 }
+
+#[tokio::test]
+async fn the_bundled_bootstrap_talks_frames_on_the_socket_scf_serve_offers() {
+    let node = runtime_or_skip!("Nodejs16.13");
+    let cfg = config("node-transport", "index.transport_handler");
+    let f = function(&cfg, &fixture("node"), node);
+    common::answers_twice(&f, &cfg, json!("unix")).await;
+}

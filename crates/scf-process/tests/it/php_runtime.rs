@@ -310,3 +310,11 @@ async fn a_handler_past_its_timeout_is_time_out_and_the_instance_replaced() {
         "a fresh instance serves the next invocation"
     );
 }
+
+#[tokio::test]
+async fn the_bundled_bootstrap_talks_frames_on_the_socket_scf_serve_offers() {
+    let php = runtime_or_skip!("Php7.4");
+    let cfg = config("php-transport", "index.transport_handler");
+    let f = function(&cfg, &fixture("php"), php);
+    common::answers_twice(&f, &cfg, json!("frames")).await;
+}

@@ -286,3 +286,11 @@ async fn chained_exceptions_keep_the_whole_traceback() {
     );
     assert!(trace.ends_with("ValueError: lookup failed"), "{trace}");
 }
+
+#[tokio::test]
+async fn the_bundled_bootstrap_talks_frames_on_the_socket_scf_serve_offers() {
+    let python = runtime_or_skip!("Python3.9");
+    let cfg = config("transport-fn", "index.transport_handler");
+    let f = function(&cfg, &fixture("python"), python);
+    common::answers_twice(&f, &cfg, json!("_Frames")).await;
+}

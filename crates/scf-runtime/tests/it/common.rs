@@ -86,3 +86,32 @@ pub(crate) fn write_bootstrap(dir: &Path, child_test: &str) {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
         .expect("chmod bootstrap");
 }
+
+/// Serves, on a thread of its own, a handler that answers each event with the event, the
+/// request id, the memory limit and the time limit (`e`, `rid`, `mem`, `ms`).
+pub(crate) fn serve_echo_in_background(config: scf_runtime::RuntimeConfig) {
+    let handler = handler_fn(|e: Value, ctx: Context| async move {
+        Ok::<_, FunctionError>(
+            json!({"e": e, "rid": ctx.request_id, "mem": ctx.memory_limit_in_mb, "ms": ctx.time_limit_in_ms}),
+        )
+    });
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _ = rt.block_on(scf_runtime::serve(config, Ok(std::sync::Arc::new(handler))));
+    });
+}
+
+/// Checks that `err` is the SCF error JSON of a malformed event of request `request_id`.
+pub(crate) fn assert_parse_error(err: &Value, request_id: &str) {
+    assert_eq!(err["requestId"], request_id);
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with("parse event error: "),
+        "{err}"
+    );
+}

@@ -5,5 +5,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod frames_peer;
 mod raw_peer;
 mod runtime_api;

@@ -5,8 +5,6 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use scf_context::Context;
-use scf_handler::{handler_fn, FunctionError};
 use scf_runtime::RuntimeConfig;
 use serde_json::{json, Value};
 
@@ -64,21 +62,12 @@ fn malformed_events_and_capitalised_headers_over_one_kept_alive_connection() {
         "SCF_RUNTIME_API_PORT" => Some(port.to_string()),
         "_HANDLER" => Some("index.main_handler".into()),
         "SCF_FUNCTIONNAME" => Some("raw".into()),
+        // A socket that cannot be reached: the runtime falls back to the HTTP API.
+        "SCF_RUNTIME_SOCKET" => Some("/nonexistent/scf-runtime.sock".into()),
         _ => None,
     })
     .unwrap();
-    let handler = handler_fn(|e: Value, ctx: Context| async move {
-        Ok::<_, FunctionError>(
-            json!({"e": e, "rid": ctx.request_id, "mem": ctx.memory_limit_in_mb, "ms": ctx.time_limit_in_ms}),
-        )
-    });
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let _ = rt.block_on(scf_runtime::serve(config, Ok(std::sync::Arc::new(handler))));
-    });
+    crate::common::serve_echo_in_background(config);
     let (stream, _) = listener.accept().unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -120,14 +109,7 @@ fn malformed_events_and_capitalised_headers_over_one_kept_alive_connection() {
     assert_eq!(readies, 1, "init/ready is posted once");
     assert_eq!(pushes[0].0, "/runtime/invocation/error");
     let err: Value = serde_json::from_str(&pushes[0].1).unwrap();
-    assert_eq!(err["requestId"], "r1");
-    assert!(
-        err["errorMessage"]
-            .as_str()
-            .unwrap()
-            .starts_with("parse event error: "),
-        "{err}"
-    );
+    crate::common::assert_parse_error(&err, "r1");
     assert_eq!(pushes[1].0, "/runtime/invocation/response");
     let ok: Value = serde_json::from_str(&pushes[1].1).unwrap();
     assert_eq!(
