@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{rec, t};
+use crate::common::{numbered, t};
 use scf_store::{AsyncEvent, AsyncQueue, LogStore};
 use scf_store_sqlite::{SqliteStore, SqliteStoreConfig};
 
@@ -17,23 +17,9 @@ fn gathering(interval: Duration) -> (tempfile::TempDir, SqliteStore) {
     (dir, store)
 }
 
-fn record(i: i64) -> scf_logs::LogRecord {
-    rec(
-        "f",
-        "default",
-        "$LATEST",
-        &format!("r{i}"),
-        i,
-        0,
-        200,
-        1.0,
-        1,
-    )
-}
-
 /// Puts record 0 and waits until the writer has taken it (it is then gathering).
 fn put_first(store: &SqliteStore) {
-    store.put(record(0)).unwrap();
+    store.put(numbered(0)).unwrap();
     std::thread::sleep(Duration::from_millis(50));
 }
 
@@ -42,7 +28,7 @@ fn records_put_one_at_a_time_commit_together_after_the_batch_interval() {
     let (_dir, store) = gathering(Duration::from_secs(2));
     let started = Instant::now();
     for i in 0..5 {
-        store.put(record(i)).unwrap();
+        store.put(numbered(i)).unwrap();
         std::thread::sleep(Duration::from_millis(10));
     }
     // The batch's deadline is 2 s after the writer took record 0: nothing is committed yet.
@@ -71,7 +57,7 @@ fn records_put_one_at_a_time_commit_together_after_the_batch_interval() {
 fn a_flush_while_the_writer_gathers_commits_at_once() {
     let (_dir, store) = gathering(Duration::from_secs(30));
     put_first(&store);
-    store.put(record(1)).unwrap();
+    store.put(numbered(1)).unwrap();
     let started = Instant::now();
     store.flush().unwrap();
     assert!(
@@ -103,7 +89,7 @@ fn a_queue_write_while_the_writer_gathers_commits_at_once() {
 fn dropping_the_store_while_the_writer_gathers_commits_at_once() {
     let (dir, store) = gathering(Duration::from_secs(30));
     put_first(&store);
-    store.put(record(1)).unwrap();
+    store.put(numbered(1)).unwrap();
     let started = Instant::now();
     drop(store);
     assert!(
@@ -128,7 +114,7 @@ fn a_full_channel_wakes_the_gathering_writer() {
     // them without waiting out its interval.
     let started = Instant::now();
     for i in 1..=12 {
-        store.put(record(i)).unwrap();
+        store.put(numbered(i)).unwrap();
     }
     assert!(
         started.elapsed() < Duration::from_secs(10),
