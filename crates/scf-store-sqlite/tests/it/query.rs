@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{numbered, rec, t};
+use common::{numbered, t};
 use scf_store::{LogQuery, LogStore, MemoryStore, Order, OrderBy, RetCodeFilter, StoreError};
 
 fn ids(store: &dyn LogStore, q: LogQuery) -> Vec<String> {
