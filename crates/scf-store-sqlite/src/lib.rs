@@ -21,11 +21,13 @@
 //! One writer connection lives on a dedicated std thread. [`put`](scf_store::LogStore::put)
 //! sends the record over a bounded channel and returns; the writer commits in
 //! transactions of up to `batch_size` records, or after `batch_interval` when
-//! fewer arrive. Anything that must be durable on return ([`flush`](scf_store::LogStore::flush),
+//! fewer arrive. While it gathers a batch the writer sleeps until the batch's deadline and
+//! a put does not wake it, so records arriving one at a time cost one wake-up and one
+//! commit per `batch_interval`, not one each. Anything that must be durable on return ([`flush`](scf_store::LogStore::flush),
 //! [`SqliteStore::put_batch`], and every [`AsyncQueue`](scf_store::AsyncQueue) write:
 //! [`enqueue`](scf_store::AsyncQueue::enqueue), claims, renewals, attempt ends,
 //! [`terminate`](scf_store::AsyncQueue::terminate), timer ticks)
-//! goes through the same channel with a reply channel, so the writer commits it (with
+//! goes through the same channel with a reply channel and wakes the writer, so it commits it (with
 //! whatever puts precede it) before answering; there is one writer, so writes never
 //! contend with each other. Its transactions are `BEGIN IMMEDIATE`: processes sharing
 //! the file take the write lock in turn (waiting up to

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::sync::mpsc::{self, SyncSender};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
@@ -19,7 +19,7 @@ use crate::keys::request_key;
 use crate::rows::{collect, count, order_column, order_sql, row_to_record, where_clause};
 use crate::schema::{configure, init_schema};
 use crate::statements::{log_text_sql, IDS_BY_KEY, LOG_COLS};
-use crate::writer::{writer_loop, Job, Msg, Reply};
+use crate::writer::{writer_loop, Job, Msg, Reply, WriterTx};
 use scf_logs::LogRecord;
 use scf_store::{LogPage, LogQuery, LogStore, OrderBy, RetCodeFilter, StoreError};
 
@@ -27,7 +27,7 @@ use scf_store::{LogPage, LogQuery, LogStore, OrderBy, RetCodeFilter, StoreError}
 /// crate docs for the write path).
 pub struct SqliteStore {
     path: PathBuf,
-    tx: Option<SyncSender<Msg>>,
+    tx: Option<WriterTx>,
     writer: Option<JoinHandle<()>>,
     checkpointer: Option<JoinHandle<()>>,
     reader: Mutex<Connection>,
@@ -117,6 +117,7 @@ impl SqliteStore {
                 );
             })
             .map_err(|e| open_err(&path, format!("starting writer thread: {e}")))?;
+        let tx = WriterTx::new(tx, handle.thread().clone());
         Ok(SqliteStore {
             path,
             tx: Some(tx),
@@ -133,8 +134,7 @@ impl SqliteStore {
     }
 
     fn send(&self, msg: Msg) -> Result<(), StoreError> {
-        let tx = self.tx.as_ref().ok_or(StoreError::WriterStopped)?;
-        tx.send(msg).map_err(|_| StoreError::WriterStopped)
+        self.tx.as_ref().ok_or(StoreError::WriterStopped)?.send(msg)
     }
 
     fn request(&self, make: impl FnOnce(Reply) -> Msg) -> Result<(), StoreError> {
@@ -184,7 +184,9 @@ impl SqliteStore {
 impl Drop for SqliteStore {
     fn drop(&mut self) {
         // Closing the channel makes the writer commit what is queued and exit.
-        self.tx = None;
+        if let Some(tx) = self.tx.take() {
+            tx.close();
+        }
         if let Some(h) = self.writer.take() {
             let _ = h.join();
         }

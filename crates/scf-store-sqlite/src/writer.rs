@@ -2,8 +2,9 @@
 //! async queue's writes.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -102,6 +103,45 @@ impl Msg {
 
     fn waits(&self) -> bool {
         !matches!(self, Msg::Put(_))
+    }
+}
+
+/// The store's end of the writer's channel. A [`Msg::Put`] is only queued: while the
+/// writer gathers a batch it sleeps until the batch's deadline and puts do not wake it
+/// (records arriving one at a time cost no thread wake-up each). A message someone waits
+/// on (flush, queue write, bulk put, purge) wakes it, so that it commits at once, as does
+/// a put that finds the channel full.
+pub(crate) struct WriterTx {
+    tx: SyncSender<Msg>,
+    writer: Thread,
+}
+
+impl WriterTx {
+    pub(crate) fn new(tx: SyncSender<Msg>, writer: Thread) -> Self {
+        WriterTx { tx, writer }
+    }
+
+    pub(crate) fn send(&self, msg: Msg) -> Result<(), StoreError> {
+        let waits = msg.waits();
+        match self.tx.try_send(msg) {
+            Ok(()) => {}
+            Err(TrySendError::Full(msg)) => {
+                self.writer.unpark();
+                self.tx.send(msg).map_err(|_| StoreError::WriterStopped)?;
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(StoreError::WriterStopped),
+        }
+        if waits {
+            self.writer.unpark();
+        }
+        Ok(())
+    }
+
+    /// Closes the channel and wakes the writer, which commits what is queued and exits.
+    pub(crate) fn close(self) {
+        let WriterTx { tx, writer } = self;
+        drop(tx);
+        writer.unpark();
     }
 }
 
@@ -208,13 +248,20 @@ pub(crate) fn write_batch(
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         } else {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            match rx.recv_timeout(deadline - now) {
+            match rx.try_recv() {
                 Ok(m) => m,
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    // Sleeps without being woken by each put (see `WriterTx`): a waited-on
+                    // message, a full channel or the deadline ends it. A wake-up left from
+                    // an earlier batch only makes it look again.
+                    std::thread::park_timeout(deadline - now);
+                    continue;
+                }
             }
         };
         urgent |= next.waits();

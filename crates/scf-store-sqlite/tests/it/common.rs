@@ -8,6 +8,22 @@ use scf_store_sqlite::SqliteStore;
 // tests check the same store against.
 pub use scf_store::conformance::{rec, t};
 
+/// Record number `i` of function `f`: request id `r{i}`, started `i` seconds after the fixed
+/// clock's origin, successful.
+pub fn numbered(i: i64) -> LogRecord {
+    rec(
+        "f",
+        "default",
+        "$LATEST",
+        &format!("r{i}"),
+        i,
+        0,
+        200,
+        1.0,
+        1,
+    )
+}
+
 /// A SQLite store in a fresh temp dir (keep the dir alive as long as the store).
 pub fn sqlite() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().expect("tempdir");

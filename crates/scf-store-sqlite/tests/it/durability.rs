@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{rec, t};
+use common::{numbered, rec, t};
 use scf_store::{AsyncEvent, AsyncQueue, AsyncStatus, LogQuery, LogStore, StoreError};
 use scf_store_sqlite::SqliteStore;
 
@@ -27,19 +27,7 @@ fn child_process_writes_then_waits_to_be_killed() {
     });
     let store = SqliteStore::open(&path).unwrap();
     for i in 0..500 {
-        store
-            .put(rec(
-                "f",
-                "default",
-                "$LATEST",
-                &format!("r{i}"),
-                i,
-                0,
-                200,
-                1.0,
-                1,
-            ))
-            .unwrap();
+        store.put(numbered(i)).unwrap();
     }
     store.flush().unwrap();
     let ev = AsyncEvent::new(

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod async_queue;
+mod batching;
 mod common;
 mod conformance;
 mod durability;

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{rec, t};
+use common::{numbered, t};
 use scf_store::{LogQuery, LogStore, MemoryStore, Order, OrderBy, RetCodeFilter, StoreError};
 
 fn ids(store: &dyn LogStore, q: LogQuery) -> Vec<String> {
@@ -92,18 +92,7 @@ fn start_time_after_end_time_is_rejected() {
 fn memory_store_evicts_the_oldest_record_when_full() {
     let s = MemoryStore::new(3);
     for i in 0..5 {
-        s.put(rec(
-            "f",
-            "default",
-            "$LATEST",
-            &format!("r{i}"),
-            i,
-            0,
-            200,
-            1.0,
-            1,
-        ))
-        .unwrap();
+        s.put(numbered(i)).unwrap();
     }
     assert_eq!(s.len(), 3);
     let got = ids(
