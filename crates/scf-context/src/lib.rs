@@ -31,6 +31,7 @@ mod cancel;
 mod config;
 mod context;
 mod report;
+mod stream;
 
 pub use cancel::{CancelReason, Cancellation, Cancelled};
 pub use config::{
@@ -40,6 +41,7 @@ pub use config::{
 };
 pub use context::{Context, ThreadHook, ThreadTask};
 pub use report::{HostReport, ReportHook};
+pub use stream::{ResponseStream, StreamHook};
 
 // The README's example is compiled and run as a doctest.
 #[cfg(doctest)]

@@ -101,6 +101,8 @@ enum Ended {
     OverMemory(u64),
     TimedOut,
     Cancelled(CancelReason),
+    /// The client of a web function's streamed response went away.
+    ClientGone,
 }
 
 impl ProcessFunction {
@@ -547,18 +549,20 @@ impl Shared {
         let init_lines = instance.sink.attach(log.clone());
         instance.memory.reset();
         let oom_before = instance.cgroup.as_ref().map_or(0, |c| c.oom_kills());
-        let (outcome, _forwarding) = match instance.web.clone() {
-            Some(port) => crate::web::dispatch(port, event, ctx.request_id.clone()),
-            None => (
-                instance.api.dispatch(Dispatch {
-                    request_id: ctx.request_id.clone(),
-                    event,
-                    memory_limit_in_mb: ctx.memory_limit_in_mb,
-                    time_limit_in_ms: ctx.time_limit_in_ms,
-                    context_json: self.context_json(ctx),
-                }),
-                None,
+        let outcome = match instance.web.clone() {
+            Some(port) => crate::web::dispatch(
+                port,
+                event,
+                ctx.request_id.clone(),
+                ctx.stream_hook().cloned(),
             ),
+            None => crate::web::Answer::Api(instance.api.dispatch(Dispatch {
+                request_id: ctx.request_id.clone(),
+                event,
+                memory_limit_in_mb: ctx.memory_limit_in_mb,
+                time_limit_in_ms: ctx.time_limit_in_ms,
+                context_json: self.context_json(ctx),
+            })),
         };
         let dispatched = Instant::now();
         // SCF times execution from the event's delivery; a host that started the clock
@@ -571,8 +575,10 @@ impl Shared {
             biased;
             pushed = outcome => match pushed {
                 Ok(pushed) => Ended::Pushed(pushed),
-                // The server dropped the invocation: it is stopping.
-                Err(_) => Ended::Exited(Exit { status: None }),
+                // The server dropped the invocation (it is stopping), or a web server
+                // its connection.
+                Err(crate::web::Cut::Gone) => Ended::Exited(Exit { status: None }),
+                Err(crate::web::Cut::ClientGone) => Ended::ClientGone,
             },
             exit = exit => Ended::Exited(exit),
             used = watch_memory(&mut instance.memory, limit) => Ended::OverMemory(used),
@@ -678,6 +684,7 @@ impl Shared {
                 "the runtime never fetched the event (GET /runtime/invocation/next) before the time limit; the instance was stopped"
             })),
             Ended::Cancelled(reason) => Err(cancelled(reason)),
+            Ended::ClientGone => Err(crate::web::client_gone()),
         };
         (result, pushed, peak)
     }

@@ -26,3 +26,4 @@ mod tccli;
 mod template;
 mod watch;
 mod web;
+mod web_stream;
