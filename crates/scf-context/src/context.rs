@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::cancel::{CancelReason, Cancellation};
 use crate::config::FunctionConfig;
 use crate::report::{HostReport, ReportHook};
+use crate::stream::{ResponseStream, StreamHook};
 
 /// What a function knows about its invocation: the platform's `context` object.
 ///
@@ -50,6 +51,8 @@ pub struct Context {
     thread_hook: Option<ThreadHook>,
     #[serde(skip)]
     report_hook: Option<ReportHook>,
+    #[serde(skip)]
+    stream_hook: Option<StreamHook>,
 }
 
 /// A closure that runs on another thread.
@@ -107,7 +110,26 @@ impl Context {
             cancellation: Cancellation::new(),
             thread_hook: None,
             report_hook: None,
+            stream_hook: None,
         }
+    }
+
+    /// Sets where the handler may stream its HTTP response ([`response_stream`](Self::response_stream));
+    /// the host in front of a web function sets one.
+    pub fn with_stream_hook(mut self, hook: Option<StreamHook>) -> Self {
+        self.stream_hook = hook;
+        self
+    }
+
+    /// Where this invocation's HTTP response may be streamed to its client as it is
+    /// produced, when the host takes it so (see [`ResponseStream`]); `None`: return it.
+    pub fn response_stream(&self) -> Option<&dyn ResponseStream> {
+        self.stream_hook.as_ref().map(StreamHook::stream)
+    }
+
+    /// The hook behind [`response_stream`](Self::response_stream), to keep beyond a borrow.
+    pub fn stream_hook(&self) -> Option<&StreamHook> {
+        self.stream_hook.as_ref()
     }
 
     /// Sets the hook that [`Context::wrap_thread_task`] applies (the invoker uses it to

@@ -4,7 +4,9 @@
 //! handler receives, with exactly the fields and JSON names SCF gives; [`FunctionConfig`]
 //! is a function's identity, limits and environment, validated like the platform does
 //! ([`ConfigError`] names the field and the rule). A context knows its deadline and
-//! carries a [`Cancellation`] signal that fires at the deadline or on termination.
+//! carries a [`Cancellation`] signal that fires at the deadline or on termination, and,
+//! from an HTTP host, a [`StreamHook`] through which a handler may stream its HTTP
+//! response ([`ResponseStream`]).
 //!
 //! Function authors and every host crate (`scf-handler`, `scf-invoker`, `scf-runtime`)
 //! depend on it. It pulls in no async runtime: the cancellation signal is a plain
@@ -31,6 +33,7 @@ mod cancel;
 mod config;
 mod context;
 mod report;
+mod stream;
 
 pub use cancel::{CancelReason, Cancellation, Cancelled};
 pub use config::{
@@ -40,6 +43,7 @@ pub use config::{
 };
 pub use context::{Context, ThreadHook, ThreadTask};
 pub use report::{HostReport, ReportHook};
+pub use stream::{ResponseStream, StreamHook};
 
 // The README's example is compiled and run as a doctest.
 #[cfg(doctest)]

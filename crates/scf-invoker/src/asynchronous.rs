@@ -390,6 +390,7 @@ impl AsyncWorker {
                     abort: Some(abort),
                     log_tail: false,
                     start_time: Some(start_time),
+                    stream: None,
                 },
             )
             .await;

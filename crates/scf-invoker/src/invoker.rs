@@ -402,6 +402,7 @@ impl Inner {
                     abort: None,
                     log_tail: request.log_type == LogType::Tail,
                     start_time: None,
+                    stream: request.stream,
                 },
             )
             .await;

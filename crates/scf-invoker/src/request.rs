@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use scf_context::StreamHook;
 use scf_handler::{FunctionError, FunctionStatus};
 use scf_logs::{InvocationType, ParseValueError};
 use serde_json::{json, Value};
@@ -149,6 +150,11 @@ pub struct InvokeRequest {
     /// What triggered an async event (`InvokeType` in `ListAsyncEvents`): `OTHERS` by
     /// default, `TRIGGER_TIMER`, `COS`…
     pub invoke_type: String,
+    /// Where a sync invocation's handler may stream its HTTP response as it is produced
+    /// (the gateway in front of a web function sets it; see
+    /// [`Context::response_stream`](scf_context::Context::response_stream)). Ignored for
+    /// async events.
+    pub stream: Option<StreamHook>,
 }
 
 impl InvokeRequest {
@@ -162,6 +168,7 @@ impl InvokeRequest {
             invocation_type: InvocationType::RequestResponse,
             log_type: LogType::None,
             invoke_type: "OTHERS".into(),
+            stream: None,
         }
     }
 
@@ -191,6 +198,12 @@ impl InvokeRequest {
     /// Sets the log type.
     pub fn with_log_type(mut self, log_type: LogType) -> Self {
         self.log_type = log_type;
+        self
+    }
+
+    /// Sets where the handler may stream its HTTP response (see [`stream`](Self::stream)).
+    pub fn with_stream(mut self, stream: StreamHook) -> Self {
+        self.stream = Some(stream);
         self
     }
 

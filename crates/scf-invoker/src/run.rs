@@ -49,6 +49,8 @@ pub(crate) struct RunOptions<'a> {
     /// RUNNING record): every record of one attempt carries the same `start_time`, which
     /// stores may key the attempt on (PostgreSQL partitions by it). `None`: now.
     pub(crate) start_time: Option<OffsetDateTime>,
+    /// Where the handler may stream its HTTP response (sync invocations from a gateway).
+    pub(crate) stream: Option<scf_context::StreamHook>,
 }
 
 #[derive(Debug)]
@@ -179,7 +181,8 @@ impl Runner {
             .with_start(started)
             .with_cancellation(cancellation.clone())
             .with_thread_hook(scope.thread_hook())
-            .with_report_hook(scope.report_hook());
+            .with_report_hook(scope.report_hook())
+            .with_stream_hook(opts.stream);
         let probe = Probe::begin();
         let deadline = started + entry.config.timeout;
         let stops = Stops {

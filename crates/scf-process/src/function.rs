@@ -115,22 +115,32 @@ enum Ended {
     Cancelled(CancelReason),
     /// The lean transport broke (`crate::frames`): what came instead of a result.
     Broken(String),
+    /// The client of a web function's streamed response went away.
+    ClientGone,
 }
 
 /// How a pending invocation's result comes back.
 enum Pending<'a> {
-    /// Through the standard Runtime API's server (or a web function's forwarder).
-    Api(oneshot::Receiver<Outcome>),
+    /// Through the standard Runtime API's server, or a web function's forward.
+    Answer(crate::web::Answer),
     /// Read by this task on the bootstrap's own connection.
     Frames(&'a mut crate::frames::FrameConn, Dispatch),
 }
 
-/// A pending invocation's end: its outcome, or why none came (`None`: the API server
-/// dropped it, so it is stopping).
-async fn pushed(pending: Pending<'_>) -> Result<Outcome, Option<crate::frames::FrameError>> {
+/// Why a pending invocation ended without an outcome.
+enum NoOutcome {
+    /// The API server dropped it (it is stopping), a web server its connection, or the
+    /// client of a streamed response went away.
+    Cut(crate::web::Cut),
+    /// The lean transport failed.
+    Frame(crate::frames::FrameError),
+}
+
+/// A pending invocation's end: its outcome, or why none came.
+async fn pushed(pending: Pending<'_>) -> Result<Outcome, NoOutcome> {
     match pending {
-        Pending::Api(rx) => rx.await.map_err(|_| None),
-        Pending::Frames(conn, dispatch) => conn.invoke(&dispatch).await.map_err(Some),
+        Pending::Answer(answer) => answer.await.map_err(NoOutcome::Cut),
+        Pending::Frames(conn, dispatch) => conn.invoke(&dispatch).await.map_err(NoOutcome::Frame),
     }
 }
 
@@ -621,11 +631,13 @@ impl Shared {
         let oom_before = instance.cgroup.as_ref().map_or(0, |c| c.oom_kills());
         let exit = instance.wait_exit();
         let fast = instance.web.is_none() && instance.conn.is_some();
-        let (pending, _forwarding) = match instance.web.clone() {
-            Some(port) => {
-                let (rx, forwarding) = crate::web::dispatch(port, event, ctx.request_id.clone());
-                (Pending::Api(rx), forwarding)
-            }
+        let pending = match instance.web.clone() {
+            Some(port) => Pending::Answer(crate::web::dispatch(
+                port,
+                event,
+                ctx.request_id.clone(),
+                ctx.stream_hook().cloned(),
+            )),
             None => {
                 let dispatch = Dispatch {
                     request_id: ctx.request_id.clone(),
@@ -635,8 +647,10 @@ impl Shared {
                     context_json: self.context_json(ctx),
                 };
                 match instance.conn.as_mut() {
-                    Some(conn) => (Pending::Frames(conn, dispatch), None),
-                    None => (Pending::Api(instance.api.dispatch(dispatch)), None),
+                    Some(conn) => Pending::Frames(conn, dispatch),
+                    None => {
+                        Pending::Answer(crate::web::Answer::Api(instance.api.dispatch(dispatch)))
+                    }
                 }
             }
         };
@@ -650,11 +664,13 @@ impl Shared {
             biased;
             pushed = pushed(pending) => match pushed {
                 Ok(pushed) => Ended::Pushed(pushed),
-                // The server dropped the invocation: it is stopping.
-                Err(None) => Ended::Exited(Exit { status: None }),
-                Err(Some(crate::frames::FrameError::Closed)) => Ended::Broken(String::new()),
-                Err(Some(crate::frames::FrameError::TooLarge)) => Ended::Pushed(Outcome::TooLarge),
-                Err(Some(crate::frames::FrameError::Invalid(what))) => Ended::Broken(what),
+                // The server dropped the invocation (it is stopping), or a web server
+                // its connection.
+                Err(NoOutcome::Cut(crate::web::Cut::Gone)) => Ended::Exited(Exit { status: None }),
+                Err(NoOutcome::Cut(crate::web::Cut::ClientGone)) => Ended::ClientGone,
+                Err(NoOutcome::Frame(crate::frames::FrameError::Closed)) => Ended::Broken(String::new()),
+                Err(NoOutcome::Frame(crate::frames::FrameError::TooLarge)) => Ended::Pushed(Outcome::TooLarge),
+                Err(NoOutcome::Frame(crate::frames::FrameError::Invalid(what))) => Ended::Broken(what),
             },
             exit = exit => Ended::Exited(exit),
             used = watch_memory(&mut instance.memory, limit) => Ended::OverMemory(used),
@@ -786,6 +802,7 @@ impl Shared {
                     crate::frames::SOCKET_VAR
                 ),
             )),
+            Ended::ClientGone => Err(crate::web::client_gone()),
         };
         (result, pushed, peak)
     }

@@ -62,9 +62,13 @@
 //! when that port accepts a connection (else 446 `PortBindingFailed` at `InitTimeout`; 405
 //! if it exits first). Each invocation's event (an API Gateway event) is sent to it as one
 //! HTTP request, and its response is the return value, as an integration response
-//! (repeated headers as arrays, a binary body Base64). A crash mid-request is 405, a body
-//! over 6 MB is 410; timeouts, memory and logs are as for every instance. See
-//! `docs/web-functions.md`.
+//! (repeated headers as arrays, a binary body Base64). When the invocation's context has
+//! a [`response_stream`](scf_context::Context::response_stream) (the gateway gives one),
+//! the response goes there instead as it comes (the head, then each chunk), and the
+//! return value is the integration response without its body (`bodyBytes`); a client
+//! that goes away is 499 and stops the instance. A crash mid-request is 405, a body over
+//! 6 MB is 410; timeouts (the whole response, body included), memory and logs are as for
+//! every instance. See `docs/web-functions.md`.
 //!
 //! # Sandbox
 //!

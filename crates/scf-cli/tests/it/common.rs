@@ -197,7 +197,29 @@ fn request_raw(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("\r\ntransfer-encoding: chunked");
+    let body = if chunked { dechunk(&body) } else { body };
     (status, head, body)
+}
+
+/// A `Transfer-Encoding: chunked` body decoded (as far as it is complete).
+pub(crate) fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&raw[..eol]).unwrap_or("");
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16);
+        let Ok(size) = size else { break };
+        let data = &raw[eol + 2..];
+        if size == 0 || data.len() < size {
+            out.extend_from_slice(&data[..size.min(data.len())]);
+            break;
+        }
+        out.extend_from_slice(&data[..size]);
+        raw = data.get(size + 2..).unwrap_or(&[]);
+    }
+    out
 }
 
 /// A cloud API call to `addr`: the `Response` object.

@@ -29,3 +29,4 @@ mod tccli;
 mod template;
 mod watch;
 mod web;
+mod web_stream;

@@ -173,7 +173,7 @@ impl ApiService {
             }
         };
         set_id_header(&mut response, REQUEST_ID_HEADER, &request_id);
-        response
+        response.map(ResponseBody::from)
     }
 
     /// Its limits.
@@ -198,7 +198,7 @@ impl ApiService {
             Err(error) => error.to_response(&request_id),
         };
         set_id_header(&mut response, REQUEST_ID_HEADER, &request_id);
-        response
+        response.map(ResponseBody::from)
     }
 
     async fn answer<B>(

@@ -13,6 +13,7 @@ use http_body::Body;
 
 use scf_invoker::Invoker;
 
+use super::stream::{self, First, WebStream};
 use super::ResponseBody;
 use crate::apigw::{self, EventSource, GatewayError, LiveRoutes, Routes};
 use crate::body::{declared_length, new_request_id, read_body, set_id_header, BodyError};
@@ -153,7 +154,7 @@ impl GatewayService {
         let request_id = new_request_id();
         let mut response = match self.answer(request, &request_id).await {
             Ok(response) => response,
-            Err(error) => error.to_response(),
+            Err(error) => error.to_response().map(ResponseBody::from),
         };
         set_id_header(&mut response, REQUEST_ID_HEADER, &request_id);
         response
@@ -243,23 +244,56 @@ impl GatewayService {
             ),
         );
         let route = matched.route;
+        if route.web {
+            return Ok(self.answer_web(route, event).await);
+        }
         let outcome = self
             .shared
             .invoker
             .invoke(apigw::invoke_request(route, event))
             .await;
-        let (status, duration) = match &outcome {
-            Ok(r) => (r.status.code(), Some(r.duration_ms)),
-            Err(e) => (e.status().code(), None),
-        };
-        self.shared.metrics.record_invocation(
-            &route.namespace,
-            &route.function_name,
-            status,
-            duration,
-        );
-        Ok(apigw::route_outcome_response(outcome.as_ref(), route.web))
+        record(&self.shared.metrics, route, &outcome);
+        Ok(apigw::route_outcome_response(outcome.as_ref(), false).map(ResponseBody::from))
     }
+
+    /// A web function's answer, streamed: the head as soon as its server sent it, the
+    /// body as it comes (see [`stream`](super::stream)); or, when the invocation ended
+    /// first (a failure before the server answered), that outcome.
+    async fn answer_web(
+        &self,
+        route: &apigw::Route,
+        event: serde_json::Value,
+    ) -> Response<ResponseBody> {
+        let stream = Arc::new(WebStream::default());
+        let request = apigw::invoke_request(route, event).with_stream(stream.hook());
+        let invoker = self.shared.invoker.clone();
+        let metrics = self.shared.metrics.clone();
+        let route_owned = route.clone();
+        let invocation = Box::pin(async move {
+            let outcome = invoker.invoke(request).await;
+            record(&metrics, &route_owned, &outcome);
+            outcome
+        });
+        match stream::first(stream, invocation).await {
+            First::Head(response) => response,
+            First::Done(outcome) => {
+                apigw::route_outcome_response(outcome.as_ref(), true).map(ResponseBody::from)
+            }
+        }
+    }
+}
+
+/// Counts an invocation of `route` in `metrics`.
+fn record(
+    metrics: &Metrics,
+    route: &apigw::Route,
+    outcome: &Result<scf_invoker::InvokeResponse, scf_invoker::InvokeError>,
+) {
+    let (status, duration) = match outcome {
+        Ok(r) => (r.status.code(), Some(r.duration_ms)),
+        Err(e) => (e.status().code(), None),
+    };
+    metrics.record_invocation(&route.namespace, &route.function_name, status, duration);
 }
 
 impl<B> tower_service::Service<Request<B>> for GatewayService

@@ -6,22 +6,20 @@
 
 #[cfg(feature = "api")]
 mod api;
+mod body;
 #[cfg(feature = "gateway")]
 mod gateway;
 mod ops;
+#[cfg(feature = "gateway")]
+mod stream;
 #[cfg(feature = "server")]
 mod whole;
 
-use bytes::Bytes;
-use http_body_util::Full;
-
 #[cfg(feature = "api")]
 pub use api::ApiService;
+pub use body::ResponseBody;
 #[cfg(feature = "gateway")]
 pub use gateway::GatewayService;
 pub use ops::{HealthService, MetricsService};
 #[cfg(feature = "server")]
 pub use whole::ScfService;
-
-/// The response body type of every service.
-pub type ResponseBody = Full<Bytes>;

@@ -7,10 +7,8 @@ use std::future::{ready, Ready};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Request, Response, StatusCode};
-use http_body_util::Full;
 
 use scf_invoker::Invoker;
 
@@ -34,12 +32,13 @@ impl HealthService {
     /// The answer.
     pub fn response(&self) -> Response<ResponseBody> {
         if self.invoker.is_accepting() {
-            json_response(StatusCode::OK, br#"{"status":"ok"}"#.to_vec())
+            json_response(StatusCode::OK, br#"{"status":"ok"}"#.to_vec()).map(ResponseBody::from)
         } else {
             json_response(
                 StatusCode::SERVICE_UNAVAILABLE,
                 br#"{"status":"shutting down"}"#.to_vec(),
             )
+            .map(ResponseBody::from)
         }
     }
 }
@@ -63,7 +62,7 @@ impl MetricsService {
         let mut text = self.metrics.render(self.invoker.in_flight());
         // The invoker's own counters: log records the store refused, concurrency fallbacks.
         text.push_str(&self.invoker.metrics_text());
-        let mut response = Response::new(Full::new(Bytes::from(text)));
+        let mut response = Response::new(ResponseBody::from(text));
         response.headers_mut().insert(
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -164,7 +164,7 @@ impl ScfService {
             );
             let mut response = error.to_response(&request_id);
             set_id_header(&mut response, REQUEST_ID_HEADER, &request_id);
-            return response;
+            return response.map(ResponseBody::from);
         }
         if is_api {
             self.api.handle(request).await

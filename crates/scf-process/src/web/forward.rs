@@ -11,9 +11,19 @@
 //! them; `content-length` is the body's; `x-scf-request-id` is the invocation's request id;
 //! an event without `host` gets `host: 127.0.0.1:9000`.
 //!
-//! Response: `statusCode`; `headers`, a header sent several times (`Set-Cookie`) as an
-//! array of its values in order; `body` as text when it is UTF-8, else Base64 with
-//! `isBase64Encoded: true`. A body over 6 MB is 410. Hop-by-hop headers are dropped.
+//! Response, streamed (when the invocation's context has a
+//! [`response_stream`](scf_context::Context::response_stream), which the gateway gives):
+//! the head goes to the stream as soon as the server sent it, each body chunk as it
+//! arrives; the body is counted: one whose `Content-Length` is over 6 MB is 410 before
+//! anything is sent, and one that grows past 6 MB is cut there (the client's response
+//! ends incomplete) and the invocation fails with 410; a client that goes away ends the invocation (499, the instance is stopped).
+//! The invocation's return value is then the integration response without its body,
+//! `"body": ""` with `bodyBytes`, the bytes sent (SCF does not log bodies).
+//!
+//! Response, whole (an `Invoke` call): `statusCode`; `headers`, a header sent several
+//! times (`Set-Cookie`) as an array of its values in order; `body` as text when it is
+//! UTF-8, else Base64 with `isBase64Encoded: true`. A body over 6 MB is 410. Hop-by-hop
+//! headers are dropped.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -21,10 +31,12 @@ use std::sync::Arc;
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Request};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use scf_context::{ResponseStream, StreamHook};
 use serde_json::{Map, Value};
 
-use super::WebPort;
+use super::{drive, Conn, WebPort};
 use crate::runtime_api::Outcome;
 
 /// The largest response body SCF returns from a web function.
@@ -40,9 +52,14 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
-/// Why a request did not reach the server or got no answer.
+/// Why a request did not reach the server or got no complete answer.
 #[derive(Debug)]
-pub(crate) struct Unreachable(pub(crate) String);
+pub(crate) enum Unreachable {
+    /// The server could not be reached, or dropped the connection.
+    Failed(String),
+    /// The client of the streamed response went away.
+    ClientGone,
+}
 
 /// An event that is not an HTTP request: the `Outcome` the invocation fails with.
 fn not_a_request(detail: &str) -> Outcome {
@@ -173,87 +190,180 @@ fn request(event: &[u8], request_id: &str) -> Result<Request<Full<Bytes>>, Outco
         .map_err(|e| not_a_request(&format!("`path` {target:?}: {e}")))
 }
 
-/// The integration response for a server's response head and body.
-fn integration_response(parts: &http::response::Parts, body: &[u8]) -> Value {
+/// The response's headers but the hop-by-hop ones, a repeated one once per value in order.
+fn end_to_end(headers: &http::HeaderMap) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+    headers
+        .iter()
+        .filter(|(name, _)| !HOP_BY_HOP.contains(&name.as_str()))
+}
+
+/// The integration response for a server's response head and body (`None`: streamed,
+/// `body` empty and `bodyBytes` the bytes sent).
+fn integration_response(parts: &http::response::Parts, body: Result<&[u8], u64>) -> Value {
     let mut headers: Map<String, Value> = Map::new();
-    for name in parts.headers.keys() {
-        if HOP_BY_HOP.contains(&name.as_str()) {
-            continue;
+    for (name, value) in end_to_end(&parts.headers) {
+        let value = Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned());
+        match headers.get_mut(name.as_str()) {
+            None => {
+                headers.insert(name.as_str().to_owned(), value);
+            }
+            Some(Value::Array(values)) => values.push(value),
+            Some(first) => *first = Value::Array(vec![first.take(), value]),
         }
-        let values: Vec<Value> = parts
-            .headers
-            .get_all(name)
-            .iter()
-            .map(|v| Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
-        let value = if values.len() == 1 {
-            values.into_iter().next().unwrap_or(Value::Null)
-        } else {
-            Value::Array(values)
-        };
-        headers.insert(name.as_str().to_owned(), value);
     }
-    let (body, base64) = match std::str::from_utf8(body) {
-        Ok(text) => (text.to_owned(), false),
-        Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), true),
-    };
-    serde_json::json!({
-        "isBase64Encoded": base64,
+    let mut response = serde_json::json!({
+        "isBase64Encoded": false,
         "statusCode": parts.status.as_u16(),
         "headers": headers,
-        "body": body,
-    })
+        "body": "",
+    });
+    match body {
+        Ok(body) => match std::str::from_utf8(body) {
+            Ok(text) => response["body"] = Value::String(text.to_owned()),
+            Err(_) => {
+                response["body"] =
+                    Value::String(base64::engine::general_purpose::STANDARD.encode(body));
+                response["isBase64Encoded"] = Value::Bool(true);
+            }
+        },
+        Err(sent) => response["bodyBytes"] = Value::from(sent),
+    }
+    response
 }
 
 /// Sends the request `event` stands for to the instance's server and reads its answer:
 /// [`Outcome::Response`] with the integration response, [`Outcome::TooLarge`] for a body
 /// over 6 MB, [`Outcome::Error`] for an event that is no HTTP request; [`Unreachable`]
-/// when the server could not be reached or dropped the connection before answering.
+/// when the server could not be reached or dropped the connection before the end of its
+/// answer, or the client of a streamed answer went away. With `stream`, the answer goes
+/// there as it comes (see the module's documentation).
 pub(crate) async fn forward(
-    port: Arc<WebPort>,
-    event: Bytes,
-    request_id: String,
+    port: &Arc<WebPort>,
+    event: &[u8],
+    request_id: &str,
+    stream: Option<StreamHook>,
 ) -> Result<Outcome, Unreachable> {
-    let first = match request(&event, &request_id) {
+    let first = match request(event, request_id) {
         Ok(r) => r,
         Err(outcome) => return Ok(outcome),
     };
-    let (mut sender, kept) = port
-        .sender()
-        .await
-        .map_err(|e| Unreachable(format!("connecting to port {}: {e}", port.port())))?;
+    let unreachable =
+        |e: std::io::Error| Unreachable::Failed(format!("connecting to port {}: {e}", port.port()));
+    let (mut conn, kept) = port.conn().await.map_err(unreachable)?;
     let mut retried = false;
     port.sent.store(true, Ordering::Release);
-    let mut pending = sender.send_request(first);
+    let mut request = first;
     let response = loop {
-        match pending.await {
+        match drive(&mut conn.driver, conn.sender.send_request(request)).await {
             Ok(response) => break response,
             // A kept connection the server closed while idle, before the request was
             // written: it never reached the server, so it goes once more on a new
             // connection. (A connection closed after the request was written is a
             // failure: the server may have acted on it.)
             Err(e) if kept && !retried && e.is_canceled() => {
-                let Ok(again) = request(&event, &request_id) else {
-                    return Err(Unreachable(e.to_string()));
+                let Ok(again) = self::request(event, request_id) else {
+                    return Err(Unreachable::Failed(e.to_string()));
                 };
                 retried = true;
-                sender = port
-                    .connect()
-                    .await
-                    .map_err(|e| Unreachable(format!("connecting to port {}: {e}", port.port())))?;
-                pending = sender.send_request(again);
+                request = again;
+                conn = port.connect().await.map_err(unreachable)?;
             }
-            Err(e) => return Err(Unreachable(format!("the server did not answer: {e}"))),
+            Err(e) => {
+                return Err(Unreachable::Failed(format!(
+                    "the server did not answer: {e}"
+                )))
+            }
         }
     };
     let (parts, body) = response.into_parts();
-    let body = match Limited::new(body, MAX_RESPONSE_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Ok(Outcome::TooLarge),
-        Err(e) => return Err(Unreachable(format!("reading the response body: {e}"))),
+    let outcome = match &stream {
+        Some(hook) => streamed(&mut conn, &parts, body, request_id, hook.stream()).await?,
+        None => whole(&mut conn, &parts, body).await?,
     };
-    let value = integration_response(&parts, &body);
-    port.keep(sender);
+    if !matches!(outcome, Outcome::TooLarge) {
+        port.keep(conn);
+    }
+    Ok(outcome)
+}
+
+/// Reads the whole body (at most 6 MB) into the integration response.
+async fn whole(
+    conn: &mut Conn,
+    parts: &http::response::Parts,
+    mut body: Incoming,
+) -> Result<Outcome, Unreachable> {
+    let mut bytes = Vec::new();
+    while let Some(frame) = drive(&mut conn.driver, body.frame()).await {
+        let frame =
+            frame.map_err(|e| Unreachable::Failed(format!("reading the response body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > MAX_RESPONSE_BODY {
+                return Ok(Outcome::TooLarge);
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    let value = integration_response(parts, Ok(&bytes));
+    Ok(Outcome::Response(Bytes::from(value.to_string())))
+}
+
+/// Sends the head, then each body chunk as it comes, to `stream`.
+async fn streamed(
+    conn: &mut Conn,
+    parts: &http::response::Parts,
+    mut body: Incoming,
+    request_id: &str,
+    stream: &dyn ResponseStream,
+) -> Result<Outcome, Unreachable> {
+    // A body declared over the limit is refused before anything is sent, as when whole.
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_RESPONSE_BODY as u64) {
+        return Ok(Outcome::TooLarge);
+    }
+    let headers = end_to_end(&parts.headers)
+        .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+        .collect();
+    if !stream.head(request_id, parts.status.as_u16(), headers) {
+        return Err(Unreachable::ClientGone);
+    }
+    let mut sent = 0usize;
+    loop {
+        let frame = tokio::select! {
+            biased;
+            frame = drive(&mut conn.driver, body.frame()) => frame,
+            () = stream.closed() => return Err(Unreachable::ClientGone),
+        };
+        let Some(frame) = frame else { break };
+        let data = match frame {
+            Ok(frame) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_) => continue, // trailers: not forwarded
+            },
+            Err(e) => {
+                let why = format!("reading the response body: {e}");
+                stream.end(Err(why.clone()));
+                return Err(Unreachable::Failed(why));
+            }
+        };
+        let room = MAX_RESPONSE_BODY - sent;
+        let over = data.len() > room;
+        let data = if over { data.slice(..room) } else { data };
+        sent += data.len();
+        if !data.is_empty() && !stream.chunk(Vec::from(data)).await {
+            return Err(Unreachable::ClientGone);
+        }
+        if over {
+            stream.end(Err(format!(
+                "the web server answered with more than {MAX_RESPONSE_BODY} bytes"
+            )));
+            return Ok(Outcome::TooLarge);
+        }
+    }
+    stream.end(Ok(()));
+    let value = integration_response(parts, Err(sent as u64));
     Ok(Outcome::Response(Bytes::from(value.to_string())))
 }
 
@@ -310,7 +420,7 @@ mod tests {
             .body(())
             .unwrap();
         let (parts, ()) = response.into_parts();
-        let v = integration_response(&parts, &[0xff, 0]);
+        let v = integration_response(&parts, Ok(&[0xff, 0]));
         assert_eq!(v["statusCode"], 404);
         assert_eq!(
             v["headers"]["set-cookie"],

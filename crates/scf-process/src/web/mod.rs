@@ -22,16 +22,20 @@
 
 pub(crate) mod forward;
 
+use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::AsFd;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::http1::{Connection, SendRequest};
 use hyper_util::rt::TokioIo;
+use scf_context::StreamHook;
 use scf_handler::{FunctionError, FunctionStatus};
 use tokio::sync::oneshot;
 
@@ -47,6 +51,43 @@ const EXIT_GRACE: Duration = Duration::from_millis(200);
 /// How often readiness is probed while the server starts.
 const PROBE_INTERVAL: Duration = Duration::from_millis(5);
 
+/// The future that reads and writes one HTTP/1.1 connection (hyper's dispatcher).
+type Driver = Connection<TokioIo<tokio::net::TcpStream>, Full<Bytes>>;
+
+/// A connection to an instance's server: the handle requests are sent on, and its
+/// dispatcher, which is polled only while a request of this instance's is (on the
+/// invocation's own task: no task of its own, no wake-up across threads); `None` once
+/// the connection ended.
+pub(crate) struct Conn {
+    pub(crate) sender: SendRequest<Full<Bytes>>,
+    pub(crate) driver: Option<Pin<Box<Driver>>>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("open", &self.driver.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `fut` while polling the connection's dispatcher, which does the reading and
+/// writing `fut` waits for.
+pub(crate) async fn drive<F: Future>(driver: &mut Option<Pin<Box<Driver>>>, fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        if let Some(d) = driver.as_mut() {
+            // Ends when the server or we close the connection; a request still waiting
+            // on it then fails, with that error.
+            if d.as_mut().poll(cx).is_ready() {
+                *driver = None;
+            }
+        }
+        fut.as_mut().poll(cx)
+    })
+    .await
+}
+
 /// An instance's HTTP server: where it listens, the connection to it, and whether the
 /// current request reached it.
 #[derive(Debug)]
@@ -54,7 +95,7 @@ pub(crate) struct WebPort {
     port: u16,
     /// The instance's network namespace; `None`: the port is on the host's loopback.
     netns: Option<std::fs::File>,
-    conn: Mutex<Option<SendRequest<Full<Bytes>>>>,
+    conn: Mutex<Option<Conn>>,
     /// Set once the current request was handed to the server.
     pub(crate) sent: AtomicBool,
     /// Why the current request got no answer, if it did not.
@@ -78,12 +119,12 @@ impl WebPort {
         self.port
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<SendRequest<Full<Bytes>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Conn>> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A new HTTP/1.1 connection to the server.
-    async fn connect(self: &Arc<Self>) -> std::io::Result<SendRequest<Full<Bytes>>> {
+    pub(crate) async fn connect(self: &Arc<Self>) -> std::io::Result<Conn> {
         let addr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, self.port));
         let stream = if self.netns.is_some() {
             let this = self.clone();
@@ -99,21 +140,20 @@ impl WebPort {
             stream.set_nodelay(true)?;
             stream
         };
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(std::io::Error::other)?;
-        tokio::spawn(async move {
-            // Ends when the server or we close the connection; its error is the request's.
-            let _ = connection.await;
-        });
-        Ok(sender)
+        Ok(Conn {
+            sender,
+            driver: Some(Box::pin(driver)),
+        })
     }
 
     /// Waits until the server accepts a connection (kept for the first request).
     pub(crate) async fn ready(self: &Arc<Self>) {
         loop {
-            if let Ok(sender) = self.connect().await {
-                *self.lock() = Some(sender);
+            if let Ok(conn) = self.connect().await {
+                *self.lock() = Some(conn);
                 return;
             }
             tokio::time::sleep(PROBE_INTERVAL).await;
@@ -122,19 +162,21 @@ impl WebPort {
 
     /// The kept connection when it is still open, else a new one; and whether it is the
     /// kept one (a request that fails on it before any answer may be sent again).
-    async fn sender(self: &Arc<Self>) -> std::io::Result<(SendRequest<Full<Bytes>>, bool)> {
+    pub(crate) async fn conn(self: &Arc<Self>) -> std::io::Result<(Conn, bool)> {
         let kept = self.lock().take();
-        if let Some(mut sender) = kept {
-            if sender.ready().await.is_ok() {
-                return Ok((sender, true));
+        if let Some(mut conn) = kept {
+            if conn.driver.is_some() && drive(&mut conn.driver, conn.sender.ready()).await.is_ok() {
+                return Ok((conn, true));
             }
         }
         Ok((self.connect().await?, false))
     }
 
-    /// Keeps `sender` for the next request.
-    fn keep(&self, sender: SendRequest<Full<Bytes>>) {
-        *self.lock() = Some(sender);
+    /// Keeps `conn` for the next request.
+    pub(crate) fn keep(&self, conn: Conn) {
+        if conn.driver.is_some() {
+            *self.lock() = Some(conn);
+        }
     }
 
     /// Forgets the current request's state, before the next one.
@@ -190,42 +232,68 @@ pub(crate) fn init_error(
     }
 }
 
-/// Stops the forwarding task of an invocation when the invocation ends.
+/// Why a request to the server ended without an outcome.
 #[derive(Debug)]
-pub(crate) struct Forwarding(tokio::task::JoinHandle<()>);
+pub(crate) enum Cut {
+    /// The server could not be reached or dropped the connection (the invocation fails
+    /// as the process's exit).
+    Gone,
+    /// The client of a streamed response closed its connection before the end.
+    ClientGone,
+}
 
-impl Drop for Forwarding {
-    fn drop(&mut self) {
-        self.0.abort();
+/// What the invocation waits for: the Runtime API's push, or a web function's answer.
+pub(crate) enum Answer {
+    /// An event function: the first push of its runtime.
+    Api(oneshot::Receiver<Outcome>),
+    /// A web function: the forward of its request, polled on the invocation's task.
+    Web(Pin<Box<dyn Future<Output = Result<Outcome, Cut>> + Send>>),
+}
+
+impl Future for Answer {
+    type Output = Result<Outcome, Cut>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            // A dropped push: the server is stopping.
+            Self::Api(rx) => Pin::new(rx).poll(cx).map(|r| r.map_err(|_| Cut::Gone)),
+            Self::Web(fut) => fut.as_mut().poll(cx),
+        }
     }
 }
 
-/// Sends the request `event` stands for to the instance's server, in a task of its own;
-/// the receiver yields its outcome, and is dropped unanswered when the server could not
-/// be reached or dropped the connection (the invocation then fails as an exit).
+/// Sends the request `event` stands for to the instance's server; the answer is its
+/// outcome, streamed to `stream` when the host gave one (see [`forward`]).
 pub(crate) fn dispatch(
     port: Arc<WebPort>,
     event: Bytes,
     request_id: String,
-) -> (oneshot::Receiver<Outcome>, Option<Forwarding>) {
+    stream: Option<StreamHook>,
+) -> Answer {
     port.reset();
-    let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(async move {
-        match forward::forward(port.clone(), event, request_id).await {
-            Ok(outcome) => {
-                let _ = tx.send(outcome);
-            }
-            Err(forward::Unreachable(why)) => {
+    Answer::Web(Box::pin(async move {
+        match forward::forward(&port, &event, &request_id, stream).await {
+            Ok(outcome) => Ok(outcome),
+            Err(forward::Unreachable::ClientGone) => Err(Cut::ClientGone),
+            Err(forward::Unreachable::Failed(why)) => {
                 *port.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
                 // A server that crashed closed the connection a moment before its
                 // process is seen to exit: that exit, with its status, is the better
                 // answer, so the invocation waits for it a little.
                 tokio::time::sleep(EXIT_GRACE).await;
-                drop(tx);
+                Err(Cut::Gone)
             }
         }
-    });
-    (rx, Some(Forwarding(task)))
+    }))
+}
+
+/// The client of a streamed response went away before its end (499); the instance,
+/// which may still be writing it, is stopped.
+pub(crate) fn client_gone() -> FunctionError {
+    FunctionError::platform(
+        FunctionStatus::RequestCanceled,
+        "RequestCanceled: the client closed its connection before the response ended; the instance was stopped",
+    )
 }
 
 /// A response body over 6 MB (410).
