@@ -371,7 +371,7 @@ impl LogStore for PgStore {
         let timeout = self.shared.cfg.op_timeout;
         let deadline = Instant::now() + timeout;
         let mut p = self.shared.progress();
-        while p.done < target {
+        while p.done < target || p.throttles_pending > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 let why = p
@@ -383,7 +383,7 @@ impl LogStore for PgStore {
                     what: "flushing log records".into(),
                     detail: format!(
                         "{} records still unwritten after {timeout:?}{why}; they stay buffered",
-                        target - p.done
+                        target.saturating_sub(p.done)
                     ),
                 });
             }
@@ -401,6 +401,26 @@ impl LogStore for PgStore {
             }),
             None => Ok(()),
         }
+    }
+
+    fn throttled(&self, namespace: &str, function_name: &str, at: OffsetDateTime) {
+        let Ok(handle) = self.handle() else { return };
+        let shared = Arc::clone(&self.shared);
+        let (ns, f) = (namespace.to_owned(), function_name.to_owned());
+        shared.progress().throttles_pending += 1;
+        handle.spawn(async move {
+            let res = match connection(&shared.pool, "counting a throttle", true).await {
+                Ok(mut client) => crate::rollup::throttle(&mut client, &ns, &f, to_micros(at)).await,
+                Err(e) => Err(e),
+            };
+            let mut p = shared.progress();
+            p.throttles_pending -= 1;
+            if let Err(e) = res {
+                p.failure.get_or_insert(e.to_string());
+            }
+            drop(p);
+            shared.written.notify_all();
+        });
     }
 
     fn get(&self, request_id: &str) -> Result<Vec<LogRecord>, StoreError> {

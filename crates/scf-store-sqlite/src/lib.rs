@@ -66,6 +66,7 @@ mod convert;
 mod keys;
 mod queue;
 mod retention;
+mod rollup;
 mod rows;
 mod schema;
 mod slots;

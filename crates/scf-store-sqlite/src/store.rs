@@ -14,7 +14,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::checkpoint::{checkpointer_loop, Ticks};
 use crate::config::{PurgeReport, SqliteStoreConfig};
-use crate::convert::{lock, open_err, to_micros};
+use crate::convert::{lock, open_err, to_micros, write_err};
 use crate::keys::request_key;
 use crate::rows::{collect, count, order_column, order_sql, row_to_record, where_clause};
 use crate::schema::{configure, init_schema};
@@ -207,6 +207,20 @@ impl LogStore for SqliteStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         self.request(Msg::Flush)
+    }
+
+    fn throttled(&self, namespace: &str, function_name: &str, at: time::OffsetDateTime) {
+        // Merged in the writer's next transaction; no one waits for the answer.
+        let add = crate::rollup::throttle(namespace, function_name, to_micros(at));
+        let (reply, _) = std::sync::mpsc::sync_channel(1);
+        let work = move |tx: &Transaction<'_>| {
+            crate::rollup::merge(tx, &add).map_err(|e| write_err("counting a throttle", e))
+        };
+        let _ = self.send(Msg::Queue(Box::new(Job::new(
+            "counting a throttle".into(),
+            work,
+            reply,
+        ))));
     }
 
     fn get(&self, request_id: &str) -> Result<Vec<LogRecord>, StoreError> {

@@ -191,8 +191,10 @@ macro_rules! conformance_console_tests {
     (let $pat:pat = $make:expr; $store:expr) => {
         $crate::__conformance_stamp!(console, $pat, $make, $store, [
             counts_invocations_errors_and_status_codes_per_minute,
-            duration_percentiles_are_nearest_rank,
-            peak_memory_and_concurrency,
+            duration_percentiles_are_nearest_rank_within_the_bucket_precision,
+            peak_memory_and_running_time_per_minute,
+            a_finished_record_replacing_its_running_one_counts_once,
+            throttles_count_per_function_and_minute,
             filters_by_function_namespace_and_range,
             a_range_over_7_days_or_reversed_is_rejected,
             aggregates_equal_the_reference_on_varied_records,

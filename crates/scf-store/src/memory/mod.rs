@@ -91,6 +91,8 @@ struct Inner {
     ticks: queue::Ticks,
     /// Saved test events by `(namespace, function)`, each function's by name.
     test_events: HashMap<(String, String), BTreeMap<String, TestEvent>>,
+    /// Invocations refused by the concurrency limit, per function and minute.
+    throttles: crate::rollup::Rollup,
 }
 
 impl Default for Inner {
@@ -106,6 +108,7 @@ impl Default for Inner {
             queued: HashMap::new(),
             ticks: queue::Ticks::default(),
             test_events: HashMap::new(),
+            throttles: crate::rollup::Rollup::new(),
         }
     }
 }
@@ -340,6 +343,13 @@ impl LogStore for MemoryStore {
         Ok(out)
     }
 
+    fn throttled(&self, namespace: &str, function_name: &str, at: time::OffsetDateTime) {
+        let at_us = i64::try_from(at.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX);
+        self.lock()
+            .throttles
+            .add_throttle(namespace, function_name, at_us);
+    }
+
     fn query(&self, q: &LogQuery) -> Result<LogPage, StoreError> {
         q.validate()?;
         let inner = self.lock();
@@ -356,9 +366,7 @@ impl ConsoleStore for MemoryStore {
     fn minute_stats(&self, q: &StatsQuery) -> Result<Vec<MinuteStats>, StoreError> {
         q.validate()?;
         let inner = self.lock();
-        Ok(MinuteStats::compute(
-            inner.logs.iter().filter(|r| q.matches(r)),
-        ))
+        Ok(MinuteStats::compute(q, inner.logs.iter(), &inner.throttles))
     }
 
     fn save_test_event(&self, event: &TestEvent) -> Result<(), StoreError> {
