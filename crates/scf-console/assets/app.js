@@ -102,13 +102,16 @@ async function functionsPage() {
     el("td", { class: "num" }, f.memoryMb + " MB"), el("td", { class: "num" }, f.timeoutS + " s"),
     el("td", {}, f.triggers.length ? f.triggers.map((t) => el("div", {}, t)) : "—"),
     el("td", { class: "num" }, f.concurrencyLimit),
-    el("td", { class: "num" }, f.busy),
+    el("td", { class: "num running" }, f.busy),
+    el("td", { class: "num warm", title: f.warmInstances === null ? "runs in the server's process: no instances" : "" },
+      f.warmInstances === null ? "in process" : String(f.warmInstances)),
+    el("td", { class: "num busy-instances" }, f.busyInstances === null ? "—" : String(f.busyInstances)),
     el("td", { class: "num invocations" }, f.invocationsLastHour),
     el("td", { class: "num errors" }, f.errorsLastHour)));
   view(el("h1", {}, "Functions"),
     el("table", { id: "functions-table" },
       el("thead", {}, el("tr", {}, ["Namespace", "Name", "Runtime", "Type", "Memory", "Timeout", "Triggers",
-        "Concurrency limit", "Busy instances", "Invocations (1 h)", "Errors (1 h)"].map((h) => el("th", {}, h)))),
+        "Concurrency limit", "Running", "Warm instances", "Busy instances", "Invocations (1 h)", "Errors (1 h)"].map((h) => el("th", {}, h)))),
       el("tbody", {}, rows)));
 }
 

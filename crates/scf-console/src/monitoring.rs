@@ -147,12 +147,13 @@ fn fill(start: OffsetDateTime, minutes: i64, stats: &[MinuteStats]) -> Vec<Value
                     "p95": m.duration_p95_ms,
                     "p99": m.duration_p99_ms,
                     "memMb": m.max_mem_usage_bytes as f64 / 1_048_576.0,
-                    "concurrency": m.max_concurrency,
+                    "concurrency": m.concurrency(),
+                    "throttles": m.throttles,
                 }),
                 None => json!({
                     "t": minute.unix_timestamp(), "invocations": 0, "errors": 0, "s432": 0,
                     "s433": 0, "s434": 0, "p50": null, "p95": null, "p99": null,
-                    "memMb": null, "concurrency": 0,
+                    "memMb": null, "concurrency": 0, "throttles": 0,
                 }),
             }
         })
