@@ -230,8 +230,10 @@ async function logsPage(params) {
   if (f.keyword) params2.SearchContext = { Keyword: f.keyword };
   try {
     const r = await action("GetFunctionLogs", params2);
-    total.textContent = `${r.TotalCount} record(s), ${f.offset + 1}–${f.offset + r.Data.length}`;
-    next.disabled = f.offset + r.Data.length >= r.TotalCount;
+    const atLeast = r.TotalCountIsLowerBound === true;
+    total.textContent = `${atLeast ? "at least " : ""}${r.TotalCount} record(s), ${f.offset + 1}–${f.offset + r.Data.length}`;
+    total.dataset.atLeast = String(atLeast);
+    next.disabled = r.Data.length < limit || (!atLeast && f.offset + r.Data.length >= r.TotalCount);
     table.replaceChildren(...r.Data.map((d) => el("tr", { class: "log-row", "data-request-id": d.RequestId, "data-ret-code": d.RetCode },
       el("td", {}, d.StartTime), el("td", {}, el("code", {}, d.RequestId)),
       el("td", { class: d.RetCode === 0 ? "ok" : "bad" }, ["success", "failure", "running", "interrupted"][d.RetCode] || d.RetCode),

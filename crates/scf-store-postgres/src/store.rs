@@ -480,11 +480,6 @@ impl LogStore for PgStore {
                 (_, None) => "ret_code <> 0".to_owned(),
             });
         }
-        if let Some(k) = &q.keyword {
-            params.push(Box::new(k.clone()));
-            params.push(Box::new(k.as_bytes().to_vec()));
-            conds.push(log_holds_sql(params.len() - 1, params.len()));
-        }
         let wh = if conds.is_empty() {
             String::new()
         } else {
@@ -500,6 +495,9 @@ impl LogStore for PgStore {
             OrderBy::MemUsage => "mem_usage_bytes",
             OrderBy::StartTime => "start_time",
         };
+        if let Some(k) = &q.keyword {
+            return self.keyword_page(q, k, &wh, params, col, dir);
+        }
         let n = params.len();
         let count_sql = format!("SELECT count(*) FROM logs{wh}");
         let page_sql = format!(
@@ -525,6 +523,7 @@ impl LogStore for PgStore {
                 return Ok(LogPage {
                     total_count,
                     records: Vec::new(),
+                    total_is_lower_bound: false,
                 });
             }
             params.push(Box::new(limit));
@@ -541,7 +540,78 @@ impl LogStore for PgStore {
             Ok(LogPage {
                 total_count,
                 records,
+                total_is_lower_bound: false,
             })
+        })
+    }
+}
+
+impl PgStore {
+    /// The bounded keyword search ([`LogQuery::keyword`]): the first `keyword_scan`
+    /// records the other filters (`wh`, `params`) keep in the query's order, filtered by
+    /// the keyword, until `offset + limit + 1` matched (the outer `ORDER BY` is the
+    /// subquery's, so PostgreSQL sorts nothing and stops at the `LIMIT`).
+    fn keyword_page(
+        &self,
+        q: &LogQuery,
+        keyword: &str,
+        wh: &str,
+        params: Vec<Param>,
+        col: &str,
+        dir: &str,
+    ) -> Result<LogPage, StoreError> {
+        let n = params.len();
+        let wanted = i64::from(q.offset) + i64::from(q.limit) + 1;
+        let scan = i64::from(q.keyword_scan);
+        let sql = format!(
+            "SELECT {LOG_COLS} FROM (SELECT * FROM logs{wh} ORDER BY {col} {dir}, seq {dir} \
+             LIMIT ${}) s WHERE {} ORDER BY {col} {dir}, seq {dir} LIMIT ${}",
+            n + 1,
+            log_holds_sql(n + 2, n + 3),
+            n + 4,
+        );
+        let scanned_sql = format!("SELECT count(*) FROM (SELECT 1 FROM logs{wh} LIMIT ${}) s", n + 1);
+        let q = q.clone();
+        let (text, bytes) = (keyword.to_owned(), keyword.as_bytes().to_vec());
+        let pool = self.shared.pool.clone();
+        self.call_read("keyword search", async move {
+            let what = "keyword search";
+            let client = connection(&pool, what, false).await?;
+            let mut all = params;
+            all.push(Box::new(scan));
+            all.push(Box::new(text));
+            all.push(Box::new(bytes));
+            all.push(Box::new(wanted));
+            let st = client
+                .prepare_cached(&sql)
+                .await
+                .map_err(|e| read_err(what, &e))?;
+            let rows = client
+                .query(&st, &refs(&all))
+                .await
+                .map_err(|e| read_err(what, &e))?;
+            let found = rows.len();
+            let records = rows
+                .iter()
+                .skip(q.offset as usize)
+                .take(q.limit as usize)
+                .map(row_to_record)
+                .collect::<Result<_, _>>()?;
+            let scan_full = i64::try_from(found).unwrap_or(i64::MAX) < wanted && {
+                all.truncate(n);
+                all.push(Box::new(scan + 1));
+                let st = client
+                    .prepare_cached(&scanned_sql)
+                    .await
+                    .map_err(|e| read_err(what, &e))?;
+                let read: i64 = client
+                    .query_one(&st, &refs(&all))
+                    .await
+                    .map_err(|e| read_err(what, &e))?
+                    .get(0);
+                read > scan
+            };
+            Ok(LogPage::of_search(&q, found, records, scan_full))
         })
     }
 }

@@ -69,6 +69,7 @@ mod retention;
 mod rollup;
 mod rows;
 mod schema;
+mod search;
 mod slots;
 mod statements;
 mod store;

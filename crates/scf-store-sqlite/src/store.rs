@@ -18,7 +18,7 @@ use crate::convert::{lock, open_err, to_micros, write_err};
 use crate::keys::request_key;
 use crate::rows::{collect, count, order_column, order_sql, row_to_record, where_clause};
 use crate::schema::{configure, init_schema};
-use crate::statements::{log_text_sql, IDS_BY_KEY, LOG_COLS};
+use crate::statements::{IDS_BY_KEY, LOG_COLS};
 use crate::writer::{writer_loop, Job, Msg, Reply};
 use scf_logs::LogRecord;
 use scf_store::{LogPage, LogQuery, LogStore, OrderBy, RetCodeFilter, StoreError};
@@ -279,10 +279,6 @@ impl LogStore for SqliteStore {
                 (_, None) => "ret_code <> 0".to_owned(),
             });
         }
-        if let Some(k) = &q.keyword {
-            params.push(Value::Text(k.clone()));
-            conds.push(format!("instr({}, ?{}) > 0", log_text_sql(), params.len()));
-        }
         let wh = where_clause(&conds);
         // Without statistics the planner may sort every match; pin the indexes
         // built for the GetFunctionLogs shapes when the function name is given.
@@ -299,6 +295,9 @@ impl LogStore for SqliteStore {
             "logs"
         };
         let conn = lock(&self.reader);
+        if let Some(k) = &q.keyword {
+            return crate::search::keyword_page(&conn, q, k, page_from, &wh, params);
+        }
         let total_count = count(
             &conn,
             "log count",
@@ -309,6 +308,7 @@ impl LogStore for SqliteStore {
             return Ok(LogPage {
                 total_count,
                 records: Vec::new(),
+                total_is_lower_bound: false,
             });
         }
         let dir = order_sql(q.order);
@@ -325,6 +325,7 @@ impl LogStore for SqliteStore {
         Ok(LogPage {
             total_count,
             records,
+            total_is_lower_bound: false,
         })
     }
 }

@@ -100,6 +100,7 @@ macro_rules! conformance_log_tests {
             every_field_round_trips,
             node_id_round_trips_and_follows_the_replacing_record,
             keyword_keeps_records_whose_log_holds_it,
+            a_keyword_search_stops_early_and_says_its_total_is_a_lower_bound,
             keyword_empty_or_over_128_bytes_is_rejected,
         ]);
     };

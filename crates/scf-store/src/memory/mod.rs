@@ -353,11 +353,35 @@ impl LogStore for MemoryStore {
     fn query(&self, q: &LogQuery) -> Result<LogPage, StoreError> {
         q.validate()?;
         let inner = self.lock();
+        if let Some(keyword) = &q.keyword {
+            // Bounded, as the durable stores search: the first `keyword_scan` records in
+            // the query's order, until a page and one more match.
+            let others = LogQuery {
+                keyword: None,
+                ..q.clone()
+            };
+            let hits = inner.logs_with_seq().filter(|(_, r)| others.matches(r));
+            let (kept, sorted) = page(hits, |a, b| q.compare(a, b), q.order, 0, q.keyword_scan);
+            let wanted = q.offset as usize + q.limit as usize + 1;
+            let found: Vec<LogRecord> = sorted
+                .into_iter()
+                .filter(|r| r.log.contains(keyword.as_str()))
+                .take(wanted)
+                .collect();
+            let n = found.len();
+            let records = found
+                .into_iter()
+                .skip(q.offset as usize)
+                .take(q.limit as usize)
+                .collect();
+            return Ok(LogPage::of_search(q, n, records, kept > u64::from(q.keyword_scan)));
+        }
         let hits = inner.logs_with_seq().filter(|(_, r)| q.matches(r));
         let (total_count, records) = page(hits, |a, b| q.compare(a, b), q.order, q.offset, q.limit);
         Ok(LogPage {
             total_count,
             records,
+            total_is_lower_bound: false,
         })
     }
 }
