@@ -388,10 +388,7 @@ impl Inner {
             self.runner.records.throttled(namespace, name, at);
             entry.concurrency_error()
         };
-        let permit = entry
-            .gate
-            .try_acquire(entry.limit)
-            .ok_or_else(throttled)?;
+        let permit = entry.gate.try_acquire(entry.limit).ok_or_else(throttled)?;
         let slot = self
             .runner
             .take_slot(entry)

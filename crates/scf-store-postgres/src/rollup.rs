@@ -11,7 +11,9 @@
 
 use std::collections::HashSet;
 
-use scf_store::rollup::{minute_range, stats_from_rows, Rollup, RollupKey, RollupRow, MINUTE_MICROS};
+use scf_store::rollup::{
+    minute_range, stats_from_rows, Rollup, RollupKey, RollupRow, MINUTE_MICROS,
+};
 use scf_store::{MinuteStats, StatsQuery, StoreError};
 use tokio_postgres::{GenericClient, Row};
 
@@ -44,7 +46,8 @@ CREATE TABLE minute_rollup (
 const COLS: &str = "namespace, function_name, minute, invocations, errors, status_432, \
     status_433, status_434, throttles, max_mem, busy_micros, min_micros, max_micros, histogram";
 
-const KEYS: &str = "unnest($1::text[], $2::text[], $3::int8[]) AS k(namespace, function_name, minute)";
+const KEYS: &str =
+    "unnest($1::text[], $2::text[], $3::int8[]) AS k(namespace, function_name, minute)";
 
 fn count(row: &Row, i: usize) -> Result<u64, tokio_postgres::Error> {
     Ok(u64::try_from(row.try_get::<_, i64>(i)?).unwrap_or(0))
@@ -123,7 +126,9 @@ pub(crate) async fn merge(
         .iter()
         .filter(|(k, _)| rollup.rows.contains_key(*k))
         .collect();
-    let col = |get: fn(&RollupRow) -> u64| -> Vec<i64> { rows.iter().map(|(_, r)| sat(get(r))).collect() };
+    let col = |get: fn(&RollupRow) -> u64| -> Vec<i64> {
+        rows.iter().map(|(_, r)| sat(get(r))).collect()
+    };
     let hist: Vec<Vec<u8>> = rows.iter().map(|(_, r)| r.encode_histogram()).collect();
     tx.execute(
         "UPDATE minute_rollup AS r SET invocations = u.invocations, errors = u.errors, \
@@ -199,9 +204,15 @@ impl BatchRollup {
             .collect();
         let held = finished_keys(
             tx,
-            &finished.iter().map(|&i| c.request_id[i].as_str()).collect::<Vec<_>>(),
+            &finished
+                .iter()
+                .map(|&i| c.request_id[i].as_str())
+                .collect::<Vec<_>>(),
             &finished.iter().map(|&i| c.retry_num[i]).collect::<Vec<_>>(),
-            &finished.iter().map(|&i| c.start_time[i]).collect::<Vec<_>>(),
+            &finished
+                .iter()
+                .map(|&i| c.start_time[i])
+                .collect::<Vec<_>>(),
         )
         .await?;
         let mut rollup = Rollup::new();
@@ -230,7 +241,9 @@ impl BatchRollup {
 
 /// The migration to schema 5, after [`V5`] made the table: every finished record of
 /// `logs` counted, read through a portal 10,000 rows at a time.
-pub(crate) async fn build(tx: &tokio_postgres::Transaction<'_>) -> Result<(), tokio_postgres::Error> {
+pub(crate) async fn build(
+    tx: &tokio_postgres::Transaction<'_>,
+) -> Result<(), tokio_postgres::Error> {
     let st = tx
         .prepare(
             "SELECT namespace, function_name, start_time, duration_ms, ret_code, status_code, \
@@ -268,8 +281,11 @@ pub(crate) async fn purge_through_day(
     day: i64,
 ) -> Result<(), tokio_postgres::Error> {
     let first_kept = (day + 1).saturating_mul(86_400_000_000) / MINUTE_MICROS;
-    tx.execute("DELETE FROM minute_rollup WHERE minute < $1", &[&first_kept])
-        .await?;
+    tx.execute(
+        "DELETE FROM minute_rollup WHERE minute < $1",
+        &[&first_kept],
+    )
+    .await?;
     Ok(())
 }
 

@@ -410,7 +410,9 @@ impl LogStore for PgStore {
         shared.progress().throttles_pending += 1;
         handle.spawn(async move {
             let res = match connection(&shared.pool, "counting a throttle", true).await {
-                Ok(mut client) => crate::rollup::throttle(&mut client, &ns, &f, to_micros(at)).await,
+                Ok(mut client) => {
+                    crate::rollup::throttle(&mut client, &ns, &f, to_micros(at)).await
+                }
                 Err(e) => Err(e),
             };
             let mut p = shared.progress();
@@ -570,7 +572,10 @@ impl PgStore {
             log_holds_sql(n + 2, n + 3),
             n + 4,
         );
-        let scanned_sql = format!("SELECT count(*) FROM (SELECT 1 FROM logs{wh} LIMIT ${}) s", n + 1);
+        let scanned_sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM logs{wh} LIMIT ${}) s",
+            n + 1
+        );
         let q = q.clone();
         let (text, bytes) = (keyword.to_owned(), keyword.as_bytes().to_vec());
         let pool = self.shared.pool.clone();

@@ -8,9 +8,11 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use crate::convert::{read_err, sat_i64, write_err};
-use scf_logs::LogRecord;
 use crate::rows::collect;
-use scf_store::rollup::{minute_range, stats_from_rows, Rollup, RollupKey, RollupRow, MINUTE_MICROS};
+use scf_logs::LogRecord;
+use scf_store::rollup::{
+    minute_range, stats_from_rows, Rollup, RollupKey, RollupRow, MINUTE_MICROS,
+};
 use scf_store::{MinuteStats, StatsQuery, StoreError};
 
 /// One row per `(namespace, function_name, minute)`; `minute` is unix µs / 60,000,000;

@@ -25,12 +25,17 @@ pub(crate) fn keyword_page(
     let dir = order_sql(q.order);
     let col = order_column(q.order_by);
     let n = params.len();
+    // The scan orders ids only (through the index), so that the sorter never carries log
+    // text; each id's text is then read and searched in that order.
     let scan = format!(
-        "SELECT id, {text} AS t FROM {from}{wh} ORDER BY {col} {dir}, id {dir} LIMIT ?{}",
-        n + 1,
+        "SELECT id FROM {from}{wh} ORDER BY {col} {dir}, id {dir} LIMIT ?{}",
+        n + 1
+    );
+    let sql = format!(
+        "SELECT s.id FROM ({scan}) AS s JOIN logs ON logs.id = s.id WHERE instr({text}, ?{}) > 0",
+        n + 2,
         text = log_text_sql(),
     );
-    let sql = format!("SELECT id FROM ({scan}) WHERE instr(t, ?{}) > 0", n + 2);
     params.push(Value::Integer(i64::from(q.keyword_scan)));
     params.push(Value::Text(keyword.to_owned()));
     let wanted = q.offset as usize + q.limit as usize + 1;
@@ -54,7 +59,10 @@ pub(crate) fn keyword_page(
         let rows = count(
             conn,
             what,
-            &format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from}{wh} LIMIT ?{})", n + 1),
+            &format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM {from}{wh} LIMIT ?{})",
+                n + 1
+            ),
             &p,
         )?;
         rows > u64::from(q.keyword_scan)

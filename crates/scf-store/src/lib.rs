@@ -83,7 +83,8 @@ pub use error::StoreError;
 pub use memory::{MemoryStore, DEFAULT_ASYNC_CAPACITY, DEFAULT_LOG_CAPACITY};
 pub use query::{
     AsyncEvent, AsyncOrderBy, AsyncQuery, AsyncStatus, LogPage, LogQuery, Order, OrderBy,
-    RetCodeFilter, TimeInterval, DEFAULT_KEYWORD_SCAN, MAX_ASYNC_LIMIT, MAX_KEYWORD_BYTES, MAX_OFFSET_PLUS_LIMIT,
+    RetCodeFilter, TimeInterval, DEFAULT_KEYWORD_SCAN, MAX_ASYNC_LIMIT, MAX_KEYWORD_BYTES,
+    MAX_OFFSET_PLUS_LIMIT,
 };
 pub use queue::{AsyncQueue, AttemptEnd, Claim, Ended, FunctionRef, Lease, Renewal, Termination};
 pub use slots::{ConcurrencySlots, SlotId};

@@ -221,7 +221,8 @@ impl Rollup {
         });
         // Running time, spread over the minutes the execution ran in.
         let end = start_us.saturating_add(i64::try_from(us).unwrap_or(i64::MAX));
-        let last = (minute + MAX_SPAN_MINUTES - 1).min(end.saturating_sub(1).div_euclid(MINUTE_MICROS));
+        let last =
+            (minute + MAX_SPAN_MINUTES - 1).min(end.saturating_sub(1).div_euclid(MINUTE_MICROS));
         for m in minute..=last {
             let lo = start_us.max(m * MINUTE_MICROS);
             let hi = end.min((m + 1) * MINUTE_MICROS);
@@ -305,7 +306,10 @@ mod tests {
     fn buckets_hold_their_values_and_are_at_most_a_sixteenth_wide() {
         for us in (0..5000u64).chain([65_535, 65_536, 100_000, 900_000_000, u64::MAX]) {
             let (lo, hi) = bucket_bounds(bucket_of(us));
-            assert!(lo <= us && (us < hi || hi == u64::MAX), "{us} in [{lo}, {hi})");
+            assert!(
+                lo <= us && (us < hi || hi == u64::MAX),
+                "{us} in [{lo}, {hi})"
+            );
             assert!(lo < 16 || (hi - lo) * 16 <= lo, "width of [{lo}, {hi})");
         }
         assert!(bucket_of(1_000) < bucket_of(1_100));
@@ -319,7 +323,10 @@ mod tests {
         }
         let row = &r.rows[&("ns".to_owned(), "f".to_owned(), 0)];
         let bytes = row.encode_histogram();
-        assert_eq!(RollupRow::decode_histogram(&bytes).as_ref(), Some(&row.histogram));
+        assert_eq!(
+            RollupRow::decode_histogram(&bytes).as_ref(),
+            Some(&row.histogram)
+        );
         assert_eq!(RollupRow::decode_histogram(&bytes[1..]), None);
     }
 }

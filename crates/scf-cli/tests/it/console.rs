@@ -113,20 +113,18 @@ async fn the_test_page_invokes_hello_and_shows_abctest_and_its_log() {
         "{row}"
     );
     // Its Python instance stays warm after the invocation; nothing runs now.
+    let cell = |function: &str, class: &str| {
+        let css = format!("tr[data-function={function}] td.{class}");
+        async move { b.wait_for_text(&css, |t| !t.is_empty()).await }
+    };
     assert_eq!(
-        b.wait_for_text("tr[data-function=hello] td.warm", |t| !t.is_empty())
-            .await,
+        cell("hello", "warm").await,
         "1",
         "one warm instance of hello"
     );
+    assert_eq!(cell("hello", "busy-instances").await, "0");
     assert_eq!(
-        b.wait_for_text("tr[data-function=hello] td.busy-instances", |t| !t.is_empty())
-            .await,
-        "0"
-    );
-    assert_eq!(
-        b.wait_for_text("tr[data-function=slow] td.warm", |t| !t.is_empty())
-            .await,
+        cell("slow", "warm").await,
         "0",
         "slow never ran: no instance"
     );

@@ -221,7 +221,10 @@ fn a_version_4_schema_gets_its_rollup_built_from_the_records() {
         records.extend(store.get(&format!("v4-{i}")).unwrap());
     }
     let want = MinuteStats::compute(&q, &records, &Rollup::new());
-    assert_eq!(want.iter().map(|m| m.invocations).sum::<u64>(), 1 + 150 - 30);
+    assert_eq!(
+        want.iter().map(|m| m.invocations).sum::<u64>(),
+        1 + 150 - 30
+    );
     assert_eq!(store.minute_stats(&q).unwrap(), want);
     let mut r = LogRecord::new("f", "default", "$LATEST", "new-req", q.start);
     r.ret_code = 0;

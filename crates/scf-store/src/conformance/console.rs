@@ -83,9 +83,7 @@ pub fn counts_invocations_errors_and_status_codes_per_minute(s: &dyn ConsoleLogS
 
 /// Duration percentiles are nearest-rank ones (`ceil(p * n / 100)`th smallest), read
 /// from the histogram: within 3.2% of the exact value, exact where all are equal.
-pub fn duration_percentiles_are_nearest_rank_within_the_bucket_precision(
-    s: &dyn ConsoleLogStore,
-) {
+pub fn duration_percentiles_are_nearest_rank_within_the_bucket_precision(s: &dyn ConsoleLogStore) {
     // 200 records with durations 1..=200 ms, stored in a scrambled order, in one minute.
     let records = (0..200u32).map(|i| {
         let d = f64::from((i * 77) % 200 + 1);
@@ -161,22 +159,23 @@ pub fn peak_memory_and_running_time_per_minute(s: &dyn ConsoleLogStore) {
 
 /// A running record replaced by its finished one counts once, as finished.
 pub fn a_finished_record_replacing_its_running_one_counts_once(s: &dyn ConsoleLogStore) {
-    put_all(
-        s,
-        [rec("a", "default", "$LATEST", "r", 0, 2, 0, 0.0, 0)],
+    put_all(s, [rec("a", "default", "$LATEST", "r", 0, 2, 0, 0.0, 0)]);
+    assert_eq!(
+        stats(s, &sq(Some("a"), 0, 60)),
+        vec![],
+        "running: not counted"
     );
-    assert_eq!(stats(s, &sq(Some("a"), 0, 60)), vec![], "running: not counted");
     put_all(
         s,
         [rec("a", "default", "$LATEST", "r", 0, 1, 433, 3000.0, 10)],
     );
     let got = stats(s, &sq(Some("a"), 0, 60));
     assert_eq!(got.len(), 1, "{got:?}");
-    assert_eq!((got[0].invocations, got[0].errors, got[0].status_433), (1, 1, 1));
-    put_all(
-        s,
-        [rec("a", "default", "$LATEST", "r", 0, 2, 0, 0.0, 0)],
+    assert_eq!(
+        (got[0].invocations, got[0].errors, got[0].status_433),
+        (1, 1, 1)
     );
+    put_all(s, [rec("a", "default", "$LATEST", "r", 0, 2, 0, 0.0, 0)]);
     assert_eq!(
         stats(s, &sq(Some("a"), 0, 60))[0].invocations,
         1,
@@ -187,10 +186,7 @@ pub fn a_finished_record_replacing_its_running_one_counts_once(s: &dyn ConsoleLo
 /// Throttles (invocations refused by the concurrency limit) count per function and
 /// minute, with no record, and a minute with only throttles is returned.
 pub fn throttles_count_per_function_and_minute(s: &dyn ConsoleLogStore) {
-    put_all(
-        s,
-        [rec("a", "default", "$LATEST", "x", 0, 0, 200, 1.0, 1)],
-    );
+    put_all(s, [rec("a", "default", "$LATEST", "x", 0, 0, 200, 1.0, 1)]);
     s.throttled("default", "a", t(5));
     s.throttled("default", "a", t(6));
     s.throttled("default", "a", t(130));
@@ -202,7 +198,13 @@ pub fn throttles_count_per_function_and_minute(s: &dyn ConsoleLogStore) {
     let got = stats(s, &sq(Some("a"), 0, 3600));
     let per_minute: Vec<(i64, u64, u64)> = got
         .iter()
-        .map(|m| ((m.minute - t(0)).whole_seconds(), m.invocations, m.throttles))
+        .map(|m| {
+            (
+                (m.minute - t(0)).whole_seconds(),
+                m.invocations,
+                m.throttles,
+            )
+        })
         .collect();
     assert_eq!(per_minute, vec![(0, 1, 2), (120, 0, 1)], "{got:?}");
     let all = stats(s, &sq(None, 0, 60));

@@ -556,7 +556,11 @@ pub fn a_keyword_search_stops_early_and_says_its_total_is_a_lower_bound(s: &dyn 
         let id = format!("n{i:02}");
         let mut r = rec("a", "default", "$LATEST", &id, i, 0, 200, 1.0, 1);
         // Every other record holds the keyword.
-        r.log = if i % 2 == 0 { format!("needle {id}\n") } else { "hay\n".into() };
+        r.log = if i % 2 == 0 {
+            format!("needle {id}\n")
+        } else {
+            "hay\n".into()
+        };
         put(s, r);
     }
     flush(s);
@@ -581,7 +585,11 @@ pub fn a_keyword_search_stops_early_and_says_its_total_is_a_lower_bound(s: &dyn 
         "newest first, stopped after a page and one more"
     );
     let (total, lower, ids) = search(3, 3, 1000);
-    assert_eq!((total, lower, ids.len()), (7, true, 3), "the next page: {ids:?}");
+    assert_eq!(
+        (total, lower, ids.len()),
+        (7, true, 3),
+        "the next page: {ids:?}"
+    );
     assert_eq!(ids[0], "n32");
     assert_eq!(search(100, 0, 1000).0, 20, "read to the end: exact");
     assert!(!search(100, 0, 1000).1, "read to the end: exact");
@@ -591,7 +599,10 @@ pub fn a_keyword_search_stops_early_and_says_its_total_is_a_lower_bound(s: &dyn 
         (5, true, 5),
         "only the newest 10 records were read"
     );
-    assert!(!search(100, 0, 40).1, "a scan limit of exactly every record");
+    assert!(
+        !search(100, 0, 40).1,
+        "a scan limit of exactly every record"
+    );
 }
 
 /// An empty keyword, or one over 128 bytes, is refused naming `Keyword`.

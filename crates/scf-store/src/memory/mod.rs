@@ -374,7 +374,12 @@ impl LogStore for MemoryStore {
                 .skip(q.offset as usize)
                 .take(q.limit as usize)
                 .collect();
-            return Ok(LogPage::of_search(q, n, records, kept > u64::from(q.keyword_scan)));
+            return Ok(LogPage::of_search(
+                q,
+                n,
+                records,
+                kept > u64::from(q.keyword_scan),
+            ));
         }
         let hits = inner.logs_with_seq().filter(|(_, r)| q.matches(r));
         let (total_count, records) = page(hits, |a, b| q.compare(a, b), q.order, q.offset, q.limit);
