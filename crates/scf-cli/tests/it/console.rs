@@ -113,9 +113,10 @@ async fn the_test_page_invokes_hello_and_shows_abctest_and_its_log() {
         "{row}"
     );
     // Its Python instance stays warm after the invocation; nothing runs now.
-    let cell = |function: &str, class: &str| {
+    let browser = &b;
+    let cell = move |function: &str, class: &str| {
         let css = format!("tr[data-function={function}] td.{class}");
-        async move { b.wait_for_text(&css, |t| !t.is_empty()).await }
+        async move { browser.wait_for_text(&css, |t| !t.is_empty()).await }
     };
     assert_eq!(
         cell("hello", "warm").await,
