@@ -363,4 +363,7 @@ impl LogStore for PrintingStore {
     fn query(&self, q: &LogQuery) -> Result<LogPage, StoreError> {
         self.inner.query(q)
     }
+    fn throttled(&self, namespace: &str, function_name: &str, at: time::OffsetDateTime) {
+        self.inner.throttled(namespace, function_name, at);
+    }
 }

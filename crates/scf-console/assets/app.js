@@ -102,13 +102,16 @@ async function functionsPage() {
     el("td", { class: "num" }, f.memoryMb + " MB"), el("td", { class: "num" }, f.timeoutS + " s"),
     el("td", {}, f.triggers.length ? f.triggers.map((t) => el("div", {}, t)) : "—"),
     el("td", { class: "num" }, f.concurrencyLimit),
-    el("td", { class: "num" }, f.busy),
+    el("td", { class: "num running" }, f.busy),
+    el("td", { class: "num warm", title: f.warmInstances === null ? "runs in the server's process: no instances" : "" },
+      f.warmInstances === null ? "in process" : String(f.warmInstances)),
+    el("td", { class: "num busy-instances" }, f.busyInstances === null ? "—" : String(f.busyInstances)),
     el("td", { class: "num invocations" }, f.invocationsLastHour),
     el("td", { class: "num errors" }, f.errorsLastHour)));
   view(el("h1", {}, "Functions"),
     el("table", { id: "functions-table" },
       el("thead", {}, el("tr", {}, ["Namespace", "Name", "Runtime", "Type", "Memory", "Timeout", "Triggers",
-        "Concurrency limit", "Busy instances", "Invocations (1 h)", "Errors (1 h)"].map((h) => el("th", {}, h)))),
+        "Concurrency limit", "Running", "Warm instances", "Busy instances", "Invocations (1 h)", "Errors (1 h)"].map((h) => el("th", {}, h)))),
       el("tbody", {}, rows)));
 }
 
@@ -227,8 +230,10 @@ async function logsPage(params) {
   if (f.keyword) params2.SearchContext = { Keyword: f.keyword };
   try {
     const r = await action("GetFunctionLogs", params2);
-    total.textContent = `${r.TotalCount} record(s), ${f.offset + 1}–${f.offset + r.Data.length}`;
-    next.disabled = f.offset + r.Data.length >= r.TotalCount;
+    const atLeast = r.TotalCountIsLowerBound === true;
+    total.textContent = `${atLeast ? "at least " : ""}${r.TotalCount} record(s), ${f.offset + 1}–${f.offset + r.Data.length}`;
+    total.dataset.atLeast = String(atLeast);
+    next.disabled = r.Data.length < limit || (!atLeast && f.offset + r.Data.length >= r.TotalCount);
     table.replaceChildren(...r.Data.map((d) => el("tr", { class: "log-row", "data-request-id": d.RequestId, "data-ret-code": d.RetCode },
       el("td", {}, d.StartTime), el("td", {}, el("code", {}, d.RequestId)),
       el("td", { class: d.RetCode === 0 ? "ok" : "bad" }, ["success", "failure", "running", "interrupted"][d.RetCode] || d.RetCode),

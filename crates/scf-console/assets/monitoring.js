@@ -13,7 +13,8 @@
       ["s433", "433 timeout", "#7c3aed"], ["s434", "434 memory limit", "#db2777"]] },
     { id: "chart-duration", title: "Duration (ms)", series: [["p50", "p50", "#0a7d32"], ["p95", "p95", "#d97706"], ["p99", "p99", "#c4281c"]] },
     { id: "chart-memory", title: "Peak memory used (MB)", series: [["memMb", "Peak memory", "#006eff"], ["limitMb", "Limit", "#94a3b8"]] },
-    { id: "chart-concurrency", title: "Concurrent executions", series: [["concurrency", "Concurrency", "#0891b2"]] },
+    { id: "chart-concurrency", title: "Concurrent executions (mean over the minute)", series: [["concurrency", "Concurrency", "#0891b2"]] },
+    { id: "chart-throttles", title: "Throttles (432: refused by the concurrency limit)", series: [["throttles", "Throttles", "#d97706"]] },
   ];
 
   async function monitoring(params) {
@@ -53,6 +54,7 @@
       const series = c.series.filter(([k]) => k !== "limitMb" || data.memoryLimitMb);
       const ys = series.map(([k]) => rows.map((r) => (k === "limitMb" ? data.memoryLimitMb : r[k])));
       box.dataset.points = String(ys[0].filter((v) => v !== null && v !== 0).length);
+      box.dataset.total = String(ys[0].reduce((a, v) => a + (v || 0), 0));
       const width = Math.max(420, box.clientWidth - 32);
       const plot = new uPlot({
         width, height: 220,

@@ -5,7 +5,7 @@
 //!   invocations and errors of every function from the per-minute aggregates);
 //! - Function page: `api/templates` + `GetFunction` + `api/events`;
 //! - Logs page: `api/functions?Counts=false` + `GetFunctionLogs` (first page of 20; all records, the
-//!   failure filter, a keyword);
+//!   failure filter, a keyword, a keyword no record holds: the bounded search's worst case);
 //! - Monitoring page: `api/functions?Counts=false` + `api/metrics` over the last hour and the last 24
 //!   hours, for one function and for the whole deployment.
 //!
@@ -209,6 +209,17 @@ fn pages(c: &mut Criterion) {
         ),
     ];
     g.bench_function("logs_keyword", |b| b.iter(page(keyword)));
+    // The worst case of the bounded search: a keyword no record holds, in the busy
+    // function, reads its newest `DEFAULT_KEYWORD_SCAN` (10,000) records' text and stops.
+    let rare: &[(&str, &str, &str)] = &[
+        ("GET", "/console/api/functions?Counts=false", ""),
+        (
+            "POST",
+            "/console/api/action/GetFunctionLogs",
+            r#"{"FunctionName":"hello","Limit":20,"SearchContext":{"Keyword":"no record holds this"}}"#,
+        ),
+    ];
+    g.bench_function("logs_keyword_none_match", |b| b.iter(page(rare)));
     let monitoring: &[(&str, &str, &str)] = &[
         ("GET", "/console/api/functions?Counts=false", ""),
         (

@@ -3,7 +3,7 @@
 //! | endpoint | what it answers |
 //! |---|---|
 //! | `GET session` | the CSRF token, and who signed in |
-//! | `GET functions` | every function: configuration, triggers, concurrency, busy instances, invocations and errors in the last hour (`?Counts=false`: without those two) |
+//! | `GET functions` | every function: configuration, triggers, concurrency, running invocations, warm and busy instances (`null` for a function run in process), invocations and errors in the last hour (`?Counts=false`: without those two) |
 //! | `GET templates` | the event templates (Hello World and those of `scf generate-event`) |
 //! | `GET request?RequestId=` | every attempt of one request, with its full log |
 //! | `GET metrics`, `GET events`, `POST events`, `POST events/delete` | the store's console queries (module `monitoring`) |
@@ -185,6 +185,8 @@ async fn functions(shared: &Shared, counts: bool) -> Response<ResponseBody> {
             "triggers": extras.map_or(&[][..], |e| e.triggers.as_slice()),
             "concurrencyLimit": info.concurrency_limit,
             "busy": info.running,
+            "warmInstances": info.instances.map(|i| i.warm),
+            "busyInstances": info.instances.map(|i| i.busy),
             "invocationsLastHour": invocations,
             "errorsLastHour": errors,
         }));

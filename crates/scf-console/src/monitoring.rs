@@ -135,6 +135,8 @@ fn fill(start: OffsetDateTime, minutes: i64, stats: &[MinuteStats]) -> Vec<Value
                 found.next();
             }
             let m = found.peek().filter(|m| m.minute == minute);
+            // A minute with only throttles or running time has no durations or memory.
+            let ran = |v: f64| m.filter(|m| m.invocations > 0).map(|_| v);
             match m {
                 Some(m) => json!({
                     "t": minute.unix_timestamp(),
@@ -143,16 +145,17 @@ fn fill(start: OffsetDateTime, minutes: i64, stats: &[MinuteStats]) -> Vec<Value
                     "s432": m.status_432,
                     "s433": m.status_433,
                     "s434": m.status_434,
-                    "p50": m.duration_p50_ms,
-                    "p95": m.duration_p95_ms,
-                    "p99": m.duration_p99_ms,
-                    "memMb": m.max_mem_usage_bytes as f64 / 1_048_576.0,
-                    "concurrency": m.max_concurrency,
+                    "p50": ran(m.duration_p50_ms),
+                    "p95": ran(m.duration_p95_ms),
+                    "p99": ran(m.duration_p99_ms),
+                    "memMb": ran(m.max_mem_usage_bytes as f64 / 1_048_576.0),
+                    "concurrency": m.concurrency(),
+                    "throttles": m.throttles,
                 }),
                 None => json!({
                     "t": minute.unix_timestamp(), "invocations": 0, "errors": 0, "s432": 0,
                     "s433": 0, "s434": 0, "p50": null, "p95": null, "p99": null,
-                    "memMb": null, "concurrency": 0,
+                    "memMb": null, "concurrency": 0, "throttles": 0,
                 }),
             }
         })

@@ -32,6 +32,31 @@ pub trait Handler: Send + Sync + 'static {
     fn is_cooperative(&self) -> bool {
         false
     }
+
+    /// For a handler that keeps a pool of instances (an out-of-process function's
+    /// processes): how many are warm (idle, ready for an invocation) and busy now, for a
+    /// console. Default `None`: the handler runs in the host's process, with no instances
+    /// of its own.
+    fn instances(&self) -> Option<Instances> {
+        None
+    }
+}
+
+/// A snapshot of a handler's instances ([`Handler::instances`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Instances {
+    /// Alive and idle, waiting for an invocation.
+    pub warm: usize,
+    /// Running an invocation, or starting for one.
+    pub busy: usize,
+}
+
+impl Instances {
+    /// `warm` idle and `busy` busy instances.
+    pub fn new(warm: usize, busy: usize) -> Self {
+        Instances { warm, busy }
+    }
 }
 
 /// The future [`Handler::call`] returns (what `async_trait` makes of it).
@@ -57,6 +82,10 @@ impl<H: Handler + ?Sized> Handler for Arc<H> {
     fn is_cooperative(&self) -> bool {
         (**self).is_cooperative()
     }
+
+    fn instances(&self) -> Option<Instances> {
+        (**self).instances()
+    }
 }
 
 #[async_trait::async_trait]
@@ -75,6 +104,10 @@ impl<H: Handler + ?Sized> Handler for Box<H> {
 
     fn is_cooperative(&self) -> bool {
         (**self).is_cooperative()
+    }
+
+    fn instances(&self) -> Option<Instances> {
+        (**self).instances()
     }
 }
 
@@ -124,6 +157,10 @@ impl<H: Handler> Handler for Cooperative<H> {
 
     fn is_cooperative(&self) -> bool {
         true
+    }
+
+    fn instances(&self) -> Option<Instances> {
+        self.0.instances()
     }
 }
 

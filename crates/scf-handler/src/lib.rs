@@ -56,7 +56,7 @@ mod status;
 pub use error::{panic_message, short_type_name, FunctionError, ScfErrorJson};
 pub use handler::{
     blocking_fn, cooperative, decode_event, encode_return, handler_fn, BlockingFn, Cooperative,
-    Handler, HandlerFn, SharedHandler,
+    Handler, HandlerFn, Instances, SharedHandler,
 };
 pub use json::{to_json_value, ReturnValueError};
 pub use registry::{LookupError, Registry};

@@ -79,6 +79,10 @@ pub struct FunctionInfo {
     pub running: u32,
     /// The concurrency limit in force for this version.
     pub concurrency_limit: u32,
+    /// The handler's warm and busy instances (an out-of-process function's pool), or
+    /// `None` for a handler that runs in the invoker's process
+    /// ([`Handler::instances`](scf_handler::Handler::instances)).
+    pub instances: Option<scf_handler::Instances>,
 }
 
 #[derive(Default)]
@@ -213,6 +217,7 @@ impl FunctionEntry {
             config: self.config.clone(),
             running: self.gate.running(),
             concurrency_limit: self.limit,
+            instances: self.handler.instances(),
         }
     }
 

@@ -381,15 +381,19 @@ impl Inner {
             InvocationType::RequestResponse,
             false,
         )?;
-        let permit = entry
-            .gate
-            .try_acquire(entry.limit)
-            .ok_or_else(|| entry.concurrency_error())?;
+        // A refusal (432) is counted as a throttle in the store's per-minute rollup.
+        let throttled = || {
+            let at = self.runner.clock.now();
+            let (namespace, name) = (&entry.config.namespace, &entry.config.name);
+            self.runner.records.throttled(namespace, name, at);
+            entry.concurrency_error()
+        };
+        let permit = entry.gate.try_acquire(entry.limit).ok_or_else(throttled)?;
         let slot = self
             .runner
             .take_slot(entry)
             .await
-            .map_err(|_| entry.concurrency_error())?;
+            .map_err(|_| throttled())?;
         let run = self
             .runner
             .execute(

@@ -64,6 +64,12 @@ impl Records {
         }
     }
 
+    /// Counts an invocation of `entry` refused by its concurrency limit (no record is
+    /// written: SCF shows throttles in monitoring, not in the logs).
+    pub(crate) fn throttled(&self, namespace: &str, function_name: &str, at: time::OffsetDateTime) {
+        self.store.throttled(namespace, function_name, at);
+    }
+
     /// Writes `record`, or keeps it for later when the store refuses it (or records wait
     /// already: a finished record must not overtake its running one).
     ///

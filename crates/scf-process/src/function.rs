@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use scf_context::{CancelReason, Context};
-use scf_handler::{FunctionError, FunctionStatus, Handler};
+use scf_handler::{FunctionError, FunctionStatus, Handler, Instances};
 use scf_logs::framing::{init_report_line, InitReport};
 use scf_logs::LogBuffer;
 use serde_json::Value;
@@ -229,6 +229,12 @@ impl Handler for ProcessFunction {
     /// thread ever needs isolating from it.
     fn is_cooperative(&self) -> bool {
         true
+    }
+
+    /// Warm: the pool's idle instances; busy: the others alive (running or starting).
+    fn instances(&self) -> Option<Instances> {
+        let s = self.stats();
+        Some(Instances::new(s.idle, s.live.saturating_sub(s.idle)))
     }
 }
 

@@ -90,6 +90,7 @@ mod console;
 mod convert;
 mod partitions;
 mod queue;
+mod rollup;
 mod rows;
 mod schema;
 mod slots;

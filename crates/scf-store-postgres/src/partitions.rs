@@ -152,6 +152,9 @@ pub(crate) async fn drop_expired(
         tx.batch_execute(&format!("DROP TABLE IF EXISTS {name}"))
             .await
             .map_err(|e| fail(&format!("dropping {name}"), &e))?;
+        crate::rollup::purge_through_day(&*tx, day)
+            .await
+            .map_err(|e| fail("forgetting the day's per-minute rollup", &e))?;
         tx.commit()
             .await
             .map_err(|e| fail(&format!("dropping {name}"), &e))?;

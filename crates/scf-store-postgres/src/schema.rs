@@ -15,6 +15,8 @@
 //!   `scf_store::packing`, its request id and return value stored once; 0, as every row
 //!   from before, when it holds the text as it is: rows are not rewritten), and the
 //!   console's saved test events (`test_events`).
+//! - Version 5: the console's per-minute rollup (`minute_rollup`, see `rollup`), built
+//!   from the records already there.
 //!
 //! `schema_version` holds one row, the version the tables are at. A database at a newer
 //! version than this build knows is refused, never touched.
@@ -25,7 +27,7 @@ use scf_store::StoreError;
 use crate::convert::describe;
 
 /// The version this build creates and migrates to.
-pub(crate) const SCHEMA_VERSION: i32 = 4;
+pub(crate) const SCHEMA_VERSION: i32 = 5;
 
 /// Schema version 1: the log.
 ///
@@ -156,7 +158,7 @@ CREATE TABLE test_events (
 "#;
 
 /// The step to each version, from 1: `MIGRATIONS[v - 1]` takes version `v - 1` to `v`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4, crate::rollup::V5];
 
 /// Brings `schema` to version `target` (creating it when missing), or says what failed.
 pub(crate) async fn migrate(
@@ -225,6 +227,11 @@ pub(crate) async fn migrate(
         tx.batch_execute(step)
             .await
             .map_err(|e| fail(&format!("migrating from version {} to {v}", v - 1), &e))?;
+        if v == 5 {
+            crate::rollup::build(&tx)
+                .await
+                .map_err(|e| fail("building the per-minute rollup from the records", &e))?;
+        }
         tx.execute("UPDATE schema_version SET version = $1", &[&v])
             .await
             .map_err(|e| fail("writing schema_version", &e))?;

@@ -371,7 +371,7 @@ impl LogStore for PgStore {
         let timeout = self.shared.cfg.op_timeout;
         let deadline = Instant::now() + timeout;
         let mut p = self.shared.progress();
-        while p.done < target {
+        while p.done < target || p.throttles_pending > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 let why = p
@@ -383,7 +383,7 @@ impl LogStore for PgStore {
                     what: "flushing log records".into(),
                     detail: format!(
                         "{} records still unwritten after {timeout:?}{why}; they stay buffered",
-                        target - p.done
+                        target.saturating_sub(p.done)
                     ),
                 });
             }
@@ -401,6 +401,28 @@ impl LogStore for PgStore {
             }),
             None => Ok(()),
         }
+    }
+
+    fn throttled(&self, namespace: &str, function_name: &str, at: OffsetDateTime) {
+        let Ok(handle) = self.handle() else { return };
+        let shared = Arc::clone(&self.shared);
+        let (ns, f) = (namespace.to_owned(), function_name.to_owned());
+        shared.progress().throttles_pending += 1;
+        handle.spawn(async move {
+            let res = match connection(&shared.pool, "counting a throttle", true).await {
+                Ok(mut client) => {
+                    crate::rollup::throttle(&mut client, &ns, &f, to_micros(at)).await
+                }
+                Err(e) => Err(e),
+            };
+            let mut p = shared.progress();
+            p.throttles_pending -= 1;
+            if let Err(e) = res {
+                p.failure.get_or_insert(e.to_string());
+            }
+            drop(p);
+            shared.written.notify_all();
+        });
     }
 
     fn get(&self, request_id: &str) -> Result<Vec<LogRecord>, StoreError> {
@@ -460,11 +482,6 @@ impl LogStore for PgStore {
                 (_, None) => "ret_code <> 0".to_owned(),
             });
         }
-        if let Some(k) = &q.keyword {
-            params.push(Box::new(k.clone()));
-            params.push(Box::new(k.as_bytes().to_vec()));
-            conds.push(log_holds_sql(params.len() - 1, params.len()));
-        }
         let wh = if conds.is_empty() {
             String::new()
         } else {
@@ -480,6 +497,9 @@ impl LogStore for PgStore {
             OrderBy::MemUsage => "mem_usage_bytes",
             OrderBy::StartTime => "start_time",
         };
+        if let Some(k) = &q.keyword {
+            return self.keyword_page(q, k, &wh, params, col, dir);
+        }
         let n = params.len();
         let count_sql = format!("SELECT count(*) FROM logs{wh}");
         let page_sql = format!(
@@ -505,6 +525,7 @@ impl LogStore for PgStore {
                 return Ok(LogPage {
                     total_count,
                     records: Vec::new(),
+                    total_is_lower_bound: false,
                 });
             }
             params.push(Box::new(limit));
@@ -521,7 +542,81 @@ impl LogStore for PgStore {
             Ok(LogPage {
                 total_count,
                 records,
+                total_is_lower_bound: false,
             })
+        })
+    }
+}
+
+impl PgStore {
+    /// The bounded keyword search ([`LogQuery::keyword`]): the first `keyword_scan`
+    /// records the other filters (`wh`, `params`) keep in the query's order, filtered by
+    /// the keyword, until `offset + limit + 1` matched (the outer `ORDER BY` is the
+    /// subquery's, so PostgreSQL sorts nothing and stops at the `LIMIT`).
+    fn keyword_page(
+        &self,
+        q: &LogQuery,
+        keyword: &str,
+        wh: &str,
+        params: Vec<Param>,
+        col: &str,
+        dir: &str,
+    ) -> Result<LogPage, StoreError> {
+        let n = params.len();
+        let wanted = i64::from(q.offset) + i64::from(q.limit) + 1;
+        let scan = i64::from(q.keyword_scan);
+        let sql = format!(
+            "SELECT {LOG_COLS} FROM (SELECT * FROM logs{wh} ORDER BY {col} {dir}, seq {dir} \
+             LIMIT ${}) s WHERE {} ORDER BY {col} {dir}, seq {dir} LIMIT ${}",
+            n + 1,
+            log_holds_sql(n + 2, n + 3),
+            n + 4,
+        );
+        let scanned_sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM logs{wh} LIMIT ${}) s",
+            n + 1
+        );
+        let q = q.clone();
+        let (text, bytes) = (keyword.to_owned(), keyword.as_bytes().to_vec());
+        let pool = self.shared.pool.clone();
+        self.call_read("keyword search", async move {
+            let what = "keyword search";
+            let client = connection(&pool, what, false).await?;
+            let mut all = params;
+            all.push(Box::new(scan));
+            all.push(Box::new(text));
+            all.push(Box::new(bytes));
+            all.push(Box::new(wanted));
+            let st = client
+                .prepare_cached(&sql)
+                .await
+                .map_err(|e| read_err(what, &e))?;
+            let rows = client
+                .query(&st, &refs(&all))
+                .await
+                .map_err(|e| read_err(what, &e))?;
+            let found = rows.len();
+            let records = rows
+                .iter()
+                .skip(q.offset as usize)
+                .take(q.limit as usize)
+                .map(row_to_record)
+                .collect::<Result<_, _>>()?;
+            let scan_full = i64::try_from(found).unwrap_or(i64::MAX) < wanted && {
+                all.truncate(n);
+                all.push(Box::new(scan + 1));
+                let st = client
+                    .prepare_cached(&scanned_sql)
+                    .await
+                    .map_err(|e| read_err(what, &e))?;
+                let read: i64 = client
+                    .query_one(&st, &refs(&all))
+                    .await
+                    .map_err(|e| read_err(what, &e))?
+                    .get(0);
+                read > scan
+            };
+            Ok(LogPage::of_search(&q, found, records, scan_full))
         })
     }
 }

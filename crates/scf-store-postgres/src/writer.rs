@@ -55,6 +55,8 @@ pub(crate) struct Progress {
     pub(crate) failure: Option<String>,
     /// Why the writer is waiting for the database, while it is.
     pub(crate) stalled: Option<String>,
+    /// Throttle counts being written (`LogStore::throttled`), which `flush` waits for.
+    pub(crate) throttles_pending: u64,
 }
 
 /// What the store's handle, its writer and its retention task share.
@@ -131,29 +133,29 @@ impl Shared {
 
 /// A batch as the upsert's columns, keys made unique (by the put rule).
 #[derive(Debug, Default)]
-struct Columns {
-    request_id: Vec<String>,
-    retry_num: Vec<i64>,
-    function_name: Vec<String>,
-    namespace: Vec<String>,
-    qualifier: Vec<String>,
-    start_time: Vec<i64>,
-    ret_code: Vec<i64>,
-    status_code: Vec<i32>,
-    invoke_finished: Vec<bool>,
-    ret_msg: Vec<Vec<u8>>,
-    duration_ms: Vec<f64>,
-    bill_duration_ms: Vec<i64>,
-    mem_usage_bytes: Vec<i64>,
-    log: Vec<Vec<u8>>,
-    level: Vec<String>,
-    source: Vec<String>,
-    invocation_type: Vec<String>,
-    node: Vec<String>,
+pub(crate) struct Columns {
+    pub(crate) request_id: Vec<String>,
+    pub(crate) retry_num: Vec<i64>,
+    pub(crate) function_name: Vec<String>,
+    pub(crate) namespace: Vec<String>,
+    pub(crate) qualifier: Vec<String>,
+    pub(crate) start_time: Vec<i64>,
+    pub(crate) ret_code: Vec<i64>,
+    pub(crate) status_code: Vec<i32>,
+    pub(crate) invoke_finished: Vec<bool>,
+    pub(crate) ret_msg: Vec<Vec<u8>>,
+    pub(crate) duration_ms: Vec<f64>,
+    pub(crate) bill_duration_ms: Vec<i64>,
+    pub(crate) mem_usage_bytes: Vec<i64>,
+    pub(crate) log: Vec<Vec<u8>>,
+    pub(crate) level: Vec<String>,
+    pub(crate) source: Vec<String>,
+    pub(crate) invocation_type: Vec<String>,
+    pub(crate) node: Vec<String>,
     /// Insertion numbers (see [`next_seq`]), set by the writer.
-    seq: Vec<i64>,
+    pub(crate) seq: Vec<i64>,
     /// 1 where `log` is packed (`scf_store::packing`), 0 where it is the text as it is.
-    log_form: Vec<i16>,
+    pub(crate) log_form: Vec<i16>,
 }
 
 impl Columns {
@@ -266,7 +268,12 @@ impl Writer {
             .await
             .map_err(Failure::Db)?;
         let st = conn.prepare_cached(UPSERT).await.map_err(Failure::Db)?;
-        conn.execute(
+        // The upsert and the rollup of what it stored finished, in one transaction.
+        let tx = conn.transaction().await.map_err(Failure::Db)?;
+        let counted = crate::rollup::BatchRollup::before(&*tx, c)
+            .await
+            .map_err(Failure::Db)?;
+        tx.execute(
             &st,
             &[
                 &c.request_id,
@@ -293,7 +300,8 @@ impl Writer {
         )
         .await
         .map_err(Failure::Db)?;
-        Ok(())
+        counted.merge(&*tx).await.map_err(Failure::Db)?;
+        tx.commit().await.map_err(Failure::Db)
     }
 }
 

@@ -158,6 +158,7 @@ pub(crate) fn purge_logs(
             drop_row.execute([id])?;
         }
     }
+    crate::rollup::purge(&tx, cutoff_us)?;
     tx.commit()?;
     Ok((rows.len() as u64, new_keys))
 }

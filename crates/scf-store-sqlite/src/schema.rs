@@ -1,5 +1,5 @@
-//! The schema (version 7): the tables and indexes, the connection settings, and the
-//! migrations from every version that ever shipped (1, 2, 3, 4, 5 and 6).
+//! The schema (version 8): the tables and indexes, the connection settings, and the
+//! migrations from every version that ever shipped (1 to 7).
 
 use std::path::Path;
 
@@ -11,7 +11,7 @@ use crate::keys::request_key;
 use crate::statements::LOG_COLS_V1;
 use scf_store::StoreError;
 
-pub(crate) const SCHEMA_VERSION: i64 = 7;
+pub(crate) const SCHEMA_VERSION: i64 = 8;
 
 /// The `logs` table (version 6 added `node`, the node that ran the attempt; version 7
 /// `log_form`: 1 when `log` holds the log text packed by [`scf_store::packing`], its
@@ -248,6 +248,8 @@ pub(crate) fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             tx.execute_batch(TICKS_TABLE).map_err(schema)?;
             tx.execute_batch(SLOTS_TABLE).map_err(schema)?;
             tx.execute_batch(TEST_EVENTS_TABLE).map_err(schema)?;
+            tx.execute_batch(crate::rollup::ROLLUP_TABLE)
+                .map_err(schema)?;
             tx.execute(
                 "INSERT INTO schema_version (version) VALUES (?1)",
                 [SCHEMA_VERSION],
@@ -255,7 +257,7 @@ pub(crate) fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             .map_err(schema)?;
         }
         Some(v) if v == SCHEMA_VERSION => {}
-        Some(v @ 1..=6) => {
+        Some(v @ 1..=7) => {
             let step = match v {
                 1 => migrate_v1(&tx)
                     .and_then(|()| set_colliding_colls(&tx))
@@ -276,7 +278,13 @@ pub(crate) fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             } else {
                 step
             };
-            step.and_then(|()| migrate_v6(&tx))
+            let step = if v <= 6 {
+                step.and_then(|()| migrate_v6(&tx))
+            } else {
+                step
+            };
+            // Schema 7 (and every earlier one) had no per-minute rollup.
+            step.and_then(|()| crate::rollup::build(&tx))
                 .and_then(|()| finish_migration(&tx))
                 .map_err(|e| {
                     StoreError::Schema(format!(

@@ -126,7 +126,9 @@ impl<'c> LogStatements<'c> {
     }
 
     /// Upserts by `(request_id, retry_num)`; a running record never replaces a finished one.
-    pub(crate) fn upsert(&mut self, r: &LogRecord) -> rusqlite::Result<()> {
+    /// Whether the record is now stored finished where it was not before (what the
+    /// per-minute rollup counts: [`crate::rollup`]).
+    pub(crate) fn upsert(&mut self, r: &LogRecord) -> rusqlite::Result<bool> {
         let rkey = request_key(&r.request_id);
         // The rows holding this key: usually none; more than one only when request ids'
         // keys collide, each then with its own `coll`.
@@ -183,12 +185,15 @@ impl<'c> LogStatements<'c> {
         let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
         match mine {
             // A late running record never replaces a finished one.
-            Some((_, old_ret_code)) if r.is_running() && old_ret_code != RET_CODE_RUNNING => {}
-            Some((id, _)) => {
+            Some((_, old_ret_code)) if r.is_running() && old_ret_code != RET_CODE_RUNNING => {
+                Ok(false)
+            }
+            Some((id, old_ret_code)) => {
                 all.push(&id);
                 self.tx
                     .prepare_cached(UPDATE_LOG)?
                     .execute(all.as_slice())?;
+                Ok(!r.is_running() && old_ret_code == RET_CODE_RUNNING)
             }
             None => {
                 all.push(&next_coll);
@@ -197,8 +202,8 @@ impl<'c> LogStatements<'c> {
                 self.insert_key
                     .execute(params![rkey, r.retry_num, next_coll, id])?;
                 self.new_keys += 1;
+                Ok(!r.is_running())
             }
         }
-        Ok(())
     }
 }

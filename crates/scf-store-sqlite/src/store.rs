@@ -14,11 +14,11 @@ use rusqlite::{Connection, Transaction};
 
 use crate::checkpoint::{checkpointer_loop, Ticks};
 use crate::config::{PurgeReport, SqliteStoreConfig};
-use crate::convert::{lock, open_err, to_micros};
+use crate::convert::{lock, open_err, to_micros, write_err};
 use crate::keys::request_key;
 use crate::rows::{collect, count, order_column, order_sql, row_to_record, where_clause};
 use crate::schema::{configure, init_schema};
-use crate::statements::{log_text_sql, IDS_BY_KEY, LOG_COLS};
+use crate::statements::{IDS_BY_KEY, LOG_COLS};
 use crate::writer::{writer_loop, Job, Msg, Reply, WriterTx};
 use scf_logs::LogRecord;
 use scf_store::{LogPage, LogQuery, LogStore, OrderBy, RetCodeFilter, StoreError};
@@ -211,6 +211,20 @@ impl LogStore for SqliteStore {
         self.request(Msg::Flush)
     }
 
+    fn throttled(&self, namespace: &str, function_name: &str, at: time::OffsetDateTime) {
+        // Merged in the writer's next transaction; no one waits for the answer.
+        let add = crate::rollup::throttle(namespace, function_name, to_micros(at));
+        let (reply, _) = std::sync::mpsc::sync_channel(1);
+        let work = move |tx: &Transaction<'_>| {
+            crate::rollup::merge(tx, &add).map_err(|e| write_err("counting a throttle", e))
+        };
+        let _ = self.send(Msg::Queue(Box::new(Job::new(
+            "counting a throttle".into(),
+            work,
+            reply,
+        ))));
+    }
+
     fn get(&self, request_id: &str) -> Result<Vec<LogRecord>, StoreError> {
         let conn = lock(&self.reader);
         let sql = format!(
@@ -267,10 +281,6 @@ impl LogStore for SqliteStore {
                 (_, None) => "ret_code <> 0".to_owned(),
             });
         }
-        if let Some(k) = &q.keyword {
-            params.push(Value::Text(k.clone()));
-            conds.push(format!("instr({}, ?{}) > 0", log_text_sql(), params.len()));
-        }
         let wh = where_clause(&conds);
         // Without statistics the planner may sort every match; pin the indexes
         // built for the GetFunctionLogs shapes when the function name is given.
@@ -287,6 +297,9 @@ impl LogStore for SqliteStore {
             "logs"
         };
         let conn = lock(&self.reader);
+        if let Some(k) = &q.keyword {
+            return crate::search::keyword_page(&conn, q, k, page_from, &wh, params);
+        }
         let total_count = count(
             &conn,
             "log count",
@@ -297,6 +310,7 @@ impl LogStore for SqliteStore {
             return Ok(LogPage {
                 total_count,
                 records: Vec::new(),
+                total_is_lower_bound: false,
             });
         }
         let dir = order_sql(q.order);
@@ -313,6 +327,7 @@ impl LogStore for SqliteStore {
         Ok(LogPage {
             total_count,
             records,
+            total_is_lower_bound: false,
         })
     }
 }

@@ -288,6 +288,7 @@ pub(crate) fn commit_batch(
     let mut replies: Vec<(Reply, Result<(), StoreError>)> = Vec::new();
     let mut jobs: Vec<Box<dyn QueueJob>> = Vec::new();
     let mut put_error: Option<StoreError> = None;
+    let mut rollup = crate::rollup::BatchRollup::default();
     let mut batch = batch.into_iter();
     let committed = (|| -> Result<u64, StoreError> {
         // Immediate: the write lock is taken at the start, waiting (busy timeout) for
@@ -306,19 +307,23 @@ pub(crate) fn commit_batch(
         };
         for msg in batch.by_ref() {
             match msg {
-                Msg::Put(r) => {
-                    if let Err(e) = stmt.upsert(&r) {
+                Msg::Put(r) => match stmt.upsert(&r) {
+                    Ok(counted) => rollup.counted(&r, counted),
+                    Err(e) => {
                         put_error.get_or_insert_with(|| {
                             write_err(format!("log record {}", r.request_id), e)
                         });
                     }
-                }
+                },
                 Msg::PutBatch(records, reply) => {
                     let mut res = Ok(());
                     for r in &records {
-                        if let Err(e) = stmt.upsert(r) {
-                            res = Err(write_err(format!("log record {}", r.request_id), e));
-                            break;
+                        match stmt.upsert(r) {
+                            Ok(counted) => rollup.counted(r, counted),
+                            Err(e) => {
+                                res = Err(write_err(format!("log record {}", r.request_id), e));
+                                break;
+                            }
                         }
                     }
                     replies.push((reply, res));
@@ -336,6 +341,7 @@ pub(crate) fn commit_batch(
         }
         let new_keys = stmt.new_keys;
         drop(stmt);
+        rollup.write(&tx)?;
         tx.commit().map_err(|e| write_err("commit", e))?;
         Ok(new_keys)
     })();

@@ -6,10 +6,10 @@ use std::cmp::Ordering;
 
 use time::{Duration, OffsetDateTime};
 
-use scf_handler::FunctionStatus;
 use scf_logs::LogRecord;
 
 use crate::error::StoreError;
+use crate::rollup::{stats_from_rows, Rollup};
 
 /// The longest range a [`StatsQuery`] may span: 7 days of minutes (10,080 minutes).
 pub const MAX_STATS_RANGE: Duration = Duration::days(7);
@@ -23,12 +23,14 @@ pub const MAX_TEST_EVENT_NAME_CHARS: usize = 64;
 /// Largest test event, in bytes of JSON text: a synchronous invocation's event limit (6 MB).
 pub const MAX_TEST_EVENT_BYTES: usize = 6 * 1024 * 1024;
 
-/// Per-minute aggregates of the log records of one function, or of a whole namespace
-/// (`function_name: None`), whose `start_time` is in `[start, end)`.
+/// Per-minute aggregates of one function, or of a whole namespace (`function_name:
+/// None`), for every UTC minute that overlaps `[start, end)` (a minute counts whole).
 ///
 /// Only finished records count (running records, `RetCode` 2, are left out: their
-/// duration and memory are not known yet). Minutes are UTC minutes of the records'
-/// start times; minutes without a record are not returned.
+/// duration and memory are not known yet), in the minute of their start time; their
+/// running time counts in each minute they ran in. Minutes in which nothing is counted
+/// are not returned. The durable stores answer from their per-minute rollup
+/// ([`crate::rollup`]), not from the records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatsQuery {
     /// The namespace (required: a deployment is a namespace).
@@ -67,7 +69,8 @@ impl StatsQuery {
         Ok(())
     }
 
-    /// Whether `r` counts in this query's aggregates.
+    /// Whether `r` is a record of this query's namespace and function that counts (a
+    /// finished one); the minutes it counts in are the query's to pick.
     pub fn matches(&self, r: &LogRecord) -> bool {
         !r.is_running()
             && r.namespace == self.namespace
@@ -75,8 +78,6 @@ impl StatsQuery {
                 .function_name
                 .as_deref()
                 .is_none_or(|f| f == r.function_name)
-            && r.start_time >= self.start
-            && r.start_time < self.end
     }
 }
 
@@ -84,19 +85,17 @@ impl StatsQuery {
 ///
 /// - `invocations`: finished records (attempts; each retry of an async event counts).
 /// - `errors`: those that did not succeed (`RetCode` other than 0).
-/// - `status_432`/`status_433`/`status_434`: those with that status code. Refusals
-///   before running (a sync call over the concurrency limit: 432) are not log records
-///   (they are neither recorded nor billed, as on SCF), so they are not counted here: a
-///   console takes throttles from the invoker's counters (`/metrics`).
-/// - `duration_p50_ms`/`p95`/`p99`: exact nearest-rank percentiles of the minute's
-///   durations (the smallest duration with at least that share of the minute's records at
-///   or below it), computed by the database.
+/// - `status_432`/`status_433`/`status_434`: those with that status code.
+/// - `throttles`: invocations refused by the concurrency limit (432 before running:
+///   neither recorded nor billed, as on SCF), counted by [`LogStore::throttled`](crate::LogStore::throttled).
+/// - `duration_p50_ms`/`p95`/`p99`: nearest-rank percentiles of the minute's durations,
+///   read from a histogram of log-scale buckets: within 3.2% of the exact value
+///   ([`crate::rollup`] says how).
 /// - `max_mem_usage_bytes`: the peak memory used by one record. The limit is the
 ///   function's configuration (not kept in records): the console takes it from there.
-/// - `max_concurrency`: the most records running at once at any record's start within
-///   the minute, counting records of the query's range whose `[start_time, start_time +
-///   duration)` holds that instant (an approximation: executions that started before the
-///   range, or a minute in which none starts, are not seen).
+/// - `busy_micros`: the running time of executions within the minute (an execution that
+///   runs across minutes counts in each, up to [`MAX_SPAN_MINUTES`](crate::rollup::MAX_SPAN_MINUTES));
+///   [`concurrency`](Self::concurrency) is the mean number running.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct MinuteStats {
@@ -112,6 +111,8 @@ pub struct MinuteStats {
     pub status_433: u64,
     /// Records with status code 434 (memory limit reached).
     pub status_434: u64,
+    /// Invocations refused by the concurrency limit.
+    pub throttles: u64,
     /// Median duration, ms.
     pub duration_p50_ms: f64,
     /// 95th percentile duration, ms.
@@ -120,8 +121,8 @@ pub struct MinuteStats {
     pub duration_p99_ms: f64,
     /// Peak memory used, bytes.
     pub max_mem_usage_bytes: u64,
-    /// Most executions running at once (see the type's docs).
-    pub max_concurrency: u64,
+    /// Running time of executions within the minute, µs.
+    pub busy_micros: u64,
 }
 
 impl MinuteStats {
@@ -134,86 +135,40 @@ impl MinuteStats {
             status_432: 0,
             status_433: 0,
             status_434: 0,
+            throttles: 0,
             duration_p50_ms: 0.0,
             duration_p95_ms: 0.0,
             duration_p99_ms: 0.0,
             max_mem_usage_bytes: 0,
-            max_concurrency: 0,
+            busy_micros: 0,
         }
     }
 
-    /// The aggregates of `records` (any order), one per minute that has one, oldest
-    /// first: the reference every store's SQL is held to (`MemoryStore` uses it).
-    pub fn compute<'a>(records: impl IntoIterator<Item = &'a LogRecord>) -> Vec<MinuteStats> {
-        let mut recs: Vec<&LogRecord> = records.into_iter().collect();
-        recs.sort_by_key(|r| r.start_time);
-        // Execution intervals in µs, for concurrency: +1 at a start, -1 at an end; at the
-        // same instant an end comes first (a run that ends as another starts does not overlap).
-        let mut edges: Vec<(i128, i8)> = Vec::with_capacity(recs.len() * 2);
-        for r in &recs {
-            let s = micros(r.start_time);
-            edges.push((s, 1));
-            edges.push((s + duration_micros(r.duration_ms), -1));
+    /// The mean number of executions running during the minute (running time / 60 s).
+    pub fn concurrency(&self) -> f64 {
+        self.busy_micros as f64 / 60_000_000.0
+    }
+
+    /// The aggregates of `q` over `records` (any order, any records: those `q` does not
+    /// match are left out) and `throttles`: the reference every store is held to
+    /// (`MemoryStore` uses it).
+    pub fn compute<'a>(
+        q: &StatsQuery,
+        records: impl IntoIterator<Item = &'a LogRecord>,
+        throttles: &Rollup,
+    ) -> Vec<MinuteStats> {
+        let mut rollup = throttles.clone();
+        for r in records.into_iter().filter(|r| q.matches(r)) {
+            rollup.add_record(r);
         }
-        edges.sort();
-        let mut running: i64 = 0;
-        let mut at_start: Vec<(i128, u64)> = Vec::with_capacity(recs.len());
-        for (t, d) in edges {
-            running += i64::from(d);
-            if d > 0 {
-                at_start.push((t, u64::try_from(running).unwrap_or(0)));
-            }
-        }
-        let mut out: Vec<MinuteStats> = Vec::new();
-        let mut durations: Vec<f64> = Vec::new();
-        let mut i = 0;
-        while i < recs.len() {
-            let minute = minute_of(recs[i].start_time);
-            let mut m = MinuteStats::new(minute);
-            durations.clear();
-            while i < recs.len() && minute_of(recs[i].start_time) == minute {
-                let r = recs[i];
-                m.invocations += 1;
-                m.errors += u64::from(r.ret_code != 0);
-                m.status_432 +=
-                    u64::from(r.status_code == FunctionStatus::ResourceLimitReached.code());
-                m.status_433 += u64::from(r.status_code == FunctionStatus::TimeLimitReached.code());
-                m.status_434 +=
-                    u64::from(r.status_code == FunctionStatus::MemoryLimitReached.code());
-                m.max_mem_usage_bytes = m.max_mem_usage_bytes.max(r.mem_usage_bytes);
-                durations.push(r.duration_ms);
-                i += 1;
-            }
-            durations.sort_by(|a, b| a.total_cmp(b));
-            m.duration_p50_ms = nearest_rank(&durations, 50);
-            m.duration_p95_ms = nearest_rank(&durations, 95);
-            m.duration_p99_ms = nearest_rank(&durations, 99);
-            let (lo, hi) = (micros(minute), micros(minute) + 60_000_000);
-            m.max_concurrency = at_start
-                .iter()
-                .filter(|(t, _)| *t >= lo && *t < hi)
-                .map(|(_, n)| *n)
-                .max()
-                .unwrap_or(0);
-            out.push(m);
-        }
-        out
+        stats_from_rows(q, &rollup.rows)
     }
 }
 
 /// The 1-based rank of the `pct`th percentile of `n` sorted values (nearest rank:
-/// `ceil(pct * n / 100)`, at least 1), which stores compute in SQL the same way.
+/// `ceil(pct * n / 100)`, at least 1).
 pub fn percentile_rank(n: u64, pct: u64) -> u64 {
     (pct * n).div_ceil(100).max(1)
-}
-
-fn nearest_rank(sorted: &[f64], pct: u64) -> f64 {
-    let rank = percentile_rank(sorted.len() as u64, pct);
-    usize::try_from(rank - 1)
-        .ok()
-        .and_then(|i| sorted.get(i))
-        .copied()
-        .unwrap_or(0.0)
 }
 
 /// The UTC minute holding `t` (seconds and fraction cut).
@@ -222,12 +177,7 @@ pub fn minute_of(t: OffsetDateTime) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-fn micros(t: OffsetDateTime) -> i128 {
-    t.unix_timestamp_nanos() / 1000
-}
-
-/// A duration in ms as whole µs, as the stores compute it (`CAST(duration_ms * 1000 AS
-/// INTEGER)`: truncated toward zero; negative or NaN counts as 0).
+/// A duration in ms as whole µs (truncated toward zero; negative or NaN counts as 0).
 pub fn duration_micros(ms: f64) -> i128 {
     let us = (ms * 1000.0).trunc();
     if us.is_finite() && us > 0.0 {
@@ -317,9 +267,9 @@ impl TestEvent {
 /// trait of its own, so that the stable core (`LogStore`) stays small.
 pub trait ConsoleStore: Send + Sync + std::fmt::Debug {
     /// The per-minute aggregates of `q` (after [`StatsQuery::validate`]), oldest minute
-    /// first, one per minute holding at least one finished record; the same numbers as
-    /// [`MinuteStats::compute`] over the records `q` matches. Reflects records visible to
-    /// reads (after the store's next commit or a `flush`).
+    /// first, one per minute in which something is counted; the same numbers as
+    /// [`MinuteStats::compute`] over the store's records and throttles. Reflects records
+    /// visible to reads (after the store's next commit or a `flush`).
     fn minute_stats(&self, q: &StatsQuery) -> Result<Vec<MinuteStats>, StoreError>;
 
     /// Saves `event` (after [`TestEvent::validate`]), replacing the function's event of

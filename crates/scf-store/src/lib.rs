@@ -16,7 +16,8 @@
 //!   embedder gets by default.
 //! - [`packing`]: a record's log text packed for storage (the request id and return
 //!   value that the framing repeats, stored once), for the durable stores.
-//! - [`sql`]: SQL text the durable stores share (the per-minute aggregates).
+//! - [`rollup`]: the per-minute rollup (counts and a duration histogram per function
+//!   and minute) the durable stores keep beside the records, for [`ConsoleStore`].
 //! - The query types ([`LogQuery`], [`RetCodeFilter`], [`AsyncQuery`], [`AsyncEvent`]
 //!   …), validated as the API validates them, and [`StoreError`].
 //!
@@ -71,8 +72,8 @@ mod memory;
 pub mod packing;
 mod query;
 mod queue;
+pub mod rollup;
 mod slots;
-pub mod sql;
 
 pub use console::{
     duration_micros, minute_of, percentile_rank, ConsoleStore, MinuteStats, StatsQuery, TestEvent,
@@ -82,7 +83,8 @@ pub use error::StoreError;
 pub use memory::{MemoryStore, DEFAULT_ASYNC_CAPACITY, DEFAULT_LOG_CAPACITY};
 pub use query::{
     AsyncEvent, AsyncOrderBy, AsyncQuery, AsyncStatus, LogPage, LogQuery, Order, OrderBy,
-    RetCodeFilter, TimeInterval, MAX_ASYNC_LIMIT, MAX_KEYWORD_BYTES, MAX_OFFSET_PLUS_LIMIT,
+    RetCodeFilter, TimeInterval, DEFAULT_KEYWORD_SCAN, MAX_ASYNC_LIMIT, MAX_KEYWORD_BYTES,
+    MAX_OFFSET_PLUS_LIMIT,
 };
 pub use queue::{AsyncQueue, AttemptEnd, Claim, Ended, FunctionRef, Lease, Renewal, Termination};
 pub use slots::{ConcurrencySlots, SlotId};
@@ -113,6 +115,16 @@ pub trait LogStore: Send + Sync + std::fmt::Debug {
 
     /// A page of records matching `q` (`GetFunctionLogs`), after [`LogQuery::validate`].
     fn query(&self, q: &LogQuery) -> Result<LogPage, StoreError>;
+
+    /// Counts an invocation of `function_name` refused at `at` by the concurrency limit
+    /// (status 432 before running): no record is written (SCF shows throttles in
+    /// monitoring, not in the logs), but a store that keeps per-minute aggregates
+    /// ([`ConsoleStore`]) counts it in [`MinuteStats::throttles`]. Best effort, never
+    /// blocks on a commit: a failure is reported by the next [`flush`](Self::flush).
+    /// The default counts nothing.
+    fn throttled(&self, namespace: &str, function_name: &str, at: time::OffsetDateTime) {
+        let _ = (namespace, function_name, at);
+    }
 }
 
 // The README's example is compiled and run as a doctest.

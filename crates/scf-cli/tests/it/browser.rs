@@ -144,6 +144,18 @@ impl Browser {
             .expect("sets the value");
     }
 
+    /// Scrolls the element matching `css` into view (for a screenshot of it).
+    pub(crate) async fn scroll_to(&self, css: &str) {
+        self.wait_for(css).await;
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
+                vec![json!(css)],
+            )
+            .await
+            .expect("scrolls");
+    }
+
     /// A form control's value.
     pub(crate) async fn value(&self, css: &str) -> String {
         self.wait_for(css).await;

@@ -1,6 +1,7 @@
 //! The console of `scf serve`, driven in a real headless Chromium through WebDriver: the
-//! test page, the failure filter of the logs, terminating an async event, the monitoring
-//! chart, and the sign-in with credentials (and a forged cross-site POST refused).
+//! test page (and the warm instance it leaves), the failure filter of the logs,
+//! terminating an async event, the monitoring chart and its throttle series, and the
+//! sign-in with credentials (and a forged cross-site POST refused).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -110,6 +111,23 @@ async fn the_test_page_invokes_hello_and_shows_abctest_and_its_log() {
     assert!(
         row.contains("Python3.9") && row.contains("API Gateway ANY"),
         "{row}"
+    );
+    // Its Python instance stays warm after the invocation; nothing runs now.
+    let browser = &b;
+    let cell = move |function: &str, class: &str| {
+        let css = format!("tr[data-function={function}] td.{class}");
+        async move { browser.wait_for_text(&css, |t| !t.is_empty()).await }
+    };
+    assert_eq!(
+        cell("hello", "warm").await,
+        "1",
+        "one warm instance of hello"
+    );
+    assert_eq!(cell("hello", "busy-instances").await, "0");
+    assert_eq!(
+        cell("slow", "warm").await,
+        "0",
+        "slow never ran: no instance"
     );
     b.screenshot("functions.png").await;
     b.close().await;
@@ -286,6 +304,76 @@ async fn the_monitoring_chart_gains_points_when_the_function_runs() {
         b.attr("#mon-summary", "data-invocations").await.as_deref(),
         Some("3")
     );
+    b.close().await;
+}
+
+/// With a concurrency limit of 1, a sync call while an async event of the function runs
+/// is refused with 432 (no log record) and shows in the monitoring chart's throttle
+/// series.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_invocation_shows_in_the_monitoring_throttle_series() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(dir.path(), &["--default-concurrency", "1"]);
+    let base = format!("http://{}", served.addr);
+    let invoke = |invocation_type: &str| {
+        http(
+            &served.addr,
+            "POST",
+            "/",
+            &[
+                ("X-TC-Action", "Invoke"),
+                ("X-TC-Version", "2018-04-16"),
+                ("Content-Type", "application/json"),
+            ],
+            &format!(r#"{{"FunctionName":"slow","InvocationType":"{invocation_type}"}}"#),
+        )
+    };
+    // The async event takes slow's one slot for 100 s.
+    let (status, _, body) = invoke("Event");
+    assert_eq!(status, 200, "{body}");
+    let b = Browser::start().await;
+    // Refused while it runs (it may take a moment to start).
+    let mut refused = String::new();
+    for _ in 0..100 {
+        let (_, _, body) = invoke("RequestResponse");
+        if body.contains("concurrency exceeded") {
+            refused = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(refused.contains("LimitExceeded"), "{refused}");
+    b.goto(&format!(
+        "{base}/console/#/monitoring?fn=default%2Fslow&minutes=15"
+    ))
+    .await;
+    b.wait_for("#chart-throttles .uplot").await;
+    let mut total = String::new();
+    for _ in 0..50 {
+        total = b
+            .attr("#chart-throttles", "data-total")
+            .await
+            .unwrap_or_default();
+        if total == "1" {
+            break;
+        }
+        b.click("#mon-refresh").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        b.wait_for("#chart-throttles .uplot").await;
+    }
+    assert_eq!(total, "1", "one throttle in the chart");
+    b.scroll_to("#chart-throttles").await;
+    b.screenshot("monitoring-throttles.png").await;
+    // A throttle is not a log record: the function's log holds only the async event.
+    b.goto(&format!("{base}/console/#/logs?fn=default%2Fslow"))
+        .await;
+    let shown = b
+        .wait_for_text("#logs-total", |t| t.contains("record(s)"))
+        .await;
+    assert!(shown.starts_with("1 record(s)"), "{shown}");
     b.close().await;
 }
 

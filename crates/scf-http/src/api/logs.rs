@@ -105,11 +105,16 @@ pub(super) async fn get_function_logs(
     }
     let page = ctx.invoker.get_logs(query).await.map_err(store_error)?;
     let data: Vec<Value> = page.records.iter().map(LogRecord::to_api).collect();
-    Ok(object(json!({
+    let mut out = object(json!({
         "TotalCount": page.total_count,
         "Data": data,
         "SearchContext": {"Offset": "", "Limit": 0, "Keyword": "", "Type": ""},
-    })))
+    }));
+    // A keyword search is bounded (`LogQuery::keyword`): its total may be "at least".
+    if page.total_is_lower_bound {
+        out.insert("TotalCountIsLowerBound".into(), Value::Bool(true));
+    }
+    Ok(out)
 }
 
 pub(super) async fn get_request_status(

@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `Invoke` | `FunctionName`, `InvocationType` (`RequestResponse`/`Event`), `Qualifier` (`$LATEST`), `ClientContext` (the event, a JSON string), `LogType` (`None`/`Tail`), `Namespace`, `RoutingKey` | `Result` {`Log`, `RetMsg`, `ErrMsg`, `MemUsage`, `Duration`, `BillDuration`, `FunctionRequestId`, `InvokeResult`} |
 //! | `InvokeFunction` | `FunctionName`, `Qualifier` (`$DEFAULT`), `Event`, `LogType`, `Namespace`, `RoutingKey` | `Result` as `Invoke` |
-//! | `GetFunctionLogs` | `FunctionName`, `Offset`, `Limit`, `Order`, `OrderBy`, `Filter` {`RetCode`}, `Namespace`, `Qualifier`, `FunctionRequestId`, `StartTime`, `EndTime`, `SearchContext` (its `Keyword`: text the log must contain) | `TotalCount`, `Data` (array of `FunctionLog`), `SearchContext` |
+//! | `GetFunctionLogs` | `FunctionName`, `Offset`, `Limit`, `Order`, `OrderBy`, `Filter` {`RetCode`}, `Namespace`, `Qualifier`, `FunctionRequestId`, `StartTime`, `EndTime`, `SearchContext` (its `Keyword`: text the log must contain; a bounded search, see `scf_store::LogQuery::keyword`) | `TotalCount`, `Data` (array of `FunctionLog`), `SearchContext`; `TotalCountIsLowerBound: true` when a keyword search stopped early |
 //! | `GetRequestStatus` | `FunctionName`, `FunctionRequestId`, `Namespace`, `StartTime`, `EndTime` | `TotalCount`, `Data` (array of `RequestStatus`) |
 //! | `GetAsyncEventStatus` | `InvokeRequestId` | `Result` {`Status`, `StatusCode`, `InvokeRequestId`} |
 //! | `ListAsyncEvents` | `FunctionName`, `Namespace`, `Qualifier`, `InvokeType`, `Status`, `StartTimeInterval`, `EndTimeInterval`, `Order`, `Orderby`, `Offset`, `Limit`, `InvokeRequestId` | `TotalCount`, `EventList` (array of `AsyncEvent`) |

@@ -119,3 +119,44 @@ async fn async_events_over_the_limit_wait_for_room_instead_of_failing() {
         assert_eq!(event.attempts, 1, "waiting for room is not an attempt");
     }
 }
+
+/// A sync call refused by the concurrency limit writes no record but is counted as a
+/// throttle in the store's per-minute aggregates (the console's throttle series).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_sync_call_is_counted_as_a_throttle_in_the_store() {
+    use scf_store::{ConsoleStore, MemoryStore, StatsQuery};
+    let store = Arc::new(MemoryStore::default());
+    let invoker = invoker_with(|c| *c = std::mem::take(c).with_store(store.clone()));
+    let gate = Arc::new(Semaphore::new(0));
+    let mut config = function("slow");
+    config.max_concurrency = Some(1);
+    invoker.add_function(config, gated(gate.clone())).unwrap();
+    let first = {
+        let invoker = invoker.clone();
+        tokio::spawn(async move { invoker.invoke(InvokeRequest::new("slow", "{}")).await })
+    };
+    assert!(common::eventually(Duration::from_secs(2), || invoker.in_flight() == 1).await);
+    for _ in 0..2 {
+        let err = invoker
+            .invoke(InvokeRequest::new("slow", "{}"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), FunctionStatus::ResourceLimitReached);
+    }
+    gate.add_permits(1);
+    assert!(first.await.unwrap().unwrap().is_success());
+    let now = time::OffsetDateTime::now_utc();
+    let stats = store
+        .minute_stats(&StatsQuery {
+            namespace: "default".into(),
+            function_name: Some("slow".into()),
+            start: now - time::Duration::minutes(5),
+            end: now + time::Duration::minutes(1),
+        })
+        .unwrap();
+    let throttles: u64 = stats.iter().map(|m| m.throttles).sum();
+    let invocations: u64 = stats.iter().map(|m| m.invocations).sum();
+    assert_eq!((throttles, invocations), (2, 1), "{stats:?}");
+    let page = invoker.get_logs(Default::default()).await.unwrap();
+    assert_eq!(page.total_count, 1, "a throttle is not a log record");
+}

@@ -10,7 +10,7 @@ use time::macros::datetime;
 use crate::common::TestDb;
 
 /// The version this build migrates to (`schema_version` after an open).
-const LATEST: i32 = 4;
+const LATEST: i32 = 5;
 
 fn version(db: &TestDb) -> i32 {
     db.sql("SELECT version FROM schema_version")[0].get(0)
@@ -148,7 +148,7 @@ fn a_version_3_schema_keeps_its_log_text_and_packs_new_records() {
     PgStore::create_schema_at(db.config(), 3).unwrap();
     fill(&db, 3);
     let store = db.open();
-    assert_eq!(version(&db), 4);
+    assert_eq!(version(&db), LATEST);
     assert_eq!(store.get("old-req").unwrap()[0].log, "START\n");
     let new: Vec<LogRecord> = (0..20).map(invoker_record).collect();
     for r in &new {
@@ -185,4 +185,55 @@ fn a_version_3_schema_keeps_its_log_text_and_packs_new_records() {
         .save_test_event(&TestEvent::new("default", "f", "hello", "{}"))
         .unwrap();
     assert_eq!(store.list_test_events("default", "f").unwrap().len(), 1);
+}
+
+/// A version 4 schema (no per-minute rollup) gets the rollup built from its records at
+/// open: the console's aggregates are the reference's over them, and records written
+/// after count on top.
+#[test]
+fn a_version_4_schema_gets_its_rollup_built_from_the_records() {
+    use scf_store::rollup::Rollup;
+    use scf_store::{ConsoleStore, MinuteStats, StatsQuery};
+    let Some(db) = TestDb::new() else { return };
+    PgStore::create_schema_at(db.config(), 4).unwrap();
+    fill(&db, 4);
+    // More rows as a version 4 build wrote them: finished, running, failed, in two minutes.
+    db.sql(
+        "INSERT INTO logs (request_id, retry_num, function_name, namespace, qualifier, \
+         start_time, ret_code, status_code, invoke_finished, ret_msg, duration_ms, \
+         bill_duration_ms, mem_usage_bytes, log, level, source, invocation_type) \
+         SELECT 'v4-' || i, 0, 'f', 'default', '$LATEST', 1795608000000000 + i * 700000, \
+         CASE WHEN i % 5 = 0 THEN 2 WHEN i % 7 = 0 THEN 1 ELSE 0 END, \
+         CASE WHEN i % 7 = 0 THEN 433 ELSE 200 END, true, convert_to('', 'UTF8'), \
+         (i * 37 % 5000)::float8, 1, i * 1000, convert_to('', 'UTF8'), '', '', \
+         'RequestResponse' FROM generate_series(1, 150) AS i",
+    );
+    let store = db.open();
+    assert_eq!(version(&db), LATEST);
+    let q = StatsQuery {
+        namespace: "default".into(),
+        function_name: Some("f".into()),
+        start: datetime!(2026-11-25 12:00 UTC),
+        end: datetime!(2026-11-25 13:00 UTC),
+    };
+    let mut records = vec![store.get("old-req").unwrap().remove(0)];
+    for i in 1..=150 {
+        records.extend(store.get(&format!("v4-{i}")).unwrap());
+    }
+    let want = MinuteStats::compute(&q, &records, &Rollup::new());
+    assert_eq!(
+        want.iter().map(|m| m.invocations).sum::<u64>(),
+        1 + 150 - 30
+    );
+    assert_eq!(store.minute_stats(&q).unwrap(), want);
+    let mut r = LogRecord::new("f", "default", "$LATEST", "new-req", q.start);
+    r.ret_code = 0;
+    r.duration_ms = 3.0;
+    store.put(r.clone()).unwrap();
+    store.flush().unwrap();
+    records.push(r);
+    assert_eq!(
+        store.minute_stats(&q).unwrap(),
+        MinuteStats::compute(&q, &records, &Rollup::new())
+    );
 }

@@ -148,7 +148,7 @@ fn the_invokers_records_are_stored_packed() {
     }
 }
 
-/// A schema 6 file (log text as it is, no `log_form`, no test events) opens as version 7
+/// A schema 6 file (log text as it is, no `log_form`, no test events) opens as version 8
 /// with every record read back unchanged and found by keyword; records written after are
 /// packed and read back unchanged too.
 #[test]
@@ -230,5 +230,5 @@ fn a_version_6_database_is_migrated_keeping_its_log_text() {
     let version: i64 = conn
         .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7);
+    assert_eq!(version, 8);
 }

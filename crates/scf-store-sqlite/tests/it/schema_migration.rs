@@ -1,11 +1,12 @@
-//! Databases written by older schema versions are migrated to version 6 on open, keeping
+//! Databases written by older schema versions are migrated to version 8 on open, keeping
 //! every record and its order: version 1 (a unique text index on `(request_id,
 //! retry_num)`), version 2 (an integer key `rkey` without the `coll` column), version 3
 //! (the keys in a unique index on `logs` instead of the key tables) and version 4 (async
 //! events without leases, retry times or failure counts, and no timer ticks): their
 //! `RUNNING` events are due at once, and one that had attempts reports the last of them
 //! interrupted when it is first claimed. Version 5 kept no node ids: its records and
-//! events read back with an empty `node`, and new ones keep theirs.
+//! events read back with an empty `node`, and new ones keep theirs. Version 7 had no
+//! per-minute rollup: the migration builds it from the records.
 
 use crate::common;
 
@@ -105,7 +106,7 @@ fn a_version_1_database_is_migrated_keeping_its_records() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 7);
+    assert_eq!(schema_version(&conn), 8);
     assert_keys_match_rows(&conn);
     // The insertion order (the id) is kept.
     let ids: Vec<(i64, String)> = rows(&conn, "SELECT id, request_id FROM logs ORDER BY id", |r| {
@@ -155,7 +156,7 @@ fn a_version_3_database_is_migrated_with_its_keys_in_the_key_table() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 7);
+    assert_eq!(schema_version(&conn), 8);
     assert_keys_match_rows(&conn);
     let index: i64 = conn
         .query_row(
@@ -235,7 +236,7 @@ fn a_version_2_database_is_migrated_even_with_colliding_keys() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 7);
+    assert_eq!(schema_version(&conn), 8);
     assert_keys_match_rows(&conn);
     let rows: Vec<(i64, String, i64, String)> = rows(
         &conn,
@@ -343,7 +344,7 @@ fn a_version_4_database_is_migrated_with_running_events_due_and_started_ones_int
     assert_migrated_events_claim(&store);
     drop(store);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 7);
+    assert_eq!(schema_version(&conn), 8);
     assert_keys_match_rows(&conn);
     let index: i64 = conn
         .query_row(
@@ -372,7 +373,7 @@ fn a_version_1_database_is_migrated_with_its_async_events_claimable() {
     assert_migrated_events_claim(&store);
     drop(store);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 7);
+    assert_eq!(schema_version(&conn), 8);
     assert_keys_match_rows(&conn);
 }
 
@@ -449,6 +450,68 @@ fn a_version_5_database_is_migrated_with_unknown_nodes_and_keeps_new_ones() {
     );
     drop(store);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    assert_eq!(schema_version(&conn), 7);
+    assert_eq!(schema_version(&conn), 8);
     assert_keys_match_rows(&conn);
+}
+
+/// A version 7 file (no per-minute rollup) opens as version 8 with the rollup built from
+/// its records: the console's aggregates are the reference's over them, and records
+/// written after count on top.
+#[test]
+fn a_version_7_database_is_migrated_with_its_rollup_built_from_the_records() {
+    use scf_store::{ConsoleStore, MinuteStats, StatsQuery};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v7.db");
+    let mut old = Vec::new();
+    for i in 0..300i64 {
+        let (ret, status) = [(0, 200), (1, 433), (2, 0), (1, 432)][(i % 4) as usize];
+        let f = ["a", "b"][(i % 2) as usize];
+        old.push(common::rec(
+            f,
+            "default",
+            "$LATEST",
+            &format!("m{i}"),
+            i * 7 % 600,
+            ret,
+            status,
+            (i * 37 % 5000) as f64,
+            (i as u64) * 1000,
+        ));
+    }
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        store.put_batch(old.clone()).unwrap();
+    }
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "DROP TABLE minute_rollup;
+             UPDATE schema_version SET version = 7;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&db).unwrap();
+    let q = |f: Option<&str>| StatsQuery {
+        namespace: "default".into(),
+        function_name: f.map(str::to_owned),
+        start: common::t(0),
+        end: common::t(3600),
+    };
+    let none = scf_store::rollup::Rollup::new();
+    for f in [None, Some("a"), Some("b")] {
+        let want = MinuteStats::compute(&q(f), &old, &none);
+        assert!(!want.is_empty());
+        assert_eq!(store.minute_stats(&q(f)).unwrap(), want, "function {f:?}");
+    }
+    let new = common::rec("a", "default", "$LATEST", "n1", 5, 0, 200, 1.0, 1);
+    store.put(new.clone()).unwrap();
+    store.flush().unwrap();
+    old.push(new);
+    assert_eq!(
+        store.minute_stats(&q(None)).unwrap(),
+        MinuteStats::compute(&q(None), &old, &none)
+    );
+    drop(store);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    assert_eq!(schema_version(&conn), 8);
 }

@@ -548,6 +548,63 @@ pub fn keyword_keeps_records_whose_log_holds_it(s: &dyn LogStore) {
     assert!(found("nowhere", None).is_empty());
 }
 
+/// A keyword search is bounded: newest first it stops once it found a page and one more
+/// match, or after reading `keyword_scan` records, and says its total is then a lower
+/// bound; a search that read everything is exact.
+pub fn a_keyword_search_stops_early_and_says_its_total_is_a_lower_bound(s: &dyn LogStore) {
+    for i in 0..40i64 {
+        let id = format!("n{i:02}");
+        let mut r = rec("a", "default", "$LATEST", &id, i, 0, 200, 1.0, 1);
+        // Every other record holds the keyword.
+        r.log = if i % 2 == 0 {
+            format!("needle {id}\n")
+        } else {
+            "hay\n".into()
+        };
+        put(s, r);
+    }
+    flush(s);
+    let search = |limit: u32, offset: u32, scan: u32| {
+        let page = query(
+            s,
+            &LogQuery {
+                function_name: Some("a".into()),
+                keyword: Some("needle".into()),
+                limit,
+                offset,
+                keyword_scan: scan,
+                ..q()
+            },
+        );
+        let ids: Vec<String> = page.records.into_iter().map(|r| r.request_id).collect();
+        (page.total_count, page.total_is_lower_bound, ids)
+    };
+    assert_eq!(
+        search(3, 0, 1000),
+        (4, true, vec!["n38".into(), "n36".into(), "n34".into()]),
+        "newest first, stopped after a page and one more"
+    );
+    let (total, lower, ids) = search(3, 3, 1000);
+    assert_eq!(
+        (total, lower, ids.len()),
+        (7, true, 3),
+        "the next page: {ids:?}"
+    );
+    assert_eq!(ids[0], "n32");
+    assert_eq!(search(100, 0, 1000).0, 20, "read to the end: exact");
+    assert!(!search(100, 0, 1000).1, "read to the end: exact");
+    let (total, lower, ids) = search(100, 0, 10);
+    assert_eq!(
+        (total, lower, ids.len()),
+        (5, true, 5),
+        "only the newest 10 records were read"
+    );
+    assert!(
+        !search(100, 0, 40).1,
+        "a scan limit of exactly every record"
+    );
+}
+
 /// An empty keyword, or one over 128 bytes, is refused naming `Keyword`.
 pub fn keyword_empty_or_over_128_bytes_is_rejected(s: &dyn LogStore) {
     for k in [String::new(), "x".repeat(129)] {

@@ -100,6 +100,7 @@ macro_rules! conformance_log_tests {
             every_field_round_trips,
             node_id_round_trips_and_follows_the_replacing_record,
             keyword_keeps_records_whose_log_holds_it,
+            a_keyword_search_stops_early_and_says_its_total_is_a_lower_bound,
             keyword_empty_or_over_128_bytes_is_rejected,
         ]);
     };
@@ -191,8 +192,10 @@ macro_rules! conformance_console_tests {
     (let $pat:pat = $make:expr; $store:expr) => {
         $crate::__conformance_stamp!(console, $pat, $make, $store, [
             counts_invocations_errors_and_status_codes_per_minute,
-            duration_percentiles_are_nearest_rank,
-            peak_memory_and_concurrency,
+            duration_percentiles_are_nearest_rank_within_the_bucket_precision,
+            peak_memory_and_running_time_per_minute,
+            a_finished_record_replacing_its_running_one_counts_once,
+            throttles_count_per_function_and_minute,
             filters_by_function_namespace_and_range,
             a_range_over_7_days_or_reversed_is_rejected,
             aggregates_equal_the_reference_on_varied_records,

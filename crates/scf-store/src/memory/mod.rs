@@ -91,6 +91,8 @@ struct Inner {
     ticks: queue::Ticks,
     /// Saved test events by `(namespace, function)`, each function's by name.
     test_events: HashMap<(String, String), BTreeMap<String, TestEvent>>,
+    /// Invocations refused by the concurrency limit, per function and minute.
+    throttles: crate::rollup::Rollup,
 }
 
 impl Default for Inner {
@@ -106,6 +108,7 @@ impl Default for Inner {
             queued: HashMap::new(),
             ticks: queue::Ticks::default(),
             test_events: HashMap::new(),
+            throttles: crate::rollup::Rollup::new(),
         }
     }
 }
@@ -340,14 +343,50 @@ impl LogStore for MemoryStore {
         Ok(out)
     }
 
+    fn throttled(&self, namespace: &str, function_name: &str, at: time::OffsetDateTime) {
+        let at_us = i64::try_from(at.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX);
+        self.lock()
+            .throttles
+            .add_throttle(namespace, function_name, at_us);
+    }
+
     fn query(&self, q: &LogQuery) -> Result<LogPage, StoreError> {
         q.validate()?;
         let inner = self.lock();
+        if let Some(keyword) = &q.keyword {
+            // Bounded, as the durable stores search: the first `keyword_scan` records in
+            // the query's order, until a page and one more match.
+            let others = LogQuery {
+                keyword: None,
+                ..q.clone()
+            };
+            let hits = inner.logs_with_seq().filter(|(_, r)| others.matches(r));
+            let (kept, sorted) = page(hits, |a, b| q.compare(a, b), q.order, 0, q.keyword_scan);
+            let wanted = q.offset as usize + q.limit as usize + 1;
+            let found: Vec<LogRecord> = sorted
+                .into_iter()
+                .filter(|r| r.log.contains(keyword.as_str()))
+                .take(wanted)
+                .collect();
+            let n = found.len();
+            let records = found
+                .into_iter()
+                .skip(q.offset as usize)
+                .take(q.limit as usize)
+                .collect();
+            return Ok(LogPage::of_search(
+                q,
+                n,
+                records,
+                kept > u64::from(q.keyword_scan),
+            ));
+        }
         let hits = inner.logs_with_seq().filter(|(_, r)| q.matches(r));
         let (total_count, records) = page(hits, |a, b| q.compare(a, b), q.order, q.offset, q.limit);
         Ok(LogPage {
             total_count,
             records,
+            total_is_lower_bound: false,
         })
     }
 }
@@ -356,9 +395,7 @@ impl ConsoleStore for MemoryStore {
     fn minute_stats(&self, q: &StatsQuery) -> Result<Vec<MinuteStats>, StoreError> {
         q.validate()?;
         let inner = self.lock();
-        Ok(MinuteStats::compute(
-            inner.logs.iter().filter(|r| q.matches(r)),
-        ))
+        Ok(MinuteStats::compute(q, inner.logs.iter(), &inner.throttles))
     }
 
     fn save_test_event(&self, event: &TestEvent) -> Result<(), StoreError> {
