@@ -16,6 +16,7 @@ use tokio::time::MissedTickBehavior;
 use crate::instance::{Exit, Instance, Launch};
 use crate::memory::{MemoryProbe, SAMPLE_INTERVAL};
 use crate::outcome::{error_value, response_value};
+use crate::pending::{pushed, NoOutcome, Pending};
 use crate::runtime_api::{Dispatch, Outcome};
 use crate::spec::{CgroupPolicy, PoolConfig, ProcessError, ProcessSpec, RuntimeKind};
 
@@ -117,31 +118,6 @@ enum Ended {
     Broken(String),
     /// The client of a web function's streamed response went away.
     ClientGone,
-}
-
-/// How a pending invocation's result comes back.
-enum Pending<'a> {
-    /// Through the standard Runtime API's server, or a web function's forward.
-    Answer(crate::web::Answer),
-    /// Read by this task on the bootstrap's own connection.
-    Frames(&'a mut crate::frames::FrameConn, Dispatch),
-}
-
-/// Why a pending invocation ended without an outcome.
-enum NoOutcome {
-    /// The API server dropped it (it is stopping), a web server its connection, or the
-    /// client of a streamed response went away.
-    Cut(crate::web::Cut),
-    /// The lean transport failed.
-    Frame(crate::frames::FrameError),
-}
-
-/// A pending invocation's end: its outcome, or why none came.
-async fn pushed(pending: Pending<'_>) -> Result<Outcome, NoOutcome> {
-    match pending {
-        Pending::Answer(answer) => answer.await.map_err(NoOutcome::Cut),
-        Pending::Frames(conn, dispatch) => conn.invoke(&dispatch).await.map_err(NoOutcome::Frame),
-    }
 }
 
 impl ProcessFunction {

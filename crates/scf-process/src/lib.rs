@@ -188,6 +188,7 @@ mod netns;
 mod outcome;
 mod output;
 mod peer;
+mod pending;
 mod php;
 mod runtime_api;
 mod sandbox;

@@ -1,0 +1,30 @@
+//! How an invocation's result comes back to the task that dispatched it: through the
+//! standard Runtime API's server, a web function's forward, or the bootstrap's own
+//! connection on the lean transport ([`crate::frames`]).
+
+use crate::runtime_api::{Dispatch, Outcome};
+
+/// How a pending invocation's result comes back.
+pub(crate) enum Pending<'a> {
+    /// Through the standard Runtime API's server, or a web function's forward.
+    Answer(crate::web::Answer),
+    /// Read by this task on the bootstrap's own connection.
+    Frames(&'a mut crate::frames::FrameConn, Dispatch),
+}
+
+/// Why a pending invocation ended without an outcome.
+pub(crate) enum NoOutcome {
+    /// The API server dropped it (it is stopping), a web server its connection, or the
+    /// client of a streamed response went away.
+    Cut(crate::web::Cut),
+    /// The lean transport failed.
+    Frame(crate::frames::FrameError),
+}
+
+/// A pending invocation's end: its outcome, or why none came.
+pub(crate) async fn pushed(pending: Pending<'_>) -> Result<Outcome, NoOutcome> {
+    match pending {
+        Pending::Answer(answer) => answer.await.map_err(NoOutcome::Cut),
+        Pending::Frames(conn, dispatch) => conn.invoke(&dispatch).await.map_err(NoOutcome::Frame),
+    }
+}
