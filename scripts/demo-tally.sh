@@ -16,7 +16,10 @@
 # timeout), as an event it was not written for, or configuration left to fill in, makes
 # most demos do. Anything before that (a project refused, a runtime missing, a module
 # that cannot be loaded: a syntax error, an import error, a dependency that fails to
-# load; a handler not found, a crash at start) is a cause, named on its line. Needs python3 with PyYAML (for the function names).
+# load; a handler not found, a crash at start) is a cause, named on its line; when DEMOS
+# is a git checkout whose working tree lacks files of that demo (see
+# scripts/demo-restore.sh), the cause is those files. Needs python3 with PyYAML (for the
+# function names).
 set -u
 demos=${1:?usage: scripts/demo-tally.sh DEMOS [SCF] [OUT]}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -68,7 +71,7 @@ PY
     customruntime) family="Custom Runtime" ;;
     *) family="other ($runtime)" ;;
   esac
-  (cd "$dir" && timeout 120 "$scf" invoke -t "$file" "$name" --event '{}' --output json \
+  (cd "$dir" && timeout 120 "$scf" invoke -t "$file" "$name" --event '{}' --output json --log \
       --data-dir "$work/$demo" >"$work/stdout" 2>"$work/stderr")
   verdict=$(python3 - "$work/stdout" "$work/stderr" <<'PY'
 import json, re, sys
@@ -127,6 +130,17 @@ if status == 430 or "user code exception" in msg:
 print(f"not run\t{status} {msg}".replace("\n", " "))
 PY
 )
+  # A demo that did not run because its copy lacks files the demo ships (a snapshot that
+  # leaves out the repository's largest files; scripts/demo-restore.sh puts back what a
+  # registry has) is counted as not run with those files named, when its error names one.
+  if [ "${verdict%%$'\t'*}" != ran ] && lacks=$(git -C "$demos" ls-files --deleted -- "$demo/" 2>/dev/null); then
+    named=$(echo "$lacks" | while IFS= read -r f; do
+      # The file's name without a version tail (libx.so.2.47.0 is loaded as libx.so.2).
+      key=$(basename "$f" | sed -E 's/(\.[0-9]+)+$//')
+      [ -n "$f" ] && grep -qwF -- "$key" "$work/stdout" "$work/stderr" && echo "${f#"$demo"/}"
+    done | paste -sd, -)
+    [ -z "$named" ] || verdict="not run	the copy lacks files the demo ships ($named)"
+  fi
   printf '%s\t%s\t%s\t%s\n' "$family" "$demo" "$runtime" "$verdict" >> "$out"
 done
 
