@@ -26,6 +26,12 @@ pub struct PgStoreConfig {
     pub op_timeout: Duration,
     /// Most records in one `INSERT` (default 4096, at most 65536).
     pub batch_size: usize,
+    /// How long the writer gathers records that arrive one at a time into one `INSERT`
+    /// (default 5 ms, as `scf-store-sqlite`'s): a record is visible at most this much
+    /// later, and the database does one statement's work for all of them instead of one
+    /// each. A full batch, and a [`flush`](scf_store::LogStore::flush), end the wait at
+    /// once. `Duration::ZERO` writes whatever has arrived as soon as a connection is free.
+    pub batch_interval: Duration,
     /// Connections that write batches of log records at once (default 4): the database
     /// indexes several batches at once (one connection's backend uses at most one CPU;
     /// see `docs/performance.md`). Ties in a query's order (records with
@@ -59,6 +65,7 @@ impl PgStoreConfig {
             connect_timeout: Duration::from_secs(5),
             op_timeout: Duration::from_secs(10),
             batch_size: 4096,
+            batch_interval: Duration::from_millis(5),
             writers: 4,
             buffer_capacity: 262_144,
             close_timeout: Duration::from_secs(5),

@@ -319,6 +319,7 @@ impl Drop for PgStore {
     /// store may be dropped anywhere, inside an async context too.
     fn drop(&mut self) {
         drop(self.appends.take());
+        self.shared.write_now.notify_one();
         let close = self.shared.cfg.close_timeout;
         let exited = match self.writer_exit.get_mut() {
             Ok(rx) => rx.recv_timeout(close).is_ok(),
@@ -347,6 +348,10 @@ impl LogStore for PgStore {
         match appends.try_send(record) {
             Ok(()) => {
                 self.shared.accepted.fetch_add(1, Ordering::AcqRel);
+                // A buffer half full ends the writer's gathering, before it fills.
+                if appends.capacity() * 2 < appends.max_capacity() {
+                    self.shared.write_now.notify_one();
+                }
                 Ok(())
             }
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -368,6 +373,7 @@ impl LogStore for PgStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         let target = self.shared.accepted.load(Ordering::Acquire);
+        self.shared.write_now.notify_one();
         let timeout = self.shared.cfg.op_timeout;
         let deadline = Instant::now() + timeout;
         let mut p = self.shared.progress();

@@ -3,7 +3,10 @@
 //! unnest(…)` per batch (one prepared statement, 19 array parameters), handed in turn to
 //! [`writers`](crate::PgStoreConfig::writers) connections it keeps (so that their
 //! statement stays prepared, and the database works on one batch while the next is sent).
-//! A batch counts as done for `flush` once every batch before it is done too.
+//! A batch counts as done for `flush` once every batch before it is done too. Records
+//! that arrive one at a time are gathered for
+//! [`batch_interval`](crate::PgStoreConfig::batch_interval) into one batch, the writer
+//! asleep meanwhile; `flush` wakes it.
 //!
 //! A batch that fails because the database or the connection went away is kept and
 //! written again once a connection can be had (backing off from 50 ms to 2 s); records
@@ -19,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Object, Pool};
 use scf_logs::LogRecord;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use crate::config::PgStoreConfig;
 use crate::convert::{describe, is_transient, pg_text, to_micros};
@@ -71,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) lost: AtomicU64,
     pub(crate) progress: Mutex<Progress>,
     pub(crate) written: Condvar,
+    /// Ends the writer's gathering of a batch (`flush` waits for what is buffered).
+    pub(crate) write_now: Notify,
     last_warning: Mutex<Option<Instant>>,
 }
 
@@ -84,6 +89,7 @@ impl Shared {
             lost: AtomicU64::new(0),
             progress: Mutex::new(Progress::default()),
             written: Condvar::new(),
+            write_now: Notify::new(),
             last_warning: Mutex::new(None),
         }
     }
@@ -390,11 +396,22 @@ async fn write_batches(
     }
 }
 
+/// Moves what the buffer holds now into `batch`, up to `batch_size` records.
+fn take_ready(rx: &mut mpsc::Receiver<LogRecord>, batch: &mut Vec<LogRecord>, batch_size: usize) {
+    while batch.len() < batch_size {
+        match rx.try_recv() {
+            Ok(r) => batch.push(r),
+            Err(_) => break,
+        }
+    }
+}
+
 /// The writer: takes records from the buffer in batches and hands each to one of
 /// `writers` connections in turn (so that the database's work on one batch overlaps
 /// the next); runs until the buffer's sender is dropped and every batch is written.
 pub(crate) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<LogRecord>) {
     let batch_size = shared.cfg.batch_size.clamp(1, 65_536);
+    let interval = shared.cfg.batch_interval;
     let order = Arc::new(Mutex::new(InOrder::default()));
     let mut writers = Vec::new();
     let mut tasks = Vec::new();
@@ -415,11 +432,15 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<LogRecord>) 
             Some(r) => batch.push(r),
             None => break,
         }
-        while batch.len() < batch_size {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
+        take_ready(&mut rx, &mut batch, batch_size);
+        if batch.len() < batch_size && !interval.is_zero() {
+            // Asleep, not waiting on the channel: a put while the batch gathers only
+            // queues its record, with no wake-up per record.
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                () = shared.write_now.notified() => {}
             }
+            take_ready(&mut rx, &mut batch, batch_size);
         }
         let n = batch.len() as u64;
         let mut cols = Columns::of(&mut batch);

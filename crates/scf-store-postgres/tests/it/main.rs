@@ -4,6 +4,7 @@
 // A test fails by panicking: unwrap is how these files say "this cannot fail here".
 #![allow(clippy::unwrap_used)]
 
+mod batching;
 mod common;
 mod conformance;
 mod nodes;
