@@ -10,9 +10,9 @@
 //!
 //! Give it a server of its own (a throwaway cluster): the counts are the whole database's.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use scf_store::conformance::records::invoker_record;
+use scf_store::conformance::records::{invoker_record, put_paced};
 use scf_store::LogStore;
 use scf_store_postgres::{PgStore, PgStoreConfig};
 
@@ -83,14 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (commits_before, backends_before) = database_usage(&mut client, &rt);
     let own_before = cpu_ticks("self");
     let n = rate * secs;
-    let started = Instant::now();
-    for i in 0..n {
-        let due = started + Duration::from_nanos(i * 1_000_000_000 / rate);
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-        store.put(invoker_record(i))?;
-    }
+    put_paced(&store, rate, n)?;
     store.flush()?;
     let own_after = cpu_ticks("self");
     std::thread::sleep(Duration::from_millis(1200));

@@ -7,9 +7,9 @@
 //! cargo run --release -p scf-store-sqlite --example paced_puts -- FILE RATE SECS
 //! ```
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use scf_store::conformance::records::invoker_record;
+use scf_store::conformance::records::put_paced;
 use scf_store::LogStore;
 use scf_store_sqlite::SqliteStore;
 
@@ -57,14 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let before = before.ok_or("no writer thread")?;
     let ckpt_before = thread_usage("scf-logs-checkpoint").unwrap_or((0, 0));
     let n = rate * secs;
-    let started = Instant::now();
-    for i in 0..n {
-        let due = started + Duration::from_nanos(i * 1_000_000_000 / rate);
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-        store.put(invoker_record(i))?;
-    }
+    put_paced(&store, rate, n)?;
     store.flush()?;
     let after = thread_usage("scf-logs-writer").ok_or("no writer thread")?;
     let ckpt_after = thread_usage("scf-logs-checkpoint").unwrap_or((0, 0));

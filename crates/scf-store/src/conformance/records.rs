@@ -79,3 +79,18 @@ pub fn invoker_record(i: u64) -> LogRecord {
     });
     r
 }
+
+/// Puts [`invoker_record`] `0..n` into `store` at `rate` records a second, paced (each at
+/// its own instant, not in bursts), as an invoker under a steady load puts them: what the
+/// stores' `paced_puts` examples measure a writer under.
+pub fn put_paced(store: &dyn crate::LogStore, rate: u64, n: u64) -> Result<(), crate::StoreError> {
+    let started = std::time::Instant::now();
+    for i in 0..n {
+        let due = started + std::time::Duration::from_nanos(i * 1_000_000_000 / rate.max(1));
+        if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        store.put(invoker_record(i))?;
+    }
+    Ok(())
+}
