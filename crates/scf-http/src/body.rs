@@ -145,6 +145,7 @@ pub fn set_id_header<B>(response: &mut Response<B>, name: &'static str, id: &str
 
 /// [`set_id_header`] for an id the caller no longer needs: its bytes become the header
 /// value without a copy.
+#[cfg(feature = "gateway")]
 pub(crate) fn set_owned_id_header<B>(response: &mut Response<B>, name: &'static str, id: String) {
     if let (Some(name), Ok(v)) = (
         id_header_name(name),
