@@ -366,15 +366,17 @@ pub(crate) fn parse_event(
 }
 
 /// At least the bytes of `value`'s compact JSON text: a string's bytes count six times
-/// (the longest escape, `\u001f`, stands for one byte), a number 24 (the longest `f64`
-/// or 64-bit integer serde_json writes).
+/// (the longest escape, `\u001f`, stands for one byte), a 64-bit integer 20; any other
+/// number is counted as written (it may be long with serde_json's
+/// `arbitrary_precision`).
 fn json_size_bound(value: &Value) -> usize {
     fn text(s: &str) -> usize {
         s.len().saturating_mul(6).saturating_add(2)
     }
     match value {
         Value::Null | Value::Bool(_) => 5,
-        Value::Number(_) => 24,
+        Value::Number(n) if n.is_i64() || n.is_u64() => 20,
+        Value::Number(_) => json_size(value),
         Value::String(s) => text(s),
         Value::Array(items) => items
             .iter()
