@@ -135,11 +135,37 @@ where
         .unwrap_or(Err(BodyError::Timeout))
 }
 
-/// Sets header `name` of `response` to `id` (an id that is not a valid header value is
-/// left out).
+/// Sets header `name` of `response` to `id` (an id that is not a valid header value, or a
+/// name that is not a valid header name, is left out).
 pub fn set_id_header<B>(response: &mut Response<B>, name: &'static str, id: &str) {
-    if let Ok(v) = HeaderValue::from_str(id) {
+    if let (Some(name), Ok(v)) = (id_header_name(name), HeaderValue::from_str(id)) {
         response.headers_mut().insert(name, v);
+    }
+}
+
+/// [`set_id_header`] for an id the caller no longer needs: its bytes become the header
+/// value without a copy.
+#[cfg(feature = "gateway")]
+pub(crate) fn set_owned_id_header<B>(response: &mut Response<B>, name: &'static str, id: String) {
+    if let (Some(name), Ok(v)) = (
+        id_header_name(name),
+        HeaderValue::from_maybe_shared(Bytes::from(id)),
+    ) {
+        response.headers_mut().insert(name, v);
+    }
+}
+
+/// The header name `name`, without an allocation for the two id headers (a `&'static str`
+/// name is otherwise copied into a new `HeaderName` at every insert); `None` when it is
+/// not a valid header name.
+fn id_header_name(name: &'static str) -> Option<http::HeaderName> {
+    const REQUEST_ID: http::HeaderName = http::HeaderName::from_static(REQUEST_ID_HEADER);
+    const FUNCTION_REQUEST_ID: http::HeaderName =
+        http::HeaderName::from_static(FUNCTION_REQUEST_ID_HEADER);
+    match name {
+        REQUEST_ID_HEADER => Some(REQUEST_ID),
+        FUNCTION_REQUEST_ID_HEADER => Some(FUNCTION_REQUEST_ID),
+        other => http::HeaderName::from_bytes(other.as_bytes()).ok(),
     }
 }
 

@@ -344,7 +344,14 @@ pub(crate) fn parse_event(
             Ok((value, text))
         }
         EventPayload::Value(value) => {
-            let size = json_size(&value);
+            // Serialising the event to count its bytes costs an invocation more than the
+            // rest of the check; a bound from one walk of the tree decides for any event
+            // well under the limit, and only one near it is counted exactly.
+            let size = if json_size_bound(&value) <= limit {
+                0
+            } else {
+                json_size(&value)
+            };
             if size > limit {
                 return Err(InvokeError::RequestTooLarge {
                     size,
@@ -355,6 +362,28 @@ pub(crate) fn parse_event(
             let text = want_text.then(|| value.to_string());
             Ok((value, text))
         }
+    }
+}
+
+/// At least the bytes of `value`'s compact JSON text: a string's bytes count six times
+/// (the longest escape, `\u001f`, stands for one byte), a 64-bit integer 20; any other
+/// number is counted as written (it may be long with serde_json's
+/// `arbitrary_precision`).
+fn json_size_bound(value: &Value) -> usize {
+    fn text(s: &str) -> usize {
+        s.len().saturating_mul(6).saturating_add(2)
+    }
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(n) if n.is_i64() || n.is_u64() => 20,
+        Value::Number(_) => json_size(value),
+        Value::String(s) => text(s),
+        Value::Array(items) => items
+            .iter()
+            .fold(2 + items.len(), |n, v| n.saturating_add(json_size_bound(v))),
+        Value::Object(map) => map.iter().fold(2 + 2 * map.len(), |n, (k, v)| {
+            n.saturating_add(text(k)).saturating_add(json_size_bound(v))
+        }),
     }
 }
 
@@ -373,4 +402,54 @@ fn json_size(value: &Value) -> usize {
     // Writing a Value to a counter cannot fail.
     let _ = serde_json::to_writer(&mut count, value);
     count.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_size_bound_is_never_below_the_serialised_size() {
+        let values = [
+            serde_json::json!(null),
+            serde_json::json!(true),
+            serde_json::json!(-1.797_693_134_862_315_7e308),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(i64::MIN),
+            serde_json::json!("\u{1f}\u{0}\"\\ plain é 中"),
+            serde_json::json!({"\u{1}key": ["a", 1, {"b": [null, false, 0.5]}], "": {}}),
+            serde_json::json!([[], [[]], {}]),
+        ];
+        for value in &values {
+            assert!(
+                json_size_bound(value) >= json_size(value),
+                "{value}: bound {} < size {}",
+                json_size_bound(value),
+                json_size(value)
+            );
+        }
+    }
+
+    #[test]
+    fn an_event_over_the_limit_is_refused_with_its_exact_size() {
+        let event = serde_json::json!({"body": "x".repeat(100)});
+        let exact = json_size(&event);
+        let refused = parse_event(
+            EventPayload::Value(event.clone()),
+            exact - 1,
+            InvocationType::RequestResponse,
+            false,
+        );
+        assert!(
+            matches!(refused, Err(InvokeError::RequestTooLarge { size, .. }) if size == exact),
+            "{refused:?}"
+        );
+        let accepted = parse_event(
+            EventPayload::Value(event),
+            exact,
+            InvocationType::RequestResponse,
+            false,
+        );
+        assert!(accepted.is_ok(), "{accepted:?}");
+    }
 }

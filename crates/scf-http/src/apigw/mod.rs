@@ -19,6 +19,8 @@ use serde_json::{json, Value};
 use scf_event::ApiGatewayResponse;
 
 pub use crate::body::{FUNCTION_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
+#[cfg(feature = "gateway")]
+pub(crate) use event::build_event_from;
 pub use event::{build_event, build_event_json, parse_query, EventSource};
 pub use live::LiveRoutes;
 #[cfg(feature = "gateway")]

@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -16,7 +16,7 @@ use scf_invoker::Invoker;
 use super::stream::{self, First, WebStream};
 use super::ResponseBody;
 use crate::apigw::{self, EventSource, GatewayError, LiveRoutes, Routes};
-use crate::body::{declared_length, new_request_id, read_body, set_id_header, BodyError};
+use crate::body::{declared_length, new_request_id, read_body, set_owned_id_header, BodyError};
 use crate::body::{BoxError, REQUEST_ID_HEADER};
 use crate::limits::Limits;
 use crate::metrics::{Endpoint, Metrics};
@@ -150,13 +150,27 @@ impl GatewayService {
         B: Body,
         B::Error: Into<BoxError>,
     {
+        self.handle_from(request, None).await
+    }
+
+    /// [`handle`](Self::handle) of a request from `peer` (the server knows it; else the
+    /// request's extensions say, see [`peer`](crate::peer)).
+    pub(crate) async fn handle_from<B>(
+        &self,
+        request: Request<B>,
+        peer: Option<SocketAddr>,
+    ) -> Response<ResponseBody>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
         let _in_flight = self.shared.metrics.start_request(Endpoint::Gateway);
         let request_id = new_request_id();
-        let mut response = match self.answer(request, &request_id).await {
+        let mut response = match self.answer(request, &request_id, peer).await {
             Ok(response) => response,
             Err(error) => error.to_response().map(ResponseBody::from),
         };
-        set_id_header(&mut response, REQUEST_ID_HEADER, &request_id);
+        set_owned_id_header(&mut response, REQUEST_ID_HEADER, request_id);
         response
     }
 
@@ -181,6 +195,7 @@ impl GatewayService {
         &self,
         request: Request<B>,
         request_id: &str,
+        peer: Option<SocketAddr>,
     ) -> Result<Response<ResponseBody>, GatewayError>
     where
         B: Body,
@@ -230,11 +245,13 @@ impl GatewayService {
                 })
             }
         };
-        let source_ip = peer_addr(&parts.extensions)
+        let source_ip = peer
+            .or_else(|| peer_addr(&parts.extensions))
             .map(|p| p.ip().to_canonical())
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let event = apigw::build_event_json(
-            &matched,
+        let route = matched.route;
+        let event = apigw::build_event_from(
+            matched,
             EventSource::new(
                 &parts,
                 &body,
@@ -243,7 +260,6 @@ impl GatewayService {
                 &self.shared.service_id,
             ),
         );
-        let route = matched.route;
         if route.web {
             return Ok(self.answer_web(route, event).await);
         }

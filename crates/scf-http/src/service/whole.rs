@@ -92,7 +92,7 @@ impl ScfService {
     /// Serves one request from `peer` on a listener that serves `serves`.
     pub async fn call<B>(
         &self,
-        mut request: Request<B>,
+        request: Request<B>,
         peer: SocketAddr,
         serves: Serves,
     ) -> Response<ResponseBody>
@@ -100,11 +100,26 @@ impl ScfService {
         B: Body,
         B::Error: Into<BoxError>,
     {
-        request.extensions_mut().insert(PeerAddr(peer));
-        self.dispatch(request, serves).await
+        self.dispatch_from(request, serves, Some(peer)).await
     }
 
     async fn dispatch<B>(&self, request: Request<B>, serves: Serves) -> Response<ResponseBody>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        self.dispatch_from(request, serves, None).await
+    }
+
+    /// Routes a request; `peer`, when the caller knows it, is inserted as [`PeerAddr`]
+    /// for the endpoints that read it from the extensions (the API, mounts), and handed
+    /// to the gateway directly (inserting an extension costs a request three allocations).
+    async fn dispatch_from<B>(
+        &self,
+        request: Request<B>,
+        serves: Serves,
+        peer: Option<SocketAddr>,
+    ) -> Response<ResponseBody>
     where
         B: Body,
         B::Error: Into<BoxError>,
@@ -141,7 +156,7 @@ impl ScfService {
         }
         if serves.includes_api() {
             if let Some(mount) = self.mounts.iter().find(|m| m.matches(path)) {
-                return self.mounted(request, mount).await;
+                return self.mounted(with_peer(request, peer), mount).await;
             }
         }
         let is_api = match serves {
@@ -167,11 +182,19 @@ impl ScfService {
             return response.map(ResponseBody::from);
         }
         if is_api {
-            self.api.handle(request).await
+            self.api.handle(with_peer(request, peer)).await
         } else {
-            self.gateway.handle(request).await
+            self.gateway.handle_from(request, peer).await
         }
     }
+}
+
+/// `request` with `peer` as its [`PeerAddr`], when there is one.
+fn with_peer<B>(mut request: Request<B>, peer: Option<SocketAddr>) -> Request<B> {
+    if let Some(peer) = peer {
+        request.extensions_mut().insert(PeerAddr(peer));
+    }
+    request
 }
 
 impl ScfService {
