@@ -140,7 +140,10 @@ async fn an_idle_instance_that_died_just_before_its_invocation_is_replaced_trans
         .unwrap();
         let begun = std::time::Instant::now();
         while alive(pid) {
-            assert!(begun.elapsed() < Duration::from_secs(3), "the kill took effect");
+            assert!(
+                begun.elapsed() < Duration::from_secs(3),
+                "the kill took effect"
+            );
             std::thread::yield_now();
         }
         let again = call(&f, &cfg, json!({})).await.0.unwrap().as_i64().unwrap();
