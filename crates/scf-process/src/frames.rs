@@ -200,6 +200,33 @@ impl FrameConn {
         }
     }
 
+    /// Whether the bootstrap is still there to take an event, asked between invocations,
+    /// with no system call while nothing arrived: a bootstrap that died (or was killed)
+    /// closes its end, which the reactor reports as readable; so does any byte written
+    /// out of turn, which puts the connection out of step. Only when the reactor saw
+    /// something (or the last read filled its buffer, leaving readiness set) does one
+    /// `recv(MSG_PEEK)` tell which. A death the reactor has not seen yet is caught when
+    /// the event's write fails (`EPIPE`) before the bootstrap took it.
+    pub(crate) fn idle_alive(&self) -> bool {
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut ready = match self.stream.poll_read_ready(&mut cx) {
+            std::task::Poll::Pending => return true,
+            std::task::Poll::Ready(Ok(ready)) => ready,
+            std::task::Poll::Ready(Err(_)) => return false,
+        };
+        let mut byte = [0_u8; 1];
+        let peek = rustix::net::RecvFlags::PEEK | rustix::net::RecvFlags::DONTWAIT;
+        match rustix::net::recv(self.stream.get_ref(), &mut byte, peek) {
+            Err(rustix::io::Errno::AGAIN) => {
+                ready.clear_ready();
+                true
+            }
+            // EOF, a byte out of turn, or an error (a reset).
+            _ => false,
+        }
+    }
+
     /// Reads one frame: its kind and payload.
     async fn read_frame(&mut self) -> Result<(u8, Bytes), FrameError> {
         self.fill_to(HEAD).await?;
@@ -230,9 +257,17 @@ impl FrameConn {
                     break Err(());
                 };
                 let buf = &mut self.buf[have..];
+                let asked = buf.len();
                 match ready.try_io(|s| s.get_ref().read(buf)) {
                     Ok(Ok(0) | Err(_)) => break Err(()),
-                    Ok(Ok(got)) => break Ok(got),
+                    Ok(Ok(got)) => {
+                        // A short read drained the socket: its readiness is stale, and
+                        // cleared so that [`FrameConn::idle_alive`] can trust it.
+                        if got < asked {
+                            ready.clear_ready();
+                        }
+                        break Ok(got);
+                    }
                     Err(_would_block) => {}
                 }
             };

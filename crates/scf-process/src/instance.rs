@@ -495,9 +495,18 @@ impl Instance {
     }
 
     /// Whether the instance can take an invocation: its process runs and its tasks too
-    /// (they end with the tokio runtime that started them).
+    /// (they end with the tokio runtime that started them). On the lean transport the
+    /// bootstrap's connection tells (without a system call, see
+    /// [`FrameConn::idle_alive`](crate::frames::FrameConn::idle_alive)); otherwise a
+    /// `waitid` peek covers an exit the monitor has not reaped yet.
     pub(crate) fn is_usable(&self) -> bool {
-        self.exited().is_none() && !self.monitor.is_finished() && !self.exited_unreaped()
+        if self.exited().is_some() || self.monitor.is_finished() {
+            return false;
+        }
+        match &self.conn {
+            Some(conn) => conn.idle_alive(),
+            None => !self.exited_unreaped(),
+        }
     }
 
     /// Whether the bootstrap has ended though the monitor has not reaped it yet: a peek

@@ -72,16 +72,20 @@ impl Member {
 }
 
 /// Reads the whole of a procfs file from its start into `buf`.
+///
+/// A read shorter than asked is the end: procfs makes the whole text on each read and
+/// gives as much of it as fits, so a short read had nothing more to give. (Reading on
+/// until a read returns 0 made the kernel build `status` twice per sample.)
 fn read_at_start(file: &fs::File, buf: &mut Vec<u8>) -> std::io::Result<()> {
     buf.clear();
     let mut chunk = [0_u8; 4096];
     loop {
         let offset = u64::try_from(buf.len()).unwrap_or(u64::MAX);
         let n = file.read_at(&mut chunk, offset)?;
-        if n == 0 {
+        buf.extend_from_slice(&chunk[..n]);
+        if n < chunk.len() {
             return Ok(());
         }
-        buf.extend_from_slice(&chunk[..n]);
     }
 }
 

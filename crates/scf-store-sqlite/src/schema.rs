@@ -212,9 +212,12 @@ pub(crate) fn configure(
     }
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(|e| open_err(path, format!("setting synchronous=NORMAL: {e}")))?;
-    // 64 MiB page cache: keeps the indexes hot so inserts with random request
-    // ids do not keep re-reading pages once the table is large.
-    conn.pragma_update(None, "cache_size", -65536)
+    // A 16 MiB page cache: enough for the pages a batch of appends rewrites (the small
+    // key table, the tails of the record and rollup tables) to stay hot. Pages read
+    // come through the memory map below, not this cache; 64 MiB held the writer's
+    // modified pages long after their commit and was most of `scf serve`'s resident
+    // memory (docs/performance.md, "Out-of-process invoke, fifth pass").
+    conn.pragma_update(None, "cache_size", -16384)
         .map_err(|e| open_err(path, format!("setting cache_size: {e}")))?;
     // No automatic checkpoints on any connection: the checkpointer thread runs
     // them (see `checkpointer_loop`), so the writer never copies pages itself.

@@ -122,3 +122,31 @@ async fn an_idle_instance_that_died_is_replaced_transparently() {
     let again = call(&f, &cfg, json!({})).await.0.unwrap().as_i64().unwrap();
     assert_ne!(again, pid);
 }
+
+#[tokio::test]
+async fn an_idle_instance_that_died_just_before_its_invocation_is_replaced_transparently() {
+    // The invocation comes as soon as the process is dead (a zombie at most, before the
+    // monitor has reaped it): the instance's socket, closed by the death, must tell, and
+    // the event go to a new instance.
+    let python = runtime_or_skip!("Python3.9");
+    let cfg = config("just-died-idle-fn", "index.pid_handler");
+    let f = pooled_unsandboxed(&cfg, python, 2, Duration::from_secs(60));
+    for _ in 0..5 {
+        let pid = call(&f, &cfg, json!({})).await.0.unwrap().as_i64().unwrap();
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap(),
+            rustix::process::Signal::KILL,
+        )
+        .unwrap();
+        let begun = std::time::Instant::now();
+        while alive(pid) {
+            assert!(
+                begun.elapsed() < Duration::from_secs(3),
+                "the kill took effect"
+            );
+            std::thread::yield_now();
+        }
+        let again = call(&f, &cfg, json!({})).await.0.unwrap().as_i64().unwrap();
+        assert_ne!(again, pid, "the dead instance did not serve");
+    }
+}
