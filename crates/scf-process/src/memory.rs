@@ -72,16 +72,20 @@ impl Member {
 }
 
 /// Reads the whole of a procfs file from its start into `buf`.
+///
+/// A read shorter than asked is the end: procfs fills a read as far as the text goes, and
+/// a further `pread` at an offset would make it generate the whole text again only to
+/// answer nothing (for `status`, half the probe's cost per invocation).
 fn read_at_start(file: &fs::File, buf: &mut Vec<u8>) -> std::io::Result<()> {
     buf.clear();
     let mut chunk = [0_u8; 4096];
     loop {
         let offset = u64::try_from(buf.len()).unwrap_or(u64::MAX);
         let n = file.read_at(&mut chunk, offset)?;
-        if n == 0 {
+        buf.extend_from_slice(&chunk[..n]);
+        if n < chunk.len() {
             return Ok(());
         }
-        buf.extend_from_slice(&chunk[..n]);
     }
 }
 
