@@ -184,7 +184,10 @@ async fn megabytes_logged_in_one_invocation_all_land_in_its_log_in_order() {
         .collect();
     assert_eq!(numbers.len(), 20000, "every line is in the log");
     let expected: Vec<String> = (0..20000).map(|i| format!("{i:06}")).collect();
-    assert!(numbers.iter().zip(&expected).all(|(a, b)| a == b), "in order");
+    assert!(
+        numbers.iter().zip(&expected).all(|(a, b)| a == b),
+        "in order"
+    );
 }
 
 #[tokio::test]
