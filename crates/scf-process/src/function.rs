@@ -4,7 +4,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use scf_context::{CancelReason, Context};
 use scf_handler::{FunctionError, FunctionStatus, Handler, Instances};
 use scf_logs::framing::{init_report_line, InitReport};
@@ -16,7 +15,8 @@ use tokio::time::MissedTickBehavior;
 use crate::instance::{Exit, Instance, Launch};
 use crate::memory::{MemoryProbe, SAMPLE_INTERVAL};
 use crate::outcome::{error_value, response_value};
-use crate::pending::{pushed, NoOutcome, Pending};
+use crate::output::OutputReader;
+use crate::pending::{pushed, Event, NoOutcome, Pending};
 use crate::runtime_api::{Dispatch, Outcome};
 use crate::spec::{CgroupPolicy, PoolConfig, ProcessError, ProcessSpec, RuntimeKind};
 
@@ -284,16 +284,16 @@ fn internal(message: String) -> FunctionError {
     FunctionError::platform(FunctionStatus::InternalError, message)
 }
 
-async fn watch_memory(probe: &mut MemoryProbe, limit_bytes: u64) -> u64 {
-    if limit_bytes == 0 {
-        return std::future::pending().await;
-    }
+/// Samples the memory every tick (the output of a quiet pipe is read too, so that it never
+/// fills up); ends with the figure over the limit.
+async fn watch_memory(probe: &mut MemoryProbe, output: &OutputReader, limit_bytes: u64) -> u64 {
     let start = tokio::time::Instant::now() + SAMPLE_INTERVAL;
     let mut tick = tokio::time::interval_at(start, SAMPLE_INTERVAL);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let rss = probe.sample();
+        output.read_some();
+        let rss = if limit_bytes == 0 { 0 } else { probe.sample() };
         if rss > limit_bytes {
             return rss;
         }
@@ -532,7 +532,7 @@ impl Shared {
         log: &LogBuffer,
     ) -> (Result<Value, FunctionError>, u64) {
         self.ensure_reaper();
-        let event = Bytes::from(serde_json::to_vec(&event).unwrap_or_else(|_| b"null".to_vec()));
+        let event = Event::new(event);
         let mut retries = 0;
         loop {
             let (instance, warm) = match self.acquire(ctx, log).await {
@@ -543,7 +543,7 @@ impl Shared {
                 shared: self.clone(),
                 instance: Some(instance),
             };
-            match self.run(lease, event.clone(), ctx, log).await {
+            match self.run(lease, &event, ctx, log).await {
                 Attempt::Done(result, peak) => return (result, peak),
                 // A warm instance that died while idle, just before it was handed the
                 // event: the function never ran, so another instance takes it.
@@ -597,7 +597,7 @@ impl Shared {
         }
     }
 
-    async fn run(&self, mut lease: Lease, event: Bytes, ctx: &Context, log: &LogBuffer) -> Attempt {
+    async fn run(&self, mut lease: Lease, ev: &Event, ctx: &Context, log: &LogBuffer) -> Attempt {
         let Some(instance) = lease.instance.as_mut() else {
             return Attempt::Done(
                 Err(internal(
@@ -609,6 +609,7 @@ impl Shared {
         let init = instance.init.take();
         let lines_before = if init.is_some() { log.lines().len() } else { 0 };
         let init_lines = instance.sink.attach(log.clone());
+        instance.output.quiet();
         instance.memory.reset();
         let oom_before = instance.cgroup.as_ref().map_or(0, |c| c.oom_kills());
         let exit = instance.wait_exit();
@@ -616,14 +617,14 @@ impl Shared {
         let pending = match instance.web.clone() {
             Some(port) => Pending::Answer(crate::web::dispatch(
                 port,
-                event,
+                &ev.value,
                 ctx.request_id.clone(),
                 ctx.stream_hook().cloned(),
             )),
             None => {
                 let dispatch = Dispatch {
                     request_id: ctx.request_id.clone(),
-                    event,
+                    event: ev.text(),
                     memory_limit_in_mb: ctx.memory_limit_in_mb,
                     time_limit_in_ms: ctx.time_limit_in_ms,
                     context_json: self.context_json(ctx),
@@ -655,7 +656,7 @@ impl Shared {
                 Err(NoOutcome::Frame(crate::frames::FrameError::Invalid(what))) => Ended::Broken(what),
             },
             exit = exit => Ended::Exited(exit),
-            used = watch_memory(&mut instance.memory, limit) => Ended::OverMemory(used),
+            used = watch_memory(&mut instance.memory, &instance.output, limit) => Ended::OverMemory(used),
             () = tokio::time::sleep_until(deadline.into()) => Ended::TimedOut,
             reason = cancellation.cancelled() => Ended::Cancelled(reason),
         };
@@ -742,6 +743,7 @@ impl Shared {
                 return (Err(over_memory(peak)), false, peak);
             }
             Ended::Pushed(Outcome::Response(body)) => Ok(response_value(&body)),
+            Ended::Pushed(Outcome::Value(value)) => Ok(value),
             Ended::Pushed(Outcome::Error(body)) => Err(error_value(&body)),
             Ended::Pushed(Outcome::TooLarge) => Err(FunctionError::platform(
                 FunctionStatus::ResponseTooLarge,

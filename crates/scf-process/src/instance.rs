@@ -201,7 +201,7 @@ pub(crate) struct Instance {
     /// The bootstrap's connection on it, when it said ready there.
     pub(crate) conn: Option<crate::frames::FrameConn>,
     pub(crate) sink: Arc<OutputSink>,
-    output: OutputReader,
+    pub(crate) output: OutputReader,
     exit: watch::Receiver<Option<Exit>>,
     monitor: JoinHandle<()>,
     pub(crate) memory: MemoryProbe,

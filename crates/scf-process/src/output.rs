@@ -14,7 +14,9 @@
 //! bootstraps flush `stdout`/`stderr` before they push.
 
 use std::collections::VecDeque;
+use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 use scf_logs::LogBuffer;
 use tokio::net::unix::pipe;
@@ -91,6 +93,11 @@ impl OutputSink {
 
 /// Reads an instance's output pipe: a task reads it as data arrives, and
 /// [`OutputReader::drain`] reads what is left right away. Dropping it stops the task.
+///
+/// While an invocation runs the pipe can be made quiet ([`OutputReader::quiet`]): out of
+/// the reactor, so that a line the process writes wakes no thread (each wake-up was a
+/// context switch of a runtime worker, two or three per request of a web function that
+/// logs its requests); the invocation's end drains it and hands it back to the task.
 #[derive(Debug)]
 pub(crate) struct OutputReader {
     shared: Arc<ReaderShared>,
@@ -99,17 +106,28 @@ pub(crate) struct OutputReader {
 
 #[derive(Debug)]
 struct ReaderShared {
-    pipe: pipe::Receiver,
     sink: Arc<OutputSink>,
     /// Held while reading, so that the task and a drain never split a line between them.
     state: Mutex<ReadState>,
 }
 
+/// The pipe: watched by the reactor (the task reads it as data arrives), or quiet.
+#[derive(Debug)]
+enum Pipe {
+    Watched(pipe::Receiver),
+    Quiet(OwnedFd),
+    /// It could not be moved back into the reactor (the runtime is stopping).
+    Gone,
+}
+
 #[derive(Debug)]
 struct ReadState {
+    pipe: Pipe,
     lines: Lines,
     buf: Vec<u8>,
     eof: bool,
+    /// The task, waiting while the pipe is quiet.
+    task: Option<Waker>,
 }
 
 impl Drop for OutputReader {
@@ -122,14 +140,15 @@ impl OutputReader {
     /// Starts reading `pipe` into `sink`.
     pub(crate) fn spawn(pipe: pipe::Receiver, sink: Arc<OutputSink>) -> Self {
         let shared = Arc::new(ReaderShared {
-            pipe,
             sink,
             state: Mutex::new(ReadState {
+                pipe: Pipe::Watched(pipe),
                 lines: Lines {
                     partial: Vec::new(),
                 },
                 buf: vec![0u8; 16 * 1024],
                 eof: false,
+                task: None,
             }),
         });
         let task = tokio::spawn(read_loop(shared.clone()));
@@ -137,38 +156,109 @@ impl OutputReader {
     }
 
     /// Reads everything already written to the pipe (a partial last line included) into
-    /// the sink, without waiting.
+    /// the sink, without waiting, and hands the pipe back to the task if it was quiet.
     pub(crate) fn drain(&self) {
-        self.shared.read_available();
+        self.shared.read_available(true);
+        self.watch();
+    }
+
+    /// Hands a quiet pipe back to the reactor and the task.
+    fn watch(&self) {
+        let mut state = self.shared.lock();
+        if let Pipe::Quiet(_) = state.pipe {
+            let Pipe::Quiet(fd) = std::mem::replace(&mut state.pipe, Pipe::Gone) else {
+                return;
+            };
+            // Fails only when the runtime is stopping; the drains still read it then.
+            if let Ok(rx) = pipe::Receiver::from_owned_fd_unchecked(fd) {
+                state.pipe = Pipe::Watched(rx);
+            }
+            if let Some(task) = state.task.take() {
+                task.wake();
+            }
+        }
+    }
+
+    /// Takes the pipe out of the reactor until the next [`drain`](Self::drain): what the
+    /// process writes meanwhile waits in the pipe (64 KiB) and wakes nobody.
+    pub(crate) fn quiet(&self) {
+        let mut state = self.shared.lock();
+        if let Pipe::Watched(_) = state.pipe {
+            let Pipe::Watched(rx) = std::mem::replace(&mut state.pipe, Pipe::Gone) else {
+                return;
+            };
+            // Deregistering fails only for a pipe the reactor no longer has.
+            if let Ok(fd) = rx.into_nonblocking_fd() {
+                state.pipe = Pipe::Quiet(fd);
+            }
+        }
+    }
+
+    /// Reads what the pipe holds now, keeping a partial last line for its end (while an
+    /// invocation runs, so that a quiet pipe never fills up); a process that writes much
+    /// (over [`CHATTY_BYTES`] since the last look) has its pipe watched again, as between
+    /// invocations.
+    pub(crate) fn read_some(&self) {
+        if self.shared.read_available(false) >= CHATTY_BYTES {
+            self.watch();
+        }
     }
 }
+
+/// What a quiet pipe may take between two looks before it is watched again.
+const CHATTY_BYTES: usize = 16 * 1024;
 
 impl ReaderShared {
     fn lock(&self) -> MutexGuard<'_, ReadState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Reads what is in the pipe without waiting and flushes a partial line; `true` at end
-    /// of file.
+    /// Reads what is in the pipe without waiting, and flushes a partial line when
+    /// `whole` or at end of file; how many bytes it read.
     ///
     /// It reads the pipe itself rather than through tokio's `try_read`, which answers
     /// "would block" without a `read` while the reactor has not yet seen the pipe's
     /// readiness: a result that arrives first (on another socket, handled by another
     /// worker) would otherwise close the log before lines already in the pipe.
-    fn read_available(&self) -> bool {
+    fn read_available(&self, whole: bool) -> usize {
         let mut guard = self.lock();
         let state = &mut *guard;
+        let mut total = 0;
         while !state.eof {
-            match rustix::io::read(&self.pipe, &mut state.buf) {
+            let read = match &state.pipe {
+                Pipe::Watched(rx) => rustix::io::read(rx, &mut state.buf),
+                Pipe::Quiet(fd) => rustix::io::read(fd, &mut state.buf),
+                Pipe::Gone => Err(rustix::io::Errno::BADF),
+            };
+            match read {
                 Ok(0) => state.eof = true,
-                Ok(n) => state.lines.feed(&state.buf[..n], &self.sink),
+                Ok(n) => {
+                    total += n;
+                    state.lines.feed(&state.buf[..n], &self.sink);
+                }
                 Err(rustix::io::Errno::AGAIN) => break,
                 Err(rustix::io::Errno::INTR) => {}
                 Err(_) => state.eof = true,
             }
         }
-        state.lines.flush(&self.sink);
-        state.eof
+        if whole || state.eof {
+            state.lines.flush(&self.sink);
+        }
+        total
+    }
+
+    /// Whether the watched pipe is readable (or failed); the task waits while it is
+    /// quiet.
+    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<bool> {
+        let mut state = self.lock();
+        match &state.pipe {
+            Pipe::Watched(rx) => rx.poll_read_ready(cx).map(|r| r.is_ok()),
+            Pipe::Quiet(_) => {
+                state.task = Some(cx.waker().clone());
+                Poll::Pending
+            }
+            Pipe::Gone => Poll::Ready(false),
+        }
     }
 }
 
@@ -207,8 +297,8 @@ impl Lines {
 
 async fn read_loop(shared: Arc<ReaderShared>) {
     loop {
-        if shared.pipe.readable().await.is_err() {
-            shared.read_available();
+        if !std::future::poll_fn(|cx| shared.poll_readable(cx)).await {
+            shared.read_available(true);
             return;
         }
         if read_available_keeping_partial(&shared) {
@@ -217,13 +307,18 @@ async fn read_loop(shared: Arc<ReaderShared>) {
     }
 }
 
-/// Like [`ReaderShared::read_available`], but a partial line waits for its end (the task
+/// Like [`ReaderShared::read_available`], but through tokio's `try_read`, which clears
+/// the readiness the task waits on, and a partial line waits for its end (the task
 /// reads as data arrives, mid-line).
 fn read_available_keeping_partial(shared: &ReaderShared) -> bool {
     let mut guard = shared.lock();
     let state = &mut *guard;
     while !state.eof {
-        match shared.pipe.try_read(&mut state.buf) {
+        let Pipe::Watched(rx) = &state.pipe else {
+            // Made quiet meanwhile: the invocation's drain reads it.
+            return false;
+        };
+        match rx.try_read(&mut state.buf) {
             Ok(0) => {
                 state.eof = true;
                 state.lines.flush(&shared.sink);

@@ -2,7 +2,35 @@
 //! standard Runtime API's server, a web function's forward, or the bootstrap's own
 //! connection on the lean transport ([`crate::frames`]).
 
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use serde_json::Value;
+
 use crate::runtime_api::{Dispatch, Outcome};
+
+/// An invocation's event: the value, and its JSON text made when a runtime needs it (a
+/// web function's request is made from the value, never from the text).
+pub(crate) struct Event {
+    pub(crate) value: Value,
+    text: OnceLock<Bytes>,
+}
+
+impl Event {
+    pub(crate) fn new(value: Value) -> Self {
+        Self {
+            value,
+            text: OnceLock::new(),
+        }
+    }
+
+    /// The event as JSON text, for the Runtime API and the lean transport.
+    pub(crate) fn text(&self) -> Bytes {
+        let to_text =
+            || Bytes::from(serde_json::to_vec(&self.value).unwrap_or_else(|_| b"null".to_vec()));
+        self.text.get_or_init(to_text).clone()
+    }
+}
 
 /// How a pending invocation's result comes back.
 pub(crate) enum Pending<'a> {

@@ -46,6 +46,8 @@ pub(crate) enum Outcome {
     Error(Bytes),
     /// A push whose body was over [`MAX_PUSH_BYTES`].
     TooLarge,
+    /// A web function's integration response, made as a value (never serialized).
+    Value(serde_json::Value),
 }
 
 /// One invocation handed to the runtime.

@@ -115,9 +115,8 @@ fn query(event: &Map<String, Value>) -> String {
 }
 
 /// The HTTP request an API Gateway event stands for, or why it stands for none.
-fn request(event: &[u8], request_id: &str) -> Result<Request<Full<Bytes>>, Outcome> {
-    let value: Value = serde_json::from_slice(event).map_err(|e| not_a_request(&e.to_string()))?;
-    let Value::Object(event) = value else {
+pub(crate) fn request(event: &Value, request_id: &str) -> Result<Request<Full<Bytes>>, Outcome> {
+    let Value::Object(event) = event else {
         return Err(not_a_request("the event is not a JSON object"));
     };
     let method = event
@@ -132,7 +131,7 @@ fn request(event: &[u8], request_id: &str) -> Result<Request<Full<Bytes>>, Outco
     } else {
         format!("/{path}")
     };
-    let query = query(&event);
+    let query = query(event);
     let target = if query.is_empty() {
         path
     } else {
@@ -231,38 +230,34 @@ fn integration_response(parts: &http::response::Parts, body: Result<&[u8], u64>)
     response
 }
 
-/// Sends the request `event` stands for to the instance's server and reads its answer:
-/// [`Outcome::Response`] with the integration response, [`Outcome::TooLarge`] for a body
-/// over 6 MB, [`Outcome::Error`] for an event that is no HTTP request; [`Unreachable`]
-/// when the server could not be reached or dropped the connection before the end of its
-/// answer, or the client of a streamed answer went away. With `stream`, the answer goes
-/// there as it comes (see the module's documentation).
+/// Sends `request` (what the invocation's event stands for, [`request`]) to the
+/// instance's server and reads its answer: [`Outcome::Value`] with the integration
+/// response, [`Outcome::TooLarge`] for a body over 6 MB; [`Unreachable`] when the server
+/// could not be reached or dropped the connection before the end of its answer, or the
+/// client of a streamed answer went away. With `stream`, the answer goes there as it
+/// comes (see the module's documentation).
 pub(crate) async fn forward(
     port: &Arc<WebPort>,
-    event: &[u8],
+    request: Request<Full<Bytes>>,
     request_id: &str,
     stream: Option<StreamHook>,
 ) -> Result<Outcome, Unreachable> {
-    let first = match request(event, request_id) {
-        Ok(r) => r,
-        Err(outcome) => return Ok(outcome),
-    };
     let unreachable =
         |e: std::io::Error| Unreachable::Failed(format!("connecting to port {}: {e}", port.port()));
     let (mut conn, kept) = port.conn().await.map_err(unreachable)?;
     let mut retried = false;
     port.sent.store(true, Ordering::Release);
-    let mut request = first;
+    let mut request = request;
     let response = loop {
-        match drive(&mut conn.driver, conn.sender.send_request(request)).await {
+        match drive(&mut conn.driver, conn.sender.try_send_request(request)).await {
             Ok(response) => break response,
             // A kept connection the server closed while idle, before the request was
-            // written: it never reached the server, so it goes once more on a new
-            // connection. (A connection closed after the request was written is a
-            // failure: the server may have acted on it.)
-            Err(e) if kept && !retried && e.is_canceled() => {
-                let Ok(again) = self::request(event, request_id) else {
-                    return Err(Unreachable::Failed(e.to_string()));
+            // written: it never reached the server (hyper gives it back), so it goes once
+            // more on a new connection. (A connection closed after the request was
+            // written is a failure: the server may have acted on it.)
+            Err(mut e) if kept && !retried && e.error().is_canceled() => {
+                let Some(again) = e.take_message() else {
+                    return Err(Unreachable::Failed(e.into_error().to_string()));
                 };
                 retried = true;
                 request = again;
@@ -270,7 +265,8 @@ pub(crate) async fn forward(
             }
             Err(e) => {
                 return Err(Unreachable::Failed(format!(
-                    "the server did not answer: {e}"
+                    "the server did not answer: {}",
+                    e.into_error()
                 )))
             }
         }
@@ -303,8 +299,7 @@ async fn whole(
             bytes.extend_from_slice(&data);
         }
     }
-    let value = integration_response(parts, Ok(&bytes));
-    Ok(Outcome::Response(Bytes::from(value.to_string())))
+    Ok(Outcome::Value(integration_response(parts, Ok(&bytes))))
 }
 
 /// Sends the head, then each body chunk as it comes, to `stream`.
@@ -363,8 +358,10 @@ async fn streamed(
         }
     }
     stream.end(Ok(()));
-    let value = integration_response(parts, Err(sent as u64));
-    Ok(Outcome::Response(Bytes::from(value.to_string())))
+    Ok(Outcome::Value(integration_response(
+        parts,
+        Err(sent as u64),
+    )))
 }
 
 #[cfg(test)]
@@ -381,7 +378,7 @@ mod tests {
             "body": "AAEC/w==",
             "isBase64Encoded": true,
         });
-        let req = request(event.to_string().as_bytes(), "rid").unwrap();
+        let req = request(&event, "rid").unwrap();
         assert_eq!(req.method(), Method::POST);
         assert_eq!(req.uri(), "/a%20b/c?flag&q=1&q=x%20y");
         assert_eq!(req.headers()["x-scf-request-id"], "rid");
@@ -402,7 +399,7 @@ mod tests {
 
     #[test]
     fn an_event_without_a_method_is_refused_with_436() {
-        let Err(Outcome::Error(body)) = request(br#"{"key":"value"}"#, "rid") else {
+        let Err(Outcome::Error(body)) = request(&serde_json::json!({"key": "value"}), "rid") else {
             panic!("accepted");
         };
         let v: Value = serde_json::from_slice(&body).unwrap();

@@ -263,16 +263,23 @@ impl Future for Answer {
 }
 
 /// Sends the request `event` stands for to the instance's server; the answer is its
-/// outcome, streamed to `stream` when the host gave one (see [`forward`]).
+/// outcome, streamed to `stream` when the host gave one (see [`forward`]). The request
+/// is made from the event as it is, never serialized (an event that is no HTTP request
+/// is answered at once, with the error).
 pub(crate) fn dispatch(
     port: Arc<WebPort>,
-    event: Bytes,
+    event: &serde_json::Value,
     request_id: String,
     stream: Option<StreamHook>,
 ) -> Answer {
     port.reset();
+    let request = forward::request(event, &request_id);
     Answer::Web(Box::pin(async move {
-        match forward::forward(&port, &event, &request_id, stream).await {
+        let request = match request {
+            Ok(request) => request,
+            Err(outcome) => return Ok(outcome),
+        };
+        match forward::forward(&port, request, &request_id, stream).await {
             Ok(outcome) => Ok(outcome),
             Err(forward::Unreachable::ClientGone) => Err(Cut::ClientGone),
             Err(forward::Unreachable::Failed(why)) => {

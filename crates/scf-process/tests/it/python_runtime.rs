@@ -168,6 +168,29 @@ async fn context_is_a_dict_with_exactly_the_platform_fields() {
 }
 
 #[tokio::test]
+async fn megabytes_logged_in_one_invocation_all_land_in_its_log_in_order() {
+    // The output pipe is quiet while an invocation runs (read at its ticks and its end):
+    // a function that writes far more than the pipe holds is not held up, and loses
+    // nothing.
+    let python = runtime_or_skip!("Python3.9");
+    let cfg = config("chatty-fn", "index.chatty_handler");
+    let f = function(&cfg, &fixture("python"), python);
+    let (out, log) = call(&f, &cfg, json!({"lines": 20000})).await;
+    assert_eq!(out.unwrap(), json!("done"));
+    let numbers: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split("chatty line ").nth(1))
+        .map(|rest| &rest[..6])
+        .collect();
+    assert_eq!(numbers.len(), 20000, "every line is in the log");
+    let expected: Vec<String> = (0..20000).map(|i| format!("{i:06}")).collect();
+    assert!(
+        numbers.iter().zip(&expected).all(|(a, b)| a == b),
+        "in order"
+    );
+}
+
+#[tokio::test]
 async fn print_logging_and_stderr_all_land_in_the_invocation_log_in_order() {
     let python = runtime_or_skip!("Python3.9");
     let cfg = config("log-fn", "index.log_handler");
