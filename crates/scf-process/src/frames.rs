@@ -24,6 +24,7 @@
 //! | `I` | host → instance | `request_id`, `memory_limit_in_mb`, `time_limit_in_ms` and the `context` JSON, each ended by `\n`, then the event |
 //! | `O` | instance → host | the response body (as `POST /runtime/invocation/response`) |
 //! | `E` | instance → host | the error body (as `POST /runtime/invocation/error`) |
+//! | `X` | instance → host | the error body, and the instance ends after it (a PHP fatal error or `exit()`): the host takes no next event to it, however soon it asks |
 //!
 //! The connection is registered with the reactor for readability only (and for
 //! writability only while an event larger than the socket's buffer waits for room): a Unix
@@ -130,6 +131,7 @@ impl FrameListener {
             buf: BytesMut::with_capacity(16 * 1024),
             out: Vec::with_capacity(4096),
             fetched: false,
+            ending: false,
         };
         match conn.read_frame().await? {
             (b'R', _) => Ok(conn),
@@ -149,6 +151,8 @@ pub(crate) struct FrameConn {
     out: Vec<u8>,
     /// Whether the current invocation's event was written in full.
     pub(crate) fetched: bool,
+    /// The bootstrap said its last answer was its last (`X`).
+    ending: bool,
 }
 
 fn kind_name(kind: u8) -> String {
@@ -191,6 +195,10 @@ impl FrameConn {
         match self.read_frame().await {
             Ok((b'O', body)) => Ok(Outcome::Response(body)),
             Ok((b'E', body)) => Ok(Outcome::Error(body)),
+            Ok((b'X', body)) => {
+                self.ending = true;
+                Ok(Outcome::Error(body))
+            }
             Ok((kind, _)) => Err(FrameError::Invalid(format!(
                 "a {} frame where a response (O) or error (E) frame was due",
                 kind_name(kind)
@@ -208,6 +216,9 @@ impl FrameConn {
     /// `recv(MSG_PEEK)` tell which. A death the reactor has not seen yet is caught when
     /// the event's write fails (`EPIPE`) before the bootstrap took it.
     pub(crate) fn idle_alive(&self) -> bool {
+        if self.ending {
+            return false;
+        }
         let waker = std::task::Waker::noop();
         let mut cx = std::task::Context::from_waker(waker);
         let mut ready = match self.stream.poll_read_ready(&mut cx) {
@@ -233,7 +244,7 @@ impl FrameConn {
         let kind = self.buf[0];
         let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]);
         let len = usize::try_from(len).unwrap_or(usize::MAX);
-        if !matches!(kind, b'R' | b'O' | b'E') {
+        if !matches!(kind, b'R' | b'O' | b'E' | b'X') {
             return Err(FrameError::Invalid(format!(
                 "a frame of unknown kind {}",
                 kind_name(kind)

@@ -16,7 +16,7 @@ use crate::instance::{Exit, Instance, Launch};
 use crate::memory::{MemoryProbe, SAMPLE_INTERVAL};
 use crate::outcome::{error_value, response_value};
 use crate::output::OutputReader;
-use crate::pending::{pushed, Event, NoOutcome, Pending};
+use crate::pending::{pushed, Ended, Event, Pending};
 use crate::runtime_api::{Dispatch, Outcome};
 use crate::spec::{CgroupPolicy, PoolConfig, ProcessError, ProcessSpec, RuntimeKind};
 
@@ -99,25 +99,16 @@ const MAX_RETRIES: u32 = 2;
 /// to exit, so that its fault is named by its exit (439, or 434 for the OOM killer).
 const CLOSED_EXIT_WAIT: Duration = Duration::from_secs(1);
 
+/// How long the answer of a process that exited is still read for (it is in the socket or
+/// on its way through the Runtime API's server).
+const EXITED_ANSWER_WAIT: Duration = Duration::from_millis(50);
+
 /// What one attempt on an instance gave.
 enum Attempt {
     /// The result and the peak memory.
     Done(Result<Value, FunctionError>, u64),
     /// The instance's process ended before it fetched the event.
     DiedBeforeFetch(FunctionError),
-}
-
-/// How an invocation on an instance ended.
-enum Ended {
-    Pushed(Outcome),
-    Exited(Exit),
-    OverMemory(u64),
-    TimedOut,
-    Cancelled(CancelReason),
-    /// The lean transport broke (`crate::frames`): what came instead of a result.
-    Broken(String),
-    /// The client of a web function's streamed response went away.
-    ClientGone,
 }
 
 impl ProcessFunction {
@@ -643,22 +634,21 @@ impl Shared {
         let deadline = ctx.deadline().max(dispatched + ctx.time_limit());
         let limit = ctx.memory_limit_in_mb.saturating_mul(MIB);
         let cancellation = ctx.cancellation().clone();
-        let ended = tokio::select! {
-            biased;
-            pushed = pushed(pending) => match pushed {
-                Ok(pushed) => Ended::Pushed(pushed),
-                // The server dropped the invocation (it is stopping), or a web server
-                // its connection.
-                Err(NoOutcome::Cut(crate::web::Cut::Gone)) => Ended::Exited(Exit { status: None }),
-                Err(NoOutcome::Cut(crate::web::Cut::ClientGone)) => Ended::ClientGone,
-                Err(NoOutcome::Frame(crate::frames::FrameError::Closed)) => Ended::Broken(String::new()),
-                Err(NoOutcome::Frame(crate::frames::FrameError::TooLarge)) => Ended::Pushed(Outcome::TooLarge),
-                Err(NoOutcome::Frame(crate::frames::FrameError::Invalid(what))) => Ended::Broken(what),
-            },
-            exit = exit => Ended::Exited(exit),
-            used = watch_memory(&mut instance.memory, &instance.output, limit) => Ended::OverMemory(used),
-            () = tokio::time::sleep_until(deadline.into()) => Ended::TimedOut,
-            reason = cancellation.cancelled() => Ended::Cancelled(reason),
+        let ended = {
+            let mut answer = std::pin::pin!(pushed(pending));
+            tokio::select! {
+                biased;
+                pushed = &mut answer => Ended::of(pushed),
+                // What the process wrote before it ended is all there: a result it sent just
+                // before exiting (a PHP fatal error's) wins over the exit, whichever was seen first.
+                exit = exit => match tokio::time::timeout(EXITED_ANSWER_WAIT, &mut answer).await {
+                    Ok(Ok(pushed)) => Ended::Pushed(pushed),
+                    _ => Ended::Exited(exit),
+                },
+                used = watch_memory(&mut instance.memory, &instance.output, limit) => Ended::OverMemory(used),
+                () = tokio::time::sleep_until(deadline.into()) => Ended::TimedOut,
+                reason = cancellation.cancelled() => Ended::Cancelled(reason),
+            }
         };
         let ended = match ended {
             // The bootstrap's end of its connection closed: it is ending (its own exit,

@@ -7,6 +7,9 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use serde_json::Value;
 
+use scf_context::CancelReason;
+
+use crate::instance::Exit;
 use crate::runtime_api::{Dispatch, Outcome};
 
 /// An invocation's event: the value, and its JSON text made when a runtime needs it (a
@@ -54,5 +57,35 @@ pub(crate) async fn pushed(pending: Pending<'_>) -> Result<Outcome, NoOutcome> {
     match pending {
         Pending::Answer(answer) => answer.await.map_err(NoOutcome::Cut),
         Pending::Frames(conn, dispatch) => conn.invoke(&dispatch).await.map_err(NoOutcome::Frame),
+    }
+}
+
+/// How an invocation on an instance ended.
+pub(crate) enum Ended {
+    Pushed(Outcome),
+    Exited(Exit),
+    OverMemory(u64),
+    TimedOut,
+    Cancelled(CancelReason),
+    /// The lean transport broke (`crate::frames`): what came instead of a result.
+    Broken(String),
+    /// The client of a web function's streamed response went away.
+    ClientGone,
+}
+
+impl Ended {
+    /// The end a pending invocation's outcome (or its lack) makes.
+    pub(crate) fn of(pushed: Result<Outcome, NoOutcome>) -> Self {
+        use crate::frames::FrameError;
+        match pushed {
+            Ok(pushed) => Ended::Pushed(pushed),
+            // The server dropped the invocation (it is stopping), or a web server its
+            // connection.
+            Err(NoOutcome::Cut(crate::web::Cut::Gone)) => Ended::Exited(Exit { status: None }),
+            Err(NoOutcome::Cut(crate::web::Cut::ClientGone)) => Ended::ClientGone,
+            Err(NoOutcome::Frame(FrameError::Closed)) => Ended::Broken(String::new()),
+            Err(NoOutcome::Frame(FrameError::TooLarge)) => Ended::Pushed(Outcome::TooLarge),
+            Err(NoOutcome::Frame(FrameError::Invalid(what))) => Ended::Broken(what),
+        }
     }
 }

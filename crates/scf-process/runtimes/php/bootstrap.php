@@ -40,6 +40,8 @@ $GLOBALS['__scf'] = array(
     // true between handing the event to the function and posting its result
     'running' => false,
     'load_error' => null,
+    // true once the script is ending (a fatal error, exit()): its last answer goes as `X`
+    'ending' => false,
 );
 
 /**
@@ -73,7 +75,7 @@ function __scf_frame_request($path, $body)
 {
     $s = &$GLOBALS['__scf'];
     if ($path !== '/runtime/invocation/next') {
-        $kind = $path === '/runtime/init/ready' ? 'R' : ($path === '/runtime/invocation/error' ? 'E' : 'O');
+        $kind = $path === '/runtime/init/ready' ? 'R' : ($path === '/runtime/invocation/error' ? ($s['ending'] ? 'X' : 'E') : 'O');
         $payload = $kind === 'R' ? '' : (string) $body;
         if (!__scf_write($s['sock'], $kind . pack('N', strlen($payload)) . $payload)) {
             fwrite(STDERR, "scf php runtime: the host closed SCF_RUNTIME_SOCKET\n");
@@ -477,6 +479,9 @@ function __scf_shutdown()
         __scf_next();
     }
     $s['running'] = false;
+    // The process ends after this answer: on the lean transport it goes as the last one
+    // (`X`), so that the host hands this instance no next event while PHP tears down.
+    $s['ending'] = true;
     __scf_post_error($body);
 }
 

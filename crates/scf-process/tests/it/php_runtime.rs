@@ -262,7 +262,7 @@ async fn a_fatal_error_is_reported_with_its_file_and_line_and_the_instance_repla
     assert!(trace.contains("index.php:71\n"), "{trace}");
     // The process ended after reporting; the next invocation gets a new one.
     let again = call(&f, &cfg, json!({})).await.0.unwrap_err();
-    assert_eq!(again.error_type(), "PHP Fatal error");
+    assert_eq!(again.error_type(), "PHP Fatal error", "{again:?}");
 }
 
 #[tokio::test]
