@@ -99,19 +99,7 @@ fn drop_commits_puts_that_were_never_flushed() {
     {
         let store = SqliteStore::open(&db).unwrap();
         for i in 0..2000 {
-            store
-                .put(rec(
-                    "f",
-                    "default",
-                    "$LATEST",
-                    &format!("r{i}"),
-                    i,
-                    0,
-                    200,
-                    1.0,
-                    1,
-                ))
-                .unwrap();
+            store.put(numbered(i)).unwrap();
         }
     }
     let store = SqliteStore::open(&db).unwrap();
