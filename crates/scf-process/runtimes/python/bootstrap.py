@@ -512,7 +512,10 @@ def main():
     _flush()
     # What init made lives as long as the instance: out of the collector's sight, so
     # that the collections the invocations' garbage sets off do not walk it every time.
-    gc.freeze()
+    # (Python 3.7 and later.)
+    freeze = getattr(gc, "freeze", None)
+    if freeze is not None:
+        freeze()
     _api = _connect()
     _api.request("POST", "/runtime/init/ready", b" ")
     reply = _api.request("GET", _NEXT)
