@@ -27,6 +27,7 @@ cos-python-sdk-v5, installed by the user: nothing is bundled), see _builtin_alia
 """
 
 import _socket
+import gc
 import json
 import os
 import sys
@@ -183,12 +184,22 @@ class _Frames:
             self._buf += chunk
 
     def _next(self):
-        self._fill_to(5)
-        kind, size = self._buf[:1], int.from_bytes(self._buf[1:5], "big")
+        buf = self._buf
+        if len(buf) < 5:
+            self._fill_to(5)
+            buf = self._buf
+        kind, size = buf[:1], int.from_bytes(buf[1:5], "big")
         if kind != b"I":
             raise ValueError("the host sent a frame of kind %r where an event was due" % kind)
-        self._fill_to(5 + size)
-        frame, self._buf = self._buf[5 : 5 + size], self._buf[5 + size :]
+        end = 5 + size
+        if len(buf) < end:
+            self._fill_to(end)
+            buf = self._buf
+        if len(buf) == end:
+            # The usual case: the event is all that came, so no rest to keep.
+            frame, self._buf = buf[5:], b""
+        else:
+            frame, self._buf = buf[5:end], buf[end:]
         request_id, memory, time_limit, context, event = frame.split(b"\n", 4)
         headers = {
             "request_id": request_id.decode("utf-8", "replace"),
@@ -222,6 +233,7 @@ def _connect():
 _NEXT = "/runtime/invocation/next"
 _api = None
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+_decoder = json.JSONDecoder()
 
 
 def _setup_logging():
@@ -374,13 +386,43 @@ def _load():
     return function, None
 
 
+# The last context decoded, as (the JSON before its request id, the JSON after it, the
+# dict): from one invocation to the next only the request id changes.
+_kept_context = ("", "", None)
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _context(headers):
+    """The context dict of `headers`: x-scf-context's JSON, decoded again only when more
+    than its request id changed since the last one (a fresh dict each time either way)."""
+    global _kept_context
     header = headers.get("x-scf-context")
     if header:
+        request_id = headers.get("request_id", "")
+        at = -1
+        if '"' not in request_id and "\\" not in request_id:
+            mark = '"request_id":"%s"' % request_id
+            at = header.find(mark)
+        if at >= 0:
+            head, tail = header[:at], header[at + len(mark) :]
+            kept_head, kept_tail, kept = _kept_context
+            if kept is not None and head == kept_head and tail == kept_tail:
+                context = kept.copy()
+                context["request_id"] = request_id
+                return context
         try:
-            return json.loads(header)
+            context = _decoder.decode(header)
         except ValueError:
             pass
+        else:
+            if (
+                at >= 0
+                and type(context) is dict
+                and context.get("request_id") == request_id
+                and all(type(v) in _SCALARS for v in context.values())
+            ):
+                _kept_context = (head, tail, context.copy())
+            return context
     namespace = os.environ.get("SCF_NAMESPACE", "default")
     return {
         "memory_limit_in_mb": int(headers.get("memory_limit_in_mb") or 0),
@@ -468,6 +510,12 @@ def main():
     _builtin_aliases()
     function, load_error = _load()
     _flush()
+    # What init made lives as long as the instance: out of the collector's sight, so
+    # that the collections the invocations' garbage sets off do not walk it every time.
+    # (Python 3.7 and later.)
+    freeze = getattr(gc, "freeze", None)
+    if freeze is not None:
+        freeze()
     _api = _connect()
     _api.request("POST", "/runtime/init/ready", b" ")
     reply = _api.request("GET", _NEXT)
