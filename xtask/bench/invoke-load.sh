@@ -4,16 +4,22 @@
 #   xtask/bench/invoke-load.sh [ROUNDS]        (default 3; SECS=5 CONNS=32 to change)
 #
 # Builds the release `scf`, the Rust hello Custom Runtime (crates/scf-runtime/examples/
-# hello.rs) and the bare hyper `hello` server of scf-http's gateway_load bench, then in
-# each round, alternating: bare hyper, `scf serve` with the Rust hello (a Custom Runtime,
-# the binary copied into its code directory as `bootstrap`, as deployed) and `scf serve`
-# with examples/hello (Python). Each server is driven by `wrk -t2 -cCONNS -dSECS` and then
-# by `wrk -t1 -c1 -dSECS`, after a 2 s warm-up; every answer is checked for the
+# hello.rs) and scf-http's gateway_load bench (its bare hyper `hello` server and its bare
+# relay), then in each round, alternating: bare hyper; the bare relay (`relay`: hyper on a
+# multi-thread runtime, as `scf serve` has, handing each request's body as one
+# length-prefixed frame on a Unix socket to a pooled child process, a blocking loop that
+# answers `{"hello":"abctest"}`: the floor of any out-of-process invocation); `relay1`,
+# the same relay on a tokio current_thread runtime; `scf serve` with the Rust hello (a
+# Custom Runtime, the binary copied into its code directory as `bootstrap`, as deployed)
+# and `scf serve` with examples/hello (Python). Each server is driven by `wrk -t2
+# -cCONNS -dSECS` and then by `wrk -t1 -c1 -dSECS`, after a 2 s warm-up; every answer is checked for the
 # function's result (a wrong one is counted, and the run fails). The servers' resident
 # memory (VmRSS, the `scf serve` process) is sampled every 0.2 s during the runs; its
 # peak is printed, and the CPU time (utime + stime, from /proc) of the server and of its
-# instances per answer, the steadier figure on a shared machine. Prints one line per run and a table of medians at the end. KINDS="bare
-# rust" (a list of bare, rust, python) runs only those; keep bare in it for the ratios.
+# instances per answer (for the relays: the relay and its children), the steadier figure
+# on a shared machine. Prints one line per run and a table of medians at the end. KINDS="bare
+# rust" (a list of bare, relay, relay1, rust, python) runs only those; keep bare in it for
+# the ratios.
 # SCF_BIN and HELLO_BIN run another build of `scf` and of the hello bootstrap (an A/B
 # against an older commit's binaries, for example).
 set -euo pipefail
@@ -105,8 +111,8 @@ port=9400
 start() {
   port=$((port + 1))
   case "$1" in
-    bare)
-      coproc BARE { exec "$bare_bin" --serve bare; }
+    bare|relay|relay1)
+      coproc BARE { exec "$bare_bin" --serve "$1"; }
       pid=$BARE_PID
       read -r line <&"${BARE[0]}"
       url="http://127.0.0.1:${line#PORT }/"
@@ -129,6 +135,7 @@ stop() {
 drive() {
   local kind=$1 c=$2 t=$3 d=${4:-$secs} body="" expect="hello"
   case "$kind" in
+    relay|relay1) body='{"FunctionName":"rust-hello","ClientContext":"{\"key\":\"abctest\"}"}'; expect='"hello":"abctest"' ;;
     rust) body='{"FunctionName":"rust-hello","ClientContext":"{\"key\":\"abctest\"}"}'; expect='\"hello\":\"abctest\"' ;;
     python) body='{"FunctionName":"hello","ClientContext":"{\"key\":\"abctest\"}"}'; expect='"RetMsg":"\"abctest\""' ;;
   esac
@@ -158,7 +165,7 @@ results="$work/results"
 : >"$results"
 echo "==> $rounds rounds of ${secs}s runs, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
-  for kind in ${KINDS:-bare rust python}; do
+  for kind in ${KINDS:-bare relay relay1 rust python}; do
     start "$kind"
     sample_rss "$pid" &
     sampler=$!
@@ -171,7 +178,7 @@ for r in $(seq "$rounds"); do
     wait "$sampler" 2>/dev/null || true
     printf 'round %d %-6s c%-3s %9s req/s (CPU/answer: server %s us, instances %s us)  c1 %8s req/s (%s / %s us)  checked %s+%s wrong %s errors %s  peak RSS %s kB\n' \
       "$r" "$kind" "$conns" "$many" "$scpu" "$icpu" "$one" "$scpu1" "$icpu1" "$good1" "$good2" "$((bad1 + bad2))" "$((err1 + err2))" "$rss"
-    echo "$kind $many $one $((bad1 + bad2 + err1 + err2)) $rss $scpu $icpu" >>"$results"
+    echo "$kind $many $one $((bad1 + bad2 + err1 + err2)) $rss $scpu $icpu $scpu1 $icpu1" >>"$results"
   done
 done
 
@@ -180,11 +187,11 @@ import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 med = lambda k, i: statistics.median(float(r[i]) for r in rows if r[0] == k)
 bare_many, bare_one = med("bare", 1), med("bare", 2)
-print(f"\n{'server':8} {'c32 median':>11} {'of bare':>8} {'c1 median':>10} {'of bare':>8} {'wrong+errors':>13} {'peak RSS':>9} {'CPU/answer c32: server':>23} {'instances':>10}")
-for k in [k for k in ("bare", "rust", "python") if any(r[0] == k for r in rows)]:
+print(f"\n{'server':8} {'c32 median':>11} {'of bare':>8} {'c1 median':>10} {'of bare':>8} {'wrong+errors':>13} {'peak RSS':>9} {'CPU/answer c32: server':>23} {'instances':>10} {'c1: server':>11} {'instances':>10}")
+for k in [k for k in ("bare", "relay", "relay1", "rust", "python") if any(r[0] == k for r in rows)]:
     m, o = med(k, 1), med(k, 2)
     bad = sum(int(r[3]) for r in rows if r[0] == k)
     rss = max(int(r[4]) for r in rows if r[0] == k) / 1024
-    print(f"{k:8} {m:11,.0f} {m / bare_many:8.1%} {o:10,.0f} {o / bare_one:8.1%} {bad:13} {rss:7.1f} MB {med(k, 5):20.1f} us {med(k, 6):7.1f} us")
+    print(f"{k:8} {m:11,.0f} {m / bare_many:8.1%} {o:10,.0f} {o / bare_one:8.1%} {bad:13} {rss:7.1f} MB {med(k, 5):20.1f} us {med(k, 6):7.1f} us {med(k, 7):8.1f} us {med(k, 8):7.1f} us")
 sys.exit(1 if any(int(r[3]) for r in rows) else 0)
 PY
