@@ -85,6 +85,9 @@ end
 LUA
 
 # CPU ticks (utime + stime) of process $1 and of all its descendants: "server instances".
+# The descendants' figure adds the CPU of every process below that ended and was reaped
+# (each one's cutime + cstime, which the kernel adds to its parent when reaped), so an
+# instance that ends between two snapshots does not take its lifetime's CPU with it.
 cat > "$work/cpu.py" <<'PY'
 import os, sys
 root = int(sys.argv[1])
@@ -95,14 +98,14 @@ for d in os.listdir("/proc"):
             f = open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        procs[int(d)] = (int(f[1]), int(f[11]) + int(f[12]))
+        procs[int(d)] = (int(f[1]), int(f[11]) + int(f[12]), int(f[13]) + int(f[14]))
 kids = {}
-for pid, (ppid, _) in procs.items():
+for pid, (ppid, _, _) in procs.items():
     kids.setdefault(ppid, []).append(pid)
-below, todo = 0, list(kids.get(root, []))
+below, todo = procs.get(root, (0, 0, 0))[2], list(kids.get(root, []))
 while todo:
     pid = todo.pop()
-    below += procs[pid][1]
+    below += procs[pid][1] + procs[pid][2]
     todo += kids.get(pid, [])
 print(procs.get(root, (0, 0))[1], below)
 PY
