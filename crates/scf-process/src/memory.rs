@@ -51,7 +51,7 @@ struct Member {
     /// The member's page faults and resident pages at the last `status` read, and its
     /// exact resident bytes then.
     last: Option<(Faults, u64)>,
-    /// How many times `status` was read for a peak.
+    /// How many times `status` was read.
     #[cfg(test)]
     status_reads: u32,
 }
@@ -96,6 +96,14 @@ impl Member {
                 return Some(rss);
             }
         }
+        let status = self.read_status(buf)?;
+        let hwm = parse_status_kb(status, "VmHWM:")? * 1024;
+        self.last = now.zip(parse_status_kb(status, "VmRSS:").map(|kb| kb * 1024));
+        Some(hwm)
+    }
+
+    /// The text of the member's `/proc/<pid>/status`, read into `buf`.
+    fn read_status<'b>(&mut self, buf: &'b mut Vec<u8>) -> Option<&'b str> {
         if self.status.is_none() {
             self.status = fs::File::open(format!("/proc/{}/status", self.pid)).ok();
         }
@@ -104,19 +112,12 @@ impl Member {
         {
             self.status_reads += 1;
         }
-        let status = std::str::from_utf8(buf).ok()?;
-        let hwm = parse_status_kb(status, "VmHWM:")? * 1024;
-        self.last = now.zip(parse_status_kb(status, "VmRSS:").map(|kb| kb * 1024));
-        Some(hwm)
+        std::str::from_utf8(buf).ok()
     }
 
     /// A `kB` figure from the member's `/proc/<pid>/status`.
     fn status_kb(&mut self, key: &str, buf: &mut Vec<u8>) -> Option<u64> {
-        if self.status.is_none() {
-            self.status = fs::File::open(format!("/proc/{}/status", self.pid)).ok();
-        }
-        read_at_start(self.status.as_ref()?, buf).ok()?;
-        parse_status_kb(std::str::from_utf8(buf).ok()?, key)
+        parse_status_kb(self.read_status(buf)?, key)
     }
 
     /// Resets the member's peak resident size (`VmHWM`).
